@@ -1,0 +1,69 @@
+# radnomo: `make test` and `make demo` set up everything they need (idempotent)
+# on a fresh Debian 12 machine as root, then run.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .make
+export TZ := UTC
+export MPLBACKEND := Agg
+export PYTHONUNBUFFERED := 1
+
+R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2
+R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R)
+
+.PHONY: setup test test-r test-python demo bench doc clean
+
+setup: $(STAMP)/r-debs $(STAMP)/venv $(STAMP)/rpkg $(STAMP)/pydev
+
+# System R and the R packages radnomo needs, from Debian (CRAN is not reachable).
+$(STAMP)/r-debs:
+	@mkdir -p $(STAMP)
+	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  echo "R and its packages are present"; \
+	else \
+	  echo "installing R from Debian: $(R_DEBS)"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(R_DEBS) >/dev/null; \
+	fi
+	@touch $@
+
+# Python virtual environment with pinned versions (torch first: others depend on it).
+$(STAMP)/venv: requirements.txt $(STAMP)/r-debs
+	@mkdir -p $(STAMP)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q $$(grep -E '^(torch|torchvision)==' requirements.txt)
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+# The radnomo R package, installed from this repository into R's site library.
+$(STAMP)/rpkg: $(R_SOURCES) $(STAMP)/r-debs
+	R CMD INSTALL --no-multiarch --no-test-load . >$(STAMP)/rpkg.log 2>&1 || (cat $(STAMP)/rpkg.log; exit 1)
+	@touch $@
+
+# The Python package, editable.
+$(STAMP)/pydev: pyproject.toml $(STAMP)/venv
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Regenerate NAMESPACE and man/ from the roxygen comments (developers).
+doc: $(STAMP)/r-debs
+	Rscript -e 'roxygen2::roxygenise(".")'
+
+test-r: setup
+	Rscript -e 'res <- testthat::test_dir("tests/testthat", package = "radnomo", load_package = "installed", reporter = "summary", stop_on_failure = TRUE)'
+
+test-python: setup
+	$(PY) -m pytest -q
+
+test: test-r test-python
+
+demo: setup
+	$(VENV)/bin/radnomo demo --out demo_out
+
+bench: setup
+	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+
+clean:
+	rm -rf $(STAMP) .pytest_cache

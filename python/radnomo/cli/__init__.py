@@ -1,0 +1,47 @@
+"""The ``radnomo`` command line.
+
+Commands are thin wrappers over the Python API. Each command (or command
+group) lives in its own module and is registered in :data:`COMMANDS` as
+``"name": "module:attribute"``; modules are imported only when their command
+runs, so ``radnomo --help`` stays fast (torch and PyRadiomics are heavy).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from radnomo import __version__
+
+#: Explicit registry of sub-commands: name -> "module:attribute".
+COMMANDS: dict[str, str] = {
+    "doctor": "radnomo.cli.doctor:doctor",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in self.lazy_commands:
+            module_name, attr = self.lazy_commands[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS)
+@click.version_option(__version__, prog_name="radnomo")
+def main():
+    """radnomo: radiomics + deep-learning + clinical nomograms from multi-phase MRI.
+
+    Typical study: `radnomo synth` (or your own manifest) -> `radnomo preprocess`
+    -> `radnomo extract radiomics|deep` -> `radnomo run CONFIG.yaml`.
+    """

@@ -1,0 +1,1 @@
+"""Input/output: manifests, images, feature tables, atomic writes."""
