@@ -1,0 +1,271 @@
+# Input checks shared by every exported function.
+#
+# Each check either returns a cleaned value or stops with a message that names
+# the argument (and column) at fault and says what is wrong, so that a
+# statistician can fix the input without reading the source.
+
+#' Stop with a message and no call
+#' @noRd
+abort <- function(...) stop(paste0(...), call. = FALSE)
+
+#' Format a vector of names for an error message (at most 10 shown)
+#' @noRd
+name_list <- function(x, max = 10L) {
+  x <- as.character(x)
+  shown <- utils::head(x, max)
+  out <- paste0("'", shown, "'", collapse = ", ")
+  if (length(x) > max) out <- paste0(out, " and ", length(x) - max, " more")
+  out
+}
+
+#' Check a binary outcome and return it as integer 0/1
+#'
+#' Accepted: numeric 0/1, logical, or a factor with exactly two levels (the
+#' second level is coded 1), a character vector with two distinct values is
+#' treated like a factor with levels in sorted order.
+#' @noRd
+check_binary <- function(y, arg = "y") {
+  if (is.null(y) || length(y) == 0L) abort("'", arg, "' is empty; it must be a binary outcome.")
+  if (is.data.frame(y) || is.matrix(y)) {
+    if (NCOL(y) != 1L) abort("'", arg, "' must be a vector, not a table with ", NCOL(y), " columns.")
+    y <- y[[1L]]
+  }
+  if (anyNA(y)) {
+    abort("'", arg, "' has ", sum(is.na(y)), " missing value(s) (rows ",
+          paste(utils::head(which(is.na(y)), 10L), collapse = ", "), "); remove or impute them first.")
+  }
+  if (is.character(y)) y <- factor(y)
+  if (is.factor(y)) {
+    y <- droplevels(y)
+    if (nlevels(y) != 2L) {
+      abort("'", arg, "' must have exactly two classes; found ", nlevels(y), " (",
+            name_list(levels(y)), ").")
+    }
+    out <- as.integer(y == levels(y)[2L])
+  } else if (is.logical(y)) {
+    out <- as.integer(y)
+  } else if (is.numeric(y)) {
+    bad <- !(y %in% c(0, 1))
+    if (any(bad)) {
+      abort("'", arg, "' must be coded 0/1 (or logical, or a two-level factor); found value(s) ",
+            paste(utils::head(unique(y[bad]), 5L), collapse = ", "), ".")
+    }
+    out <- as.integer(y)
+  } else {
+    abort("'", arg, "' must be numeric 0/1, logical or a two-level factor, not ", class(y)[1L], ".")
+  }
+  if (length(unique(out)) < 2L) {
+    abort("'", arg, "' contains only one class (all ", out[1L], "); both outcome classes are needed.")
+  }
+  out
+}
+
+#' Check that two lengths match
+#' @noRd
+check_same_length <- function(n_expected, x, arg, ref = "y") {
+  n <- NROW(x)
+  if (n != n_expected) {
+    abort("'", arg, "' has ", n, " rows/values but '", ref, "' has ", n_expected, "; they must match.")
+  }
+  invisible(TRUE)
+}
+
+#' Check a numeric feature table and return a numeric matrix with column names
+#' @noRd
+check_feature_matrix <- function(x, arg = "x") {
+  if (is.null(x)) abort("'", arg, "' is missing.")
+  if (!is.data.frame(x) && !is.matrix(x)) {
+    abort("'", arg, "' must be a numeric matrix or a data.frame, not ", class(x)[1L], ".")
+  }
+  if (NCOL(x) == 0L) abort("'", arg, "' has no columns.")
+  cn <- colnames(x)
+  if (is.null(cn) || any(is.na(cn) | cn == "")) {
+    abort("'", arg, "' must have column names (feature names) for every column.")
+  }
+  if (anyDuplicated(cn)) abort("'", arg, "' has duplicated column names: ", name_list(unique(cn[duplicated(cn)])), ".")
+  if (is.data.frame(x)) {
+    is_num <- vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))
+    if (!all(is_num)) {
+      abort("'", arg, "' has non-numeric feature column(s): ", name_list(cn[!is_num]),
+            "; features must be numeric.")
+    }
+    x <- as.matrix(x)
+    storage.mode(x) <- "double"
+  } else {
+    if (!is.numeric(x) && !is.logical(x)) abort("'", arg, "' must be numeric; it is a ", typeof(x), " matrix.")
+    storage.mode(x) <- "double"
+  }
+  na_cols <- cn[colSums(is.na(x)) > 0L]
+  if (length(na_cols)) {
+    abort("'", arg, "' has missing or NaN values in column(s) ", name_list(na_cols),
+          "; remove or impute them first.")
+  }
+  inf_cols <- cn[colSums(!is.finite(x)) > 0L]
+  if (length(inf_cols)) abort("'", arg, "' has infinite values in column(s) ", name_list(inf_cols), ".")
+  x
+}
+
+#' Check that data has the named columns
+#' @noRd
+check_has_columns <- function(data, cols, arg = "newdata") {
+  if (!is.data.frame(data) && !is.matrix(data)) {
+    abort("'", arg, "' must be a data.frame or matrix, not ", class(data)[1L], ".")
+  }
+  missing <- setdiff(cols, colnames(data))
+  if (length(missing)) {
+    abort("'", arg, "' lacks the column(s) ", name_list(missing), " that the fitted model needs.")
+  }
+  invisible(TRUE)
+}
+
+#' Check that selected data.frame columns have no NA
+#' @noRd
+check_no_na_columns <- function(data, cols, arg = "data") {
+  na_cols <- cols[vapply(cols, function(v) anyNA(data[[v]]), logical(1))]
+  if (length(na_cols)) {
+    abort("'", arg, "' has missing values in column(s) ", name_list(na_cols),
+          "; remove or impute them first.")
+  }
+  invisible(TRUE)
+}
+
+#' Check a single number within bounds
+#' @noRd
+check_number <- function(x, arg, lower = -Inf, upper = Inf, integer = FALSE,
+                         lower_open = FALSE, upper_open = FALSE) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x)) abort("'", arg, "' must be a single number.")
+  bad_low <- if (lower_open) x <= lower else x < lower
+  bad_up <- if (upper_open) x >= upper else x > upper
+  if (bad_low || bad_up) {
+    abort("'", arg, "' must lie in ", if (lower_open) "(" else "[", lower, ", ", upper,
+          if (upper_open) ")" else "]", "; got ", x, ".")
+  }
+  if (integer && x != round(x)) abort("'", arg, "' must be a whole number; got ", x, ".")
+  x
+}
+
+#' Check an optional RNG seed
+#' @noRd
+check_seed <- function(seed, arg = "seed") {
+  if (is.null(seed)) return(NULL)
+  check_number(seed, arg, integer = TRUE)
+  as.integer(seed)
+}
+
+#' Check a single column name present in data
+#' @noRd
+check_column_name <- function(name, data, arg) {
+  if (!is.character(name) || length(name) != 1L || is.na(name)) {
+    abort("'", arg, "' must be a single column name.")
+  }
+  if (!name %in% names(data)) abort("'", arg, "' = '", name, "' is not a column of the data.")
+  name
+}
+
+#' Check a named list (or data.frame) of numeric score vectors
+#' @noRd
+check_score_list <- function(scores, n, arg, min_models = 1L, probability = FALSE) {
+  if (is.numeric(scores) && !is.list(scores)) {
+    scores <- list(model = scores)
+  }
+  if (is.data.frame(scores)) scores <- as.list(scores)
+  if (!is.list(scores) || length(scores) < min_models) {
+    abort("'", arg, "' must be a named list or data.frame of at least ", min_models, " numeric vector(s).")
+  }
+  nm <- names(scores)
+  if (is.null(nm) || any(is.na(nm) | nm == "")) {
+    abort("'", arg, "' must be named (one name per model).")
+  }
+  if (anyDuplicated(nm)) abort("'", arg, "' has duplicated model names: ", name_list(unique(nm[duplicated(nm)])), ".")
+  for (k in nm) {
+    s <- scores[[k]]
+    if (!is.numeric(s)) abort("'", arg, "$", k, "' must be numeric, not ", class(s)[1L], ".")
+    if (length(s) != n) abort("'", arg, "$", k, "' has ", length(s), " values but the outcome has ", n, ".")
+    if (anyNA(s)) abort("'", arg, "$", k, "' has ", sum(is.na(s)), " missing value(s).")
+    if (probability && any(s < 0 | s > 1)) {
+      abort("'", arg, "$", k, "' must be predicted probabilities in [0, 1]; found values outside.")
+    }
+  }
+  lapply(scores, as.numeric)
+}
+
+#' Check a numeric score vector (no NA, right length)
+#' @noRd
+check_score <- function(score, n, arg = "score", probability = FALSE) {
+  check_score_list(stats::setNames(list(score), arg), n, arg = arg, probability = probability)[[1L]]
+}
+
+#' Fit a binomial glm and turn separation warnings into a clear warning
+#'
+#' Perfect or quasi-complete separation makes maximum-likelihood estimates
+#' diverge; stats::glm signals this with "fitted probabilities numerically 0
+#' or 1 occurred" or "algorithm did not converge". Both are re-issued as one
+#' warning naming the model.
+#' @noRd
+fit_binomial_glm <- function(formula, data, label = "logistic model") {
+  separation <- FALSE
+  fit <- withCallingHandlers(
+    stats::glm(formula, data = data, family = stats::binomial()),
+    warning = function(w) {
+      msg <- conditionMessage(w)
+      if (grepl("fitted probabilities numerically 0 or 1|did not converge", msg)) {
+        separation <<- TRUE
+        invokeRestart("muffleWarning")
+      }
+    }
+  )
+  if (separation) {
+    warning("The ", label, " shows (quasi-)complete separation: some predictors separate the ",
+            "outcome classes perfectly, so the coefficients, odds ratios and p-values are not reliable.",
+            call. = FALSE)
+  }
+  fit
+}
+
+#' Wald coefficient table of a binomial model (95% CI on the odds-ratio scale)
+#' @noRd
+wald_table <- function(estimate, se, term) {
+  z <- estimate / se
+  q <- stats::qnorm(0.975)
+  data.frame(
+    term = term,
+    estimate = unname(estimate),
+    std_error = unname(se),
+    z = unname(z),
+    p_value = unname(2 * stats::pnorm(-abs(z))),
+    odds_ratio = unname(exp(estimate)),
+    or_lower = unname(exp(estimate - q * se)),
+    or_upper = unname(exp(estimate + q * se)),
+    stringsAsFactors = FALSE
+  )
+}
+
+#' Evaluate an expression with a seed, leaving the caller's RNG state untouched
+#' @noRd
+with_seed <- function(seed, expr) {
+  if (is.null(seed)) return(expr)
+  env <- globalenv()
+  had_seed <- exists(".Random.seed", envir = env, inherits = FALSE)
+  if (had_seed) old <- get(".Random.seed", envir = env, inherits = FALSE)
+  on.exit({
+    if (had_seed) assign(".Random.seed", old, envir = env) else if (exists(".Random.seed", envir = env, inherits = FALSE)) rm(".Random.seed", envir = env)
+  })
+  set.seed(seed)
+  expr
+}
+
+#' Build a formula from an outcome and term names, back-quoting non-syntactic names
+#' @noRd
+make_formula <- function(outcome, terms) {
+  q <- function(v) paste0("`", gsub("`", "\\\\`", v), "`")
+  rhs <- if (length(terms)) paste(q(terms), collapse = " + ") else "1"
+  stats::as.formula(paste(q(outcome), "~", rhs), env = baseenv())
+}
+
+#' Check a type argument for predict methods
+#' @noRd
+check_newdata <- function(newdata, arg = "newdata") {
+  if (is.matrix(newdata)) newdata <- as.data.frame(newdata, stringsAsFactors = FALSE)
+  if (!is.data.frame(newdata)) abort("'", arg, "' must be a data.frame or matrix, not ", class(newdata)[1L], ".")
+  newdata
+}

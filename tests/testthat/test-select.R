@@ -1,0 +1,127 @@
+test_that("MWU statistics equal the pairwise count definition of W", {
+  s <- simulate_features(n = 60, p = 6)
+  sel <- suppressWarnings(select_features(s$x, s$y, seed = 1, nfolds = 5))
+  # Independent definition: W = #{(case, control): case > control} + 0.5 #ties
+  for (j in seq_len(ncol(s$x))) {
+    a <- s$x[s$y == 1, j]; b <- s$x[s$y == 0, j]
+    w <- sum(outer(a, b, ">")) + 0.5 * sum(outer(a, b, "=="))
+    expect_equal(sel$mwu$statistic[j], w)
+  }
+  # p-value: normal approximation with continuity correction (no ties here)
+  a <- s$x[s$y == 1, 1]; b <- s$x[s$y == 0, 1]
+  n1 <- length(a); n0 <- length(b)
+  w <- sel$mwu$statistic[1]
+  z <- (abs(w - n1 * n0 / 2) - 0.5) / sqrt(n1 * n0 * (n1 + n0 + 1) / 12)
+  expect_equal(sel$mwu$p_value[1], 2 * pnorm(-z), tolerance = 1e-12)
+  expect_identical(sel$mwu$feature, colnames(s$x))
+  expect_identical(sel$kept_mwu, sel$mwu$feature[sel$mwu$p_value < 0.05])
+})
+
+test_that("correlation pruning keeps the lower-p feature of a correlated pair", {
+  s <- simulate_features(n = 100, p = 8, n_info = 2)
+  x <- s$x
+  # f09 is an almost exact copy of f01 (|r| > 0.99) but noisier w.r.t. y
+  set.seed(3)
+  x <- cbind(x, f09 = x[, "f01"] + rnorm(100, sd = 0.05))
+  sel <- suppressWarnings(select_features(x, s$y, seed = 1, nfolds = 5))
+  p <- sel$mwu$p_value[match(c("f01", "f09"), sel$mwu$feature)]
+  expect_true(all(c("f01", "f09") %in% sel$kept_mwu))
+  keep <- c("f01", "f09")[which.min(p)]
+  drop <- c("f01", "f09")[which.max(p)]
+  expect_true(keep %in% sel$kept_correlation)
+  expect_false(drop %in% sel$kept_correlation)
+  # no kept pair exceeds the threshold
+  r <- abs(cor(x[, sel$kept_correlation]))
+  diag(r) <- 0
+  expect_true(all(r <= 0.9))
+  # centre/scale are the training mean and SD (n - 1)
+  expect_equal(sel$center, colMeans(x[, sel$kept_correlation]))
+  expect_equal(sel$scale, apply(x[, sel$kept_correlation], 2, sd))
+  expect_identical(sel$steps$step, c("input", "mwu", "correlation", "lasso"))
+  expect_identical(sel$steps$n_features,
+                   c(9L, length(sel$kept_mwu), length(sel$kept_correlation), length(sel$selected)))
+})
+
+test_that("LASSO solution satisfies the KKT conditions and the selection finds the truth", {
+  s <- simulate_features(n = 200, p = 20, n_info = 3)
+  sel <- select_features(s$x, s$y, seed = 7)
+  expect_true(all(s$informative %in% sel$selected))
+  z <- scale(s$x[, sel$kept_correlation], center = sel$center, scale = sel$scale)
+  b <- setNames(rep(0, ncol(z)), colnames(z))
+  b[sel$selected] <- sel$coefficients$coefficient[-1]
+  p <- plogis(sel$coefficients$coefficient[1] + drop(z %*% b))
+  # glmnet binomial objective: -loglik/n + lambda * |b|_1  =>  gradient conditions
+  g <- drop(crossprod(z, s$y - p)) / nrow(z)
+  lam <- sel$lambda_used
+  expect_equal(unname(g[sel$selected]), unname(lam * sign(b[sel$selected])), tolerance = 1e-3)
+  expect_true(all(abs(g[b == 0]) <= lam * (1 + 1e-3)))
+  expect_equal(sum(s$y - p), 0, tolerance = 1e-4)
+  expect_identical(sel$lambda_used, sel$lambda_min)
+  expect_identical(sel$coefficients$term[1], "(Intercept)")
+  # predictions reproduce the linear predictor, and transform gives the z-scores
+  expect_equal(predict(sel, s$x), qlogis(p), tolerance = 1e-10)
+  expect_equal(predict(sel, s$x, type = "response"), p, tolerance = 1e-10)
+  tf <- transform_features(sel, as.data.frame(s$x))
+  expect_identical(names(tf), sel$selected)
+  expect_equal(as.matrix(tf), z[, sel$selected, drop = FALSE], ignore_attr = TRUE)
+})
+
+test_that("same seed gives identical results and leaves the caller's RNG alone", {
+  s <- simulate_features(n = 120, p = 15)
+  set.seed(99); before <- runif(1); set.seed(99)
+  a <- select_features(s$x, s$y, seed = 5)
+  after <- runif(1)
+  expect_identical(before, after)
+  b <- select_features(s$x, s$y, seed = 5)
+  a$cv <- b$cv <- NULL
+  expect_identical(a, b)
+  c1se <- select_features(s$x, s$y, seed = 5, lambda = "1se")
+  expect_identical(c1se$lambda_used, c1se$lambda_1se)
+  expect_gte(c1se$lambda_1se, c1se$lambda_min)
+})
+
+test_that("PCA step matches the eigen-decomposition of the correlation matrix", {
+  s <- simulate_features(n = 150, p = 12, n_info = 3)
+  sel <- suppressWarnings(select_features(s$x, s$y, pca = TRUE, pca_variance = 0.8,
+                                          mwu_alpha = 1, cor_threshold = 1, seed = 2))
+  e <- eigen(cor(s$x), symmetric = TRUE)
+  cum <- cumsum(e$values) / sum(e$values)
+  k <- which(cum >= 0.8)[1]
+  expect_identical(colnames(sel$rotation), paste0("PC", seq_len(k)))
+  expect_equal(unname(sel$pca_variance_explained), cum[seq_len(k)], tolerance = 1e-10)
+  # eigenvectors agree up to sign
+  expect_equal(abs(unname(sel$rotation)), abs(e$vectors[, seq_len(k)]), tolerance = 1e-8)
+  expect_identical(sel$steps$step, c("input", "mwu", "correlation", "pca", "lasso"))
+  tf <- transform_features(sel, s$x)
+  zz <- scale(s$x) %*% sel$rotation
+  expect_equal(as.matrix(tf), zz[, sel$selected, drop = FALSE], ignore_attr = TRUE)
+})
+
+test_that("one survivor falls back to plain logistic regression with a warning", {
+  s <- simulate_features(n = 100, p = 5, n_info = 1)
+  sel <- NULL
+  expect_warning(sel <- select_features(s$x, s$y, mwu_alpha = 1e-4, seed = 1), "Only one term")
+  expect_identical(sel$selected, sel$kept_correlation)
+  ref <- glm(s$y ~ scale(s$x[, sel$selected]), family = binomial)
+  expect_equal(sel$coefficients$coefficient, unname(coef(ref)), tolerance = 1e-8)
+})
+
+test_that("bad input gives errors naming the problem", {
+  s <- simulate_features(n = 40, p = 4)
+  x <- s$x
+  expect_error(select_features(x, rep(1, 40)), "only one class")
+  x2 <- x; x2[3, "f02"] <- NA
+  expect_error(select_features(x2, s$y), "f02")
+  x3 <- x; x3[, "f03"] <- 1
+  expect_error(select_features(x3, s$y), "constant.*f03")
+  d <- as.data.frame(x); d$site <- "a"
+  expect_error(select_features(d, s$y), "non-numeric.*site")
+  expect_error(select_features(x, s$y[-1]), "rows")
+  expect_error(select_features(x, s$y, lambda = "max"), "should be one of")
+  set.seed(2)
+  noise <- matrix(rnorm(40 * 3), 40, dimnames = list(NULL, c("a", "b", "c")))
+  expect_error(select_features(noise, s$y, mwu_alpha = 1e-9), "Mann-Whitney")
+  sel <- select_features(s$x, s$y, mwu_alpha = 1, seed = 1, nfolds = 5)
+  expect_error(predict(sel, as.data.frame(x)[, -1]), "lacks the column.*f01")
+  expect_error(select_features(x, factor(c("a", "b", "c"))[rep(1:3, length.out = 40)]), "two classes")
+})
