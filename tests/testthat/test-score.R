@@ -1,0 +1,28 @@
+test_that("score_model reproduces glm and Wald intervals (confint.default)", {
+  d <- read_asah()
+  sc <- score_model(d[, c("s100b", "ndka", "age")], d$y, c("s100b", "ndka"))
+  # reference: a direct glm call and stats::confint.default (Wald, 95%)
+  ref <- glm(y ~ s100b + ndka, data = d, family = binomial)
+  expect_equal(sc$coefficients$estimate, unname(coef(ref)), tolerance = 1e-10)
+  expect_equal(sc$coefficients$or_lower, unname(exp(confint.default(ref)[, 1])), tolerance = 1e-10)
+  expect_equal(sc$coefficients$or_upper, unname(exp(confint.default(ref)[, 2])), tolerance = 1e-10)
+  expect_equal(sc$coefficients$p_value, unname(summary(ref)$coefficients[, 4]), tolerance = 1e-10)
+  expect_identical(sc$coefficients$term, c("(Intercept)", "s100b", "ndka"))
+  expect_equal(predict(sc, d), unname(predict(ref, d, type = "link")), tolerance = 1e-10)
+  expect_equal(predict(sc, d, type = "response"), unname(fitted(ref)), tolerance = 1e-10)
+  expect_s3_class(sc$fit, "glm")
+})
+
+test_that("score_model handles non-syntactic names, factors, separation and errors", {
+  set.seed(4)
+  x <- data.frame(`wavelet-LLH_glcm_Idm` = rnorm(40), check.names = FALSE)
+  y <- rbinom(40, 1, 0.5)
+  sc <- score_model(x, factor(ifelse(y == 1, "rec", "no")), "wavelet-LLH_glcm_Idm")
+  expect_identical(sc$coefficients$term[2], "wavelet-LLH_glcm_Idm")
+  expect_equal(sc$coefficients$estimate,
+               unname(coef(glm(y ~ x[[1]], family = binomial))), tolerance = 1e-10)
+  sep <- data.frame(a = c(1:20))
+  expect_warning(score_model(sep, rep(0:1, each = 10), "a"), "separation")
+  expect_error(score_model(x, y, "nope"), "lacks the column.*nope")
+  expect_error(predict(sc, data.frame(b = 1)), "wavelet-LLH_glcm_Idm")
+})
