@@ -1,0 +1,201 @@
+"""Reading and checking images and masks with SimpleITK.
+
+Images may be single files (NIfTI ``.nii``/``.nii.gz``, NRRD ``.nrrd``/``.nhdr``,
+MetaImage ``.mha``/``.mhd``, anything else SimpleITK reads) or a folder holding
+one DICOM series (read with GDCM; CT rescale slope/intercept is applied by
+SimpleITK, so CT comes back in HU). Masks are label images on the same grid as
+their image.
+
+Every error is an :class:`~radnomo.errors.InputError` whose message names the
+patient, the sequence and the file (see :class:`ImageContext`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from radnomo.errors import InputError
+from radnomo.io.atomic import atomic_path
+
+#: Relative tolerance used when comparing image and mask geometry (fraction of
+#: the voxel spacing for origins and spacings; absolute for direction cosines).
+GEOMETRY_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    """Where an image comes from, used to word error messages.
+
+    Attributes
+    ----------
+    patient_id, sequence : the case and sequence (``None`` when unknown).
+    """
+
+    patient_id: str | None = None
+    sequence: str | None = None
+
+    def where(self, path: str | Path | None = None, kind: str = "image") -> str:
+        parts = []
+        if self.patient_id is not None:
+            parts.append(f"patient {self.patient_id!r}")
+        if self.sequence is not None:
+            parts.append(f"sequence {self.sequence!r}")
+        if path is not None:
+            parts.append(f"{kind} {path}")
+        return ", ".join(parts) if parts else kind
+
+
+def _read_dicom_folder(path: Path, ctx: ImageContext, kind: str) -> sitk.Image:
+    reader = sitk.ImageSeriesReader()
+    series = reader.GetGDCMSeriesIDs(str(path))
+    if not series:
+        raise InputError(f"{ctx.where(path, kind)}: folder holds no DICOM series")
+    if len(series) > 1:
+        raise InputError(
+            f"{ctx.where(path, kind)}: folder holds {len(series)} DICOM series {list(series)}; "
+            "put each series in its own folder"
+        )
+    files = reader.GetGDCMSeriesFileNames(str(path), series[0])
+    reader.SetFileNames(files)
+    return reader.Execute()
+
+
+def read_image(path: str | Path, *, context: ImageContext | None = None, kind: str = "image") -> sitk.Image:
+    """Read an image file or a DICOM series folder.
+
+    Parameters
+    ----------
+    path : file (NIfTI, NRRD, MHA, ...) or folder with one DICOM series.
+    context : patient/sequence named in error messages.
+    kind : word used in messages (``"image"`` or ``"mask"``).
+
+    Returns
+    -------
+    SimpleITK.Image, 3-D, with its physical geometry (spacing in mm, LPS).
+
+    Raises
+    ------
+    InputError
+        Missing file, unreadable file, not a 3-D scalar image.
+    """
+    ctx = context or ImageContext()
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{ctx.where(path, kind)}: file not found")
+    try:
+        if path.is_dir():
+            image = _read_dicom_folder(path, ctx, kind)
+        else:
+            image = sitk.ReadImage(str(path))
+    except InputError:
+        raise
+    except Exception as exc:  # SimpleITK raises RuntimeError with ITK's text
+        first = str(exc).strip().splitlines()
+        reason = next((ln for ln in first if "ERROR" in ln or "Could not" in ln or "Unable" in ln),
+                      first[-1] if first else type(exc).__name__)
+        raise InputError(f"{ctx.where(path, kind)}: cannot be read as an image ({reason.strip()})") from exc
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(f"{ctx.where(path, kind)}: has {image.GetNumberOfComponentsPerPixel()} "
+                         "components per voxel; a scalar (grey-level or label) image is needed")
+    if image.GetDimension() == 2:
+        image = sitk.JoinSeries(image)
+    if image.GetDimension() != 3:
+        raise InputError(f"{ctx.where(path, kind)}: is {image.GetDimension()}-D; a 3-D image is needed")
+    return image
+
+
+def read_mask(path: str | Path, *, label: int = 1, context: ImageContext | None = None) -> sitk.Image:
+    """Read a label image and check that ``label`` is present.
+
+    Floating-point masks with integral values (some tools write them) are cast to
+    an integer type; non-integral values are an error.
+
+    Returns
+    -------
+    SimpleITK.Image of an integer pixel type.
+    """
+    ctx = context or ImageContext()
+    mask = read_image(path, context=ctx, kind="mask")
+    arr = sitk.GetArrayViewFromImage(mask)
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise InputError(f"{ctx.where(path, 'mask')}: mask has non-integer values; a label image is needed")
+        mask = sitk.Cast(mask, sitk.sitkInt32)
+        arr = sitk.GetArrayViewFromImage(mask)
+    n = int(np.count_nonzero(arr == label))
+    if n == 0:
+        present = np.unique(arr)
+        raise InputError(f"{ctx.where(path, 'mask')}: mask is empty for label {label} "
+                         f"(labels present: {present[:10].tolist()})")
+    return mask
+
+
+def geometry(image: sitk.Image) -> dict:
+    """Geometry of an image as plain lists: size (voxels), spacing (mm), origin (mm), direction."""
+    return {"size": list(image.GetSize()), "spacing": list(image.GetSpacing()),
+            "origin": list(image.GetOrigin()), "direction": list(image.GetDirection())}
+
+
+def geometry_mismatch(image: sitk.Image, mask: sitk.Image, tolerance: float = GEOMETRY_TOLERANCE) -> list[str]:
+    """Describe how ``mask``'s grid differs from ``image``'s (empty list: same grid).
+
+    Origins and spacings are compared with a tolerance of ``tolerance`` × the
+    image spacing; direction cosines with absolute tolerance ``tolerance``.
+    """
+    problems = []
+    if image.GetSize() != mask.GetSize():
+        problems.append(f"size {list(mask.GetSize())} vs image {list(image.GetSize())}")
+        return problems
+    sp = np.asarray(image.GetSpacing())
+    if np.any(np.abs(np.asarray(mask.GetSpacing()) - sp) > tolerance * sp):
+        problems.append(f"spacing {np.round(mask.GetSpacing(), 6).tolist()} mm vs image {np.round(sp, 6).tolist()} mm")
+    if np.any(np.abs(np.asarray(mask.GetOrigin()) - np.asarray(image.GetOrigin())) > tolerance * sp):
+        problems.append(f"origin {np.round(mask.GetOrigin(), 4).tolist()} mm vs image "
+                        f"{np.round(image.GetOrigin(), 4).tolist()} mm")
+    if np.any(np.abs(np.asarray(mask.GetDirection()) - np.asarray(image.GetDirection())) > tolerance):
+        problems.append(f"direction {np.round(mask.GetDirection(), 4).tolist()} vs image "
+                        f"{np.round(image.GetDirection(), 4).tolist()}")
+    return problems
+
+
+def check_geometry(image: sitk.Image, mask: sitk.Image, *, image_path=None, mask_path=None,
+                   context: ImageContext | None = None, tolerance: float = GEOMETRY_TOLERANCE) -> None:
+    """Raise :class:`InputError` when ``mask`` is not on ``image``'s grid."""
+    problems = geometry_mismatch(image, mask, tolerance)
+    if problems:
+        ctx = context or ImageContext()
+        raise InputError(f"{ctx.where(mask_path, 'mask')}: geometry does not match its image "
+                         f"{image_path}: " + "; ".join(problems))
+
+
+def read_image_and_mask(image_path: str | Path, mask_path: str | Path, *, label: int = 1,
+                        context: ImageContext | None = None) -> tuple[sitk.Image, sitk.Image]:
+    """Read an image and its mask and check that the mask is non-empty and on the same grid.
+
+    After a successful geometry check the mask gets the image's exact origin,
+    spacing and direction (differences within tolerance are rounding noise), so
+    that SimpleITK filters accept the pair.
+    """
+    ctx = context or ImageContext()
+    image = read_image(image_path, context=ctx, kind="image")
+    mask = read_mask(mask_path, label=label, context=ctx)
+    check_geometry(image, mask, image_path=image_path, mask_path=mask_path, context=ctx)
+    mask.CopyInformation(image)
+    return image, mask
+
+
+def write_image(image: sitk.Image, path: str | Path, *, compress: bool = True) -> Path:
+    """Write ``image`` atomically (format from the file suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sitk.WriteImage(image, str(tmp), compress)
+    return path
+
+
+def roi_voxels(mask: sitk.Image, label: int = 1) -> int:
+    """Number of voxels with value ``label``."""
+    return int(np.count_nonzero(sitk.GetArrayViewFromImage(mask) == label))
