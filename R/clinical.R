@@ -1,0 +1,154 @@
+# Clinical model: univariable screening then a multivariable logistic model.
+
+#' Univariable and multivariable logistic regression of clinical candidates
+#'
+#' For each candidate a univariable `glm(outcome ~ candidate, binomial)` is
+#' fitted; character, logical and factor candidates are expanded into dummy
+#' terms against their first level (character values are ordered
+#' alphabetically). A candidate enters the multivariable model when its
+#' univariable p-value is below `alpha`; for a variable with several terms the
+#' **minimum Wald p-value over its terms** is used. Odds ratios with 95% Wald
+#' confidence intervals, `exp(beta +/- qnorm(0.975) * SE)`, and Wald p-values
+#' are reported (identical to `exp(confint.default(fit))`).
+#'
+#' Variance inflation factors are computed from the multivariable model's
+#' design matrix (without the intercept): for each term, `1 / (1 - R^2)` of a
+#' least-squares regression of that column on the other columns. This is the
+#' classical (unweighted) VIF; it equals `car::vif()` of a linear model with
+#' the same terms, not `car::vif()` of the glm (which uses the weighted
+#' information matrix). Generalized VIFs for multi-level factors are not
+#' computed: each dummy term gets its own VIF. With a single term the VIF is 1.
+#'
+#' @param data data.frame with the outcome and candidate columns.
+#' @param outcome Name of the binary outcome column (0/1, logical, or two-level
+#'   factor whose second level is the event).
+#' @param candidates Character vector of candidate predictor columns.
+#' @param alpha Univariable p-value threshold for entering the multivariable model.
+#' @return An object of class `"radnomo_clinical"`: a list with `univariable`
+#'   and `multivariable` (data.frames variable, term, odds_ratio, or_lower,
+#'   or_upper, p_value; also estimate and std_error), `vif` (data.frame term,
+#'   vif), `selected` (variables in the multivariable model), `fit` (the
+#'   multivariable glm, or NULL with a warning when no candidate passes),
+#'   `outcome`, `candidates`, `alpha`.
+#' @examples
+#' set.seed(1)
+#' d <- data.frame(age = rnorm(80, 60, 10), sex = sample(c("F", "M"), 80, TRUE))
+#' d$label <- rbinom(80, 1, plogis((d$age - 60) / 5))
+#' clinical_logistic(d, "label", c("age", "sex"))$multivariable
+#' @export
+clinical_logistic <- function(data, outcome, candidates, alpha = 0.05) {
+  if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
+  check_column_name(outcome, data, "outcome")
+  if (!is.character(candidates) || !length(candidates) || anyNA(candidates)) {
+    abort("'candidates' must be a non-empty character vector of column names.")
+  }
+  missing <- setdiff(candidates, names(data))
+  if (length(missing)) abort("'candidates' names column(s) not in 'data': ", name_list(missing), ".")
+  if (outcome %in% candidates) abort("The outcome '", outcome, "' cannot also be a candidate.")
+  check_number(alpha, "alpha", 0, 1, lower_open = TRUE)
+  check_no_na_columns(data, c(outcome, candidates), "data")
+  df <- prepare_clinical_data(data, outcome, candidates)
+
+  uni <- do.call(rbind, lapply(candidates, function(v) {
+    fit <- fit_binomial_glm(make_formula(outcome, v), df, label = paste0("univariable model of '", v, "'"))
+    term_table(fit, v)
+  }))
+  var_p <- tapply(uni$p_value, factor(uni$variable, levels = candidates), min)
+  selected <- candidates[!is.na(var_p) & var_p < alpha]
+  empty <- uni[0, , drop = FALSE]
+  if (!length(selected)) {
+    warning("No clinical candidate reached univariable p < ", alpha,
+            "; there is no multivariable clinical model.", call. = FALSE)
+    return(structure(list(univariable = uni, multivariable = empty,
+                          vif = data.frame(term = character(), vif = numeric()),
+                          selected = character(), fit = NULL, outcome = outcome,
+                          candidates = candidates, alpha = alpha),
+                     class = "radnomo_clinical"))
+  }
+  fit <- fit_binomial_glm(make_formula(outcome, selected), df, label = "multivariable clinical model")
+  multi <- term_table(fit, selected)
+  structure(list(univariable = uni, multivariable = multi, vif = design_vif(fit),
+                 selected = selected, fit = fit, outcome = outcome,
+                 candidates = candidates, alpha = alpha),
+            class = "radnomo_clinical")
+}
+
+#' Outcome to 0/1, characters/logicals to factors with unused levels dropped
+#' @noRd
+prepare_clinical_data <- function(data, outcome, candidates) {
+  df <- data[, c(outcome, candidates), drop = FALSE]
+  df[[outcome]] <- check_binary(df[[outcome]], outcome)
+  for (v in candidates) {
+    col <- df[[v]]
+    if (is.character(col) || is.logical(col)) col <- factor(col)
+    if (is.factor(col)) {
+      col <- droplevels(col)
+      if (nlevels(col) < 2L) abort("Candidate '", v, "' has a single level ('", levels(col), "'); it cannot be a predictor.")
+    } else if (!is.numeric(col)) {
+      abort("Candidate '", v, "' must be numeric, logical, character or factor, not ", class(col)[1L], ".")
+    } else if (stats::var(col) == 0) {
+      abort("Candidate '", v, "' is constant; it cannot be a predictor.")
+    }
+    df[[v]] <- col
+  }
+  df
+}
+
+#' Coefficient table (without intercept) with the variable each term belongs to
+#' @noRd
+term_table <- function(fit, variables) {
+  mm <- stats::model.matrix(fit)
+  assign <- attr(mm, "assign")
+  labels <- attr(stats::terms(fit), "term.labels")
+  cols <- colnames(mm)[assign > 0]
+  tab <- glm_wald_table(fit)
+  row <- match(cols, rownames(stats::coef(summary(fit))))
+  if (anyNA(row)) {
+    abort("Term(s) ", name_list(cols[is.na(row)]), " could not be estimated (aliased with other ",
+          "terms); remove redundant candidates.")
+  }
+  tab <- tab[row, , drop = FALSE]
+  out <- data.frame(variable = gsub("^`|`$", "", labels[assign[assign > 0]]),
+                    term = gsub("`", "", cols), odds_ratio = tab$odds_ratio,
+                    or_lower = tab$or_lower, or_upper = tab$or_upper, p_value = tab$p_value,
+                    estimate = tab$estimate, std_error = tab$std_error, stringsAsFactors = FALSE)
+  rownames(out) <- NULL
+  out
+}
+
+#' Classical VIF from the design matrix
+#' @noRd
+design_vif <- function(fit) {
+  mm <- stats::model.matrix(fit)
+  X <- mm[, colnames(mm) != "(Intercept)", drop = FALSE]
+  term <- gsub("`", "", colnames(X))
+  if (ncol(X) == 1L) return(data.frame(term = term, vif = 1, stringsAsFactors = FALSE))
+  v <- vapply(seq_len(ncol(X)), function(j) {
+    res <- stats::lm.fit(cbind(1, X[, -j, drop = FALSE]), X[, j])$residuals
+    tss <- sum((X[, j] - mean(X[, j]))^2)
+    1 / (sum(res^2) / tss)
+  }, numeric(1))
+  data.frame(term = term, vif = v, stringsAsFactors = FALSE)
+}
+
+#' Predict from the multivariable clinical model
+#'
+#' @param object A `"radnomo_clinical"` from [clinical_logistic()].
+#' @param newdata data.frame with the selected clinical variables.
+#' @param type `"response"` (probability, default) or `"link"` (log-odds).
+#' @param ... Unused.
+#' @return Numeric vector, one value per row of `newdata`.
+#' @export
+predict.radnomo_clinical <- function(object, newdata, type = c("response", "link"), ...) {
+  type <- match.arg(type)
+  if (is.null(object$fit)) abort("The clinical model has no multivariable fit (no candidate passed the univariable step).")
+  newdata <- check_newdata(newdata)
+  check_has_columns(newdata, object$selected, "newdata")
+  check_no_na_columns(newdata, object$selected, "newdata")
+  xl <- object$fit$xlevels
+  for (v in names(xl)) {
+    unseen <- setdiff(unique(as.character(newdata[[gsub("^`|`$", "", v)]])), xl[[v]])
+    if (length(unseen)) abort("'newdata' column '", v, "' has level(s) ", name_list(unseen), " not seen in training.")
+  }
+  unname(stats::predict(object$fit, newdata = newdata, type = type))
+}
