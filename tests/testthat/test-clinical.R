@@ -55,5 +55,5 @@ test_that("clinical_logistic reports problems clearly", {
   nd <- d[1:3, ]; nd$gender <- c("Female", "Other", "Male")
   expect_error(predict(cl, nd), "gender.*Other")
   sep <- data.frame(y = rep(0:1, each = 10), a = 1:20)
-  expect_warning(clinical_logistic(sep, "y", "a", alpha = 1), "separation")
+  expect_warning(expect_warning(clinical_logistic(sep, "y", "a", alpha = 1), "univariable.*separation"), "multivariable.*separation")
 })
