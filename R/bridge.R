@@ -1,0 +1,45 @@
+# Internal helpers used by the Python bridge (python/radnomo/stats). Not exported:
+# the bridge reaches them as radnomo:::bridge_call, so no R code is ever built
+# from strings in the global environment.
+
+#' Call a radnomo function and capture its warnings and error (internal)
+#'
+#' @param name Name of a function in the radnomo namespace (or visible from it,
+#'   e.g. the `predict` generic).
+#' @param args A list of arguments (may be named).
+#' @return A list: `ok` (logical), `value` (when ok), `error` (message, when
+#'   not ok) and `warnings` (character vector of warning messages, in order).
+#' @keywords internal
+#' @noRd
+bridge_call <- function(name, args) {
+  fun <- get(name, envir = asNamespace("radnomo"), mode = "function")
+  warnings <- character()
+  value <- withCallingHandlers(
+    tryCatch(do.call(fun, args, quote = TRUE), error = function(e) e),
+    warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    }
+  )
+  if (inherits(value, "error")) {
+    return(list(ok = FALSE, error = conditionMessage(value), warnings = warnings))
+  }
+  list(ok = TRUE, value = value, warnings = warnings)
+}
+
+#' Build a data frame from a numeric matrix and an optional data frame (internal)
+#'
+#' Wide feature data crosses the bridge as one numeric matrix with column
+#' names; this joins it to the (narrow) clinical/identifier columns in R.
+#' @keywords internal
+#' @noRd
+bridge_frame <- function(x, data = NULL) {
+  features <- as.data.frame(x, optional = TRUE, stringsAsFactors = FALSE)
+  names(features) <- colnames(x)
+  if (is.null(data)) return(features)
+  if (nrow(data) != nrow(features)) {
+    stop("bridge_frame: the feature matrix has ", nrow(features),
+         " rows but the data frame has ", nrow(data), call. = FALSE)
+  }
+  cbind(data, features)
+}

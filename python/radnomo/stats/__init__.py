@@ -1,0 +1,33 @@
+"""The rpy2 bridge to the radnomo R package.
+
+One Python function per exported R function, same names, snake_case
+arguments, same numbers: R does the statistics, Python converts inputs and
+outputs. Results are pandas DataFrames or small frozen dataclasses holding
+DataFrames (and the R object, for predictions on new data).
+
+Conventions (see each function): AUC CIs by DeLong, 95%; ORs with Wald 95%
+CIs; decision curves by rmda's definitions (high risk <=> risk >= threshold).
+R warnings become :class:`~radnomo.stats.session.RWarning`; R errors raise
+:class:`radnomo.errors.RError` with R's message. R starts on first use.
+"""
+
+from radnomo.stats.clinical import ClinicalModel, Nomogram, clinical_logistic, fit_nomogram, plot_nomogram
+from radnomo.stats.evaluate import (
+    Calibration,
+    baseline_table,
+    calibration,
+    decision_curve,
+    delong_test,
+    plot_calibration,
+    plot_decision_curve,
+    roc_metrics,
+)
+from radnomo.stats.select import ScoreModel, Selection, score_model, select_features, transform_features
+from radnomo.stats.session import RWarning
+
+__all__ = [
+    "Calibration", "ClinicalModel", "Nomogram", "RWarning", "ScoreModel", "Selection",
+    "baseline_table", "calibration", "clinical_logistic", "decision_curve", "delong_test",
+    "fit_nomogram", "plot_calibration", "plot_decision_curve", "plot_nomogram", "roc_metrics",
+    "score_model", "select_features", "transform_features",
+]

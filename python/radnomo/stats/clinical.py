@@ -1,0 +1,66 @@
+"""Clinical logistic models and nomograms (twins of R/clinical.R, R/nomogram.R)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radnomo.stats import _convert as cv
+from radnomo.stats._base import RFit, tuple_of_str
+from radnomo.stats.session import call
+
+
+@dataclass(frozen=True)
+class ClinicalModel(RFit):
+    """Univariable then multivariable logistic regression (the study's Table 2)."""
+
+    univariable: pd.DataFrame = None
+    multivariable: pd.DataFrame = None
+    vif: pd.DataFrame = None
+    selected: tuple[str, ...] = ()
+
+    def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
+        return self._predict(cv.r_dataframe(data), type)
+
+
+def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float = 0.05) -> ClinicalModel:
+    """Univariable logistic per candidate, multivariable on those with p < ``alpha``; ORs with
+    Wald 95% CIs and VIFs (R ``radnomo::clinical_logistic``)."""
+    res = call("clinical_logistic", cv.r_dataframe(data), outcome,
+               cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha))
+    h = cv.RHandle(res)
+    return ClinicalModel(robj=h, univariable=h.component("univariable"),
+                         multivariable=h.component("multivariable"), vif=h.component("vif"),
+                         selected=tuple_of_str(h.component("selected", False)))
+
+
+@dataclass(frozen=True)
+class Nomogram(RFit):
+    """An rms::lrm model with its nomogram's points tables."""
+
+    points: pd.DataFrame = None
+    total_points: pd.DataFrame = None
+    coefficients: pd.DataFrame = None
+    predictors: tuple[str, ...] = ()
+
+    def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
+        """Predicted risk (``response``), linear predictor (``link``) or total ``points``."""
+        return self._predict(cv.r_dataframe(data), type)
+
+
+def fit_nomogram(data: pd.DataFrame, outcome: str, predictors) -> Nomogram:
+    """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``)."""
+    res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))))
+    h = cv.RHandle(res)
+    return Nomogram(robj=h, points=h.component("points"), total_points=h.component("total_points"),
+                    coefficients=h.component("coefficients"),
+                    predictors=tuple_of_str(h.component("predictors", False)))
+
+
+def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6) -> Path:
+    """Draw the nomogram to PNG/PDF/SVG (by ``file``'s extension)."""
+    call("plot_nomogram", nomogram.robj, str(file), width=float(width), height=float(height))
+    return Path(file)

@@ -1,0 +1,104 @@
+"""Feature selection and score models (twins of R/select.R and R/score.R)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from radnomo.stats import _convert as cv
+from radnomo.stats._base import RFit, frame, matrix_arg, tuple_of_str, vector_arg
+from radnomo.stats.session import call
+
+
+@dataclass(frozen=True)
+class Selection(RFit):
+    """A fitted selection chain (MWU -> correlation pruning -> z-score [-> PCA] -> LASSO).
+
+    Fitted on the data given (the training set); :meth:`predict` and
+    :meth:`transform` apply the frozen chain to new data.
+    """
+
+    steps: pd.DataFrame = None
+    mwu: pd.DataFrame = None
+    kept_mwu: tuple[str, ...] = ()
+    kept_correlation: tuple[str, ...] = ()
+    center: pd.Series = None
+    scale: pd.Series = None
+    rotation: pd.DataFrame | None = None
+    lambda_min: float = float("nan")
+    lambda_1se: float = float("nan")
+    lambda_used: float = float("nan")
+    coefficients: pd.DataFrame = None
+    selected: tuple[str, ...] = ()
+
+    def predict(self, x, type: str = "link") -> np.ndarray:
+        """LASSO linear predictor (``link``) or probability (``response``) for new data."""
+        return self._predict(matrix_arg(x, "x"), type)
+
+    def transform(self, x) -> pd.DataFrame:
+        """The selected terms (z-scored features or PC scores) for new data."""
+        return frame(call("transform_features", self.robj, matrix_arg(x, "x")))
+
+
+def _as_series(v) -> pd.Series:
+    if isinstance(v, pd.Series):
+        return v.astype(float)
+    return pd.Series(np.atleast_1d(np.asarray(v, dtype=float)))
+
+
+def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, pca: bool = False,
+                    pca_variance: float = 0.95, nfolds: int = 10, lambda_: str = "min",
+                    seed: int | None = None) -> Selection:
+    """The study's selection chain, fitted on ``x``/``y`` (the training set).
+
+    Mirrors R ``radnomo::select_features`` (``lambda_`` is R's ``lambda``:
+    ``"min"`` or ``"1se"``). ``x``: DataFrame of numeric features (patients x
+    features; crosses to R as one numeric matrix), ``y``: 0/1 outcome.
+    """
+    res = call("select_features", matrix_arg(x), vector_arg(y, "y"), mwu_alpha=float(mwu_alpha),
+               cor_threshold=float(cor_threshold), pca=bool(pca), pca_variance=float(pca_variance),
+               nfolds=int(nfolds), **{"lambda": str(lambda_)}, seed=None if seed is None else int(seed))
+    h = cv.RHandle(res)
+    rotation = h.component("rotation")
+    return Selection(
+        robj=h,
+        steps=h.component("steps"),
+        mwu=h.component("mwu"),
+        kept_mwu=tuple_of_str(h.component("kept_mwu", False)),
+        kept_correlation=tuple_of_str(h.component("kept_correlation", False)),
+        center=_as_series(h.component("center", False)),
+        scale=_as_series(h.component("scale", False)),
+        rotation=rotation if isinstance(rotation, pd.DataFrame) else None,
+        lambda_min=float(h.component("lambda_min")),
+        lambda_1se=float(h.component("lambda_1se")),
+        lambda_used=float(h.component("lambda_used")),
+        coefficients=h.component("coefficients"),
+        selected=tuple_of_str(h.component("selected", False)),
+    )
+
+
+def transform_features(selection: Selection, x) -> pd.DataFrame:
+    """Selected terms for new data (R ``transform_features``)."""
+    return selection.transform(x)
+
+
+@dataclass(frozen=True)
+class ScoreModel(RFit):
+    """Logistic regression on selected features; the linear predictor is the score."""
+
+    coefficients: pd.DataFrame = None
+    features: tuple[str, ...] = ()
+
+    def predict(self, x, type: str = "link") -> np.ndarray:
+        """The score (``link``, linear predictor) or probability (``response``)."""
+        return self._predict(matrix_arg(x, "x"), type)
+
+
+def score_model(x, y, features) -> ScoreModel:
+    """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``)."""
+    res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))))
+    h = cv.RHandle(res)
+    return ScoreModel(robj=h, coefficients=h.component("coefficients"),
+                      features=tuple_of_str(h.component("features", False)))
