@@ -1,0 +1,280 @@
+"""Preprocess one patient or a whole cohort: register → N4 → resample → normalise.
+
+Outputs under ``out_dir``::
+
+    images/<patient>/<seq>.nii.gz        preprocessed images (float32, 1 mm)
+    masks/<patient>/<seq>_mask.nii.gz    masks on the same grid (uint8)
+    qc/<patient>.png                     mosaic of every phase with the ROI contour
+    manifest.csv, manifest.parquet       the same manifest format, paths relative to out_dir
+    qc.csv                               one row per patient and phase
+    errors.csv                           one row per failed patient
+    preprocess.json                      configuration and software versions
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+
+from radnomo.errors import InputError
+from radnomo.io.atomic import atomic_path, file_sha256, write_text_atomic
+from radnomo.io.images import ImageContext, read_image_and_mask, write_image
+from radnomo.io.manifest import Manifest, read_manifest
+from radnomo.parallel import hash_key, load_cached, run_cases, safe_name, write_errors
+from radnomo.preprocess.bias import N4
+from radnomo.preprocess.config import PreprocessConfig
+from radnomo.preprocess.normalize import Normalize
+from radnomo.preprocess.qc import qc_mosaic
+from radnomo.preprocess.registration import Registration
+from radnomo.preprocess.resample import Resample
+
+#: Bumped when the outputs of the same configuration change.
+PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    """What :func:`preprocess_cohort` wrote.
+
+    Attributes
+    ----------
+    out_dir, manifest_path, qc_path, errors_path : outputs (see module docs).
+    manifest : the output manifest (succeeded patients only).
+    qc : the QC table.
+    errors : failed patients (``case_id, error_type, message, traceback``).
+    n_ok, n_failed, n_cached : counts.
+    """
+
+    out_dir: Path
+    manifest_path: Path
+    qc_path: Path
+    errors_path: Path
+    manifest: Manifest | None
+    qc: pd.DataFrame
+    errors: pd.DataFrame
+    n_ok: int
+    n_failed: int
+    n_cached: int
+
+
+def _steps(config: PreprocessConfig):
+    return (Registration(method=config.registration, bins=config.registration_bins,
+                         sampling=config.registration_sampling, iterations=config.registration_iterations,
+                         seed=config.seed),
+            N4(shrink_factor=config.n4_shrink_factor, iterations=config.n4_iterations, enabled=config.n4),
+            Resample(spacing=config.spacing),
+            Normalize(method=config.normalization))
+
+
+def preprocess_images(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk.Image],
+                      config: PreprocessConfig, *, label: int = 1) -> tuple[dict, dict, dict]:
+    """Preprocess the phases of one patient in memory.
+
+    Parameters
+    ----------
+    images, masks : ``{sequence: image}`` and ``{sequence: mask}`` (each mask on its image's grid).
+    config : the steps' settings; ``config.reference`` must be a key of ``images``.
+
+    Returns
+    -------
+    (images, masks, records): the output images and masks on one grid, and per
+    sequence the record of every step (registration, n4, resample, normalize).
+    """
+    if config.reference not in images:
+        raise InputError(f"reference sequence {config.reference!r} is not among the sequences {list(images)}")
+    register, n4, resample, normalize = _steps(config)
+    ref = images[config.reference]
+    grid = resample.grid(ref)
+    out_images, out_masks, records = {}, {}, {}
+    ref_mask = resample.mask(sitk.Cast(masks[config.reference] == label, sitk.sitkUInt8), grid)
+    for seq, img in images.items():
+        t0 = time.perf_counter()
+        if seq == config.reference:
+            tx = sitk.Euler3DTransform()
+            reg_rec = {"method": "reference", "metric_before": None, "metric_after": None}
+        else:
+            tx, reg_rec = register.apply(ref, img)
+        t_reg = time.perf_counter() - t0
+        corrected, n4_rec = n4.apply(img)
+        res_img = resample.image(corrected, grid, tx)
+        if config.mask_source == "own" and seq != config.reference:
+            res_mask = resample.mask(sitk.Cast(masks[seq] == label, sitk.sitkUInt8), grid, tx)
+        else:
+            res_mask = ref_mask
+        norm_img, norm_rec = normalize.apply(res_img)
+        out_images[seq], out_masks[seq] = norm_img, res_mask
+        reg_rec["seconds"] = t_reg
+        records[seq] = {"registration": reg_rec, "n4": n4_rec, "resample": resample.record(grid),
+                        "normalize": norm_rec, "seconds": time.perf_counter() - t0}
+    return out_images, out_masks, records
+
+
+def _case_files(manifest: Manifest, pid: str) -> dict[str, dict[str, str]]:
+    return {seq: {"image": str(manifest.image_path(pid, seq)), "mask": str(manifest.mask_path(pid, seq))}
+            for seq in manifest.sequences}
+
+
+def preprocess_case(manifest: Manifest | str | Path, patient_id: str, out_dir: str | Path,
+                    config: PreprocessConfig | None = None, *, label: int = 1) -> dict[str, Any]:
+    """Preprocess one patient of ``manifest`` and write its outputs under ``out_dir``.
+
+    Returns ``{"outputs": {seq: {"image", "mask"}}, "qc": [rows], "records": {seq: step records}}``
+    with paths relative to ``out_dir``. No cache, no manifest/QC table: see
+    :func:`preprocess_cohort` for that.
+    """
+    config = config or PreprocessConfig()
+    man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
+    man.row(patient_id)  # clear error when absent
+    payload = _payloads(man.subset([patient_id]), config, Path(out_dir).resolve(), label)[str(patient_id)]
+    return _preprocess_payload(payload)
+
+
+def _preprocess_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Worker function: read, preprocess and write one patient.
+
+    ``payload`` has ``patient_id``, ``sequences`` (``{seq: {"image", "mask"}}``
+    paths), ``config`` (:meth:`PreprocessConfig.to_dict`), ``out_dir`` and
+    ``label``. Returns output paths (relative to ``out_dir``) and QC rows.
+    """
+    config = PreprocessConfig(**{k: (tuple(v) if isinstance(v, list) else v)
+                                 for k, v in payload["config"].items()})
+    pid, label = payload["patient_id"], int(payload.get("label", 1))
+    out_dir = Path(payload["out_dir"])
+    images, masks = {}, {}
+    for seq, files in payload["sequences"].items():
+        images[seq], masks[seq] = read_image_and_mask(files["image"], files["mask"], label=label,
+                                                      context=ImageContext(pid, seq))
+    out_images, out_masks, records = preprocess_images(images, masks, config, label=label)
+    name = safe_name(pid)
+    outputs, qc_rows, notes = {}, [], {}
+    for seq in out_images:
+        img_rel = Path("images") / name / f"{seq}.nii.gz"
+        mask_rel = Path("masks") / name / f"{seq}_mask.nii.gz"
+        write_image(out_images[seq], out_dir / img_rel)
+        write_image(out_masks[seq], out_dir / mask_rel)
+        outputs[seq] = {"image": img_rel.as_posix(), "mask": mask_rel.as_posix()}
+        rec = records[seq]
+        reg = rec["registration"]
+        n_roi = int(np.count_nonzero(sitk.GetArrayViewFromImage(out_masks[seq])))
+        if n_roi == 0:
+            raise InputError(f"patient {pid!r}, sequence {seq!r}: the ROI is empty after resampling to "
+                             f"{list(config.spacing)} mm")
+        if reg.get("metric_after") is not None:
+            notes[seq] = f"MI {reg['metric_before']:.3f} -> {reg['metric_after']:.3f}"
+        qc_rows.append({
+            "patient_id": pid, "sequence": seq, "reference": config.reference,
+            "registration": reg["method"], "metric_before": reg.get("metric_before"),
+            "metric_after": reg.get("metric_after"), "registration_seconds": reg.get("seconds"),
+            "n4": rec["n4"]["enabled"], "n4_shrink_factor": rec["n4"]["shrink_factor"],
+            "n4_iterations": " ".join(map(str, rec["n4"]["iterations"])), "n4_seconds": rec["n4"]["seconds"],
+            "spacing_mm": " ".join(f"{s:g}" for s in config.spacing),
+            "size": " ".join(map(str, rec["resample"]["size"])), "normalization": rec["normalize"]["method"],
+            "roi_voxels": n_roi, "roi_volume_mm3": n_roi * float(np.prod(config.spacing)),
+            "seconds": rec["seconds"], "qc_png": f"qc/{name}.png",
+        })
+    qc_mosaic(out_images, out_masks, out_dir / "qc" / f"{name}.png",
+              title=f"patient {pid}: registered to {config.reference}, N4 {'on' if config.n4 else 'off'}, "
+                    f"{'x'.join(f'{s:g}' for s in config.spacing)} mm", notes=notes)
+    return {"outputs": outputs, "qc": qc_rows, "records": records}
+
+
+def _payloads(manifest: Manifest, config: PreprocessConfig, out_dir: Path, label: int) -> dict[str, dict]:
+    return {pid: {"patient_id": pid, "sequences": _case_files(manifest, pid), "config": config.to_dict(),
+                  "out_dir": str(out_dir), "label": label} for pid in manifest.patients}
+
+
+def _case_key(case_id: str, payload: Mapping[str, Any]) -> str:
+    hashes = {}
+    for seq, files in payload["sequences"].items():
+        for kind in ("image", "mask"):
+            p = Path(files[kind])
+            if not p.exists():
+                raise InputError(f"patient {case_id!r}, sequence {seq!r}: {kind} file not found: {p}")
+            hashes[f"{seq}_{kind}"] = file_sha256(p)
+    return hash_key("preprocess", PIPELINE_VERSION, case_id, hashes, payload["config"], payload["label"])
+
+
+def _drop_stale_cache(cache_dir: Path, out_dir: Path, payloads: Mapping[str, Mapping]) -> None:
+    """Forget cached cases whose output files have gone (so they are recomputed)."""
+    for pid, payload in payloads.items():
+        f = cache_dir / f"{safe_name(pid)}.pkl"
+        if not f.exists():
+            continue
+        try:
+            key = _case_key(pid, payload)
+        except InputError:
+            continue
+        hit, value = load_cached(cache_dir, pid, key)
+        if hit and not all((out_dir / p).exists() for o in value["outputs"].values() for p in o.values()):
+            f.unlink()
+
+
+def output_manifest(manifest: Manifest, results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The input manifest's rows for succeeded patients, image/mask columns pointing at the outputs."""
+    table = manifest.table.loc[manifest.table["patient_id"].isin(list(results))].copy()
+    for seq in manifest.sequences:
+        table[f"{seq}_image"] = table["patient_id"].map(lambda p: results[p]["outputs"][seq]["image"])
+        table[f"{seq}_mask"] = table["patient_id"].map(lambda p: results[p]["outputs"][seq]["mask"])
+    return table.reset_index(drop=True)
+
+
+def preprocess_cohort(manifest: Manifest | str | Path, out_dir: str | Path,
+                      config: PreprocessConfig | None = None, *, workers: int | None = None, executor=None,
+                      progress: bool = True, label: int = 1) -> PreprocessResult:
+    """Preprocess every patient of a manifest (see the module docs for the outputs).
+
+    Parameters
+    ----------
+    manifest : a :class:`Manifest` or a manifest file.
+    out_dir : output folder (created).
+    config : preprocessing settings (default :class:`PreprocessConfig`).
+    workers, executor, progress : see :func:`radnomo.parallel.run_cases`.
+    label : mask label of the ROI.
+
+    A failing patient is listed in ``errors.csv`` and left out of the output
+    manifest; the others go on. A rerun skips patients whose inputs and
+    configuration are unchanged and whose outputs still exist.
+    """
+    config = config or PreprocessConfig()
+    man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
+    if config.reference not in man.sequences:
+        raise InputError(f"reference sequence {config.reference!r} is not in the manifest "
+                         f"{man.path or '(in memory)'}; it has {list(man.sequences)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = out_dir / ".cache"
+    payloads = _payloads(man, config, out_dir.resolve(), label)
+    if cache_dir.exists():
+        _drop_stale_cache(cache_dir, out_dir, payloads)
+    run = run_cases(_preprocess_payload, payloads, cache_dir=cache_dir, key_fn=_case_key, workers=workers,
+                    executor=executor, progress=progress, desc="preprocess")
+    out_table = output_manifest(man, run.results)
+    manifest_path = out_dir / "manifest.csv"
+    with atomic_path(manifest_path) as tmp:
+        out_table.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "manifest.parquet") as tmp:
+        out_table.to_parquet(tmp, index=False)
+    qc = pd.DataFrame([row for r in run.results.values() for row in r["qc"]])
+    qc_path = out_dir / "qc.csv"
+    with atomic_path(qc_path) as tmp:
+        qc.to_csv(tmp, index=False)
+    errors_path = write_errors(run.errors, out_dir / "errors.csv")
+    from radnomo.runtime import software_versions
+
+    record = {"config": config.to_dict(), "pipeline_version": PIPELINE_VERSION, "label": label,
+              "source_manifest": str(man.path) if man.path else None, "versions": software_versions(),
+              "steps": ["registration", "n4", "resample", "normalize"]}
+    write_text_atomic(out_dir / "preprocess.json", json.dumps(record, indent=2, sort_keys=True, default=str))
+    from radnomo.io.manifest import manifest_from_frame
+
+    out_manifest = manifest_from_frame(out_table, root=out_dir.resolve(), path=manifest_path) if len(out_table) else None
+    return PreprocessResult(out_dir=out_dir, manifest_path=manifest_path, qc_path=qc_path, errors_path=errors_path,
+                            manifest=out_manifest, qc=qc, errors=run.errors, n_ok=len(run.results),
+                            n_failed=run.n_failed, n_cached=run.n_cached)
