@@ -17,6 +17,8 @@ from radnomo import __version__
 #: Explicit registry of sub-commands: name -> "module:attribute".
 COMMANDS: dict[str, str] = {
     "doctor": "radnomo.cli.doctor:doctor",
+    "preprocess": "radnomo.cli.preprocess:preprocess",
+    "extract": "radnomo.cli.extract:extract",
 }
 
 

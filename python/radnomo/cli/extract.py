@@ -1,0 +1,85 @@
+"""``radnomo extract``: feature extraction commands (``radiomics``; ``deep`` from the deep engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from radnomo.cli import LazyGroup
+from radnomo.cli.options import workers_option
+from radnomo.cli.preprocess import executor_context, progress_option, scheduler_option
+from radnomo.errors import RadnomoError
+
+#: Sub-commands living in other modules, imported on first use.
+EXTRACT_COMMANDS: dict[str, str] = {
+    "deep": "radnomo.cli.deep:extract_deep",
+}
+
+
+class _ExtractGroup(LazyGroup):
+    """LazyGroup that lists a lazy command only when its module can be imported."""
+
+    def list_commands(self, ctx):
+        import importlib.util
+
+        names = set(super(LazyGroup, self).list_commands(ctx))
+        for name, target in self.lazy_commands.items():
+            if importlib.util.find_spec(target.split(":")[0]) is not None:
+                names.add(name)
+        return sorted(names)
+
+    def get_command(self, ctx, cmd_name):
+        try:
+            return super().get_command(ctx, cmd_name)
+        except ModuleNotFoundError as exc:
+            target = self.lazy_commands.get(cmd_name, "")
+            if exc.name and target.startswith(exc.name):
+                raise click.UsageError(f"'radnomo extract {cmd_name}' is provided by {target.split(':')[0]}, "
+                                       "which is not installed yet", ctx=ctx) from exc
+            raise
+
+
+@click.group("extract", cls=_ExtractGroup, lazy_commands=EXTRACT_COMMANDS)
+def extract():
+    """Extract features from a (preprocessed) cohort manifest into a Parquet feature table."""
+
+
+@extract.command("radiomics")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--params", "params_yaml", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PyRadiomics parameter YAML (schema-checked); the study's is "
+                   "pipelines/hcc_recurrence/radiomics.yaml (1197 features per sequence).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Feature table to write (.parquet): one row per patient, columns "
+                   "<sequence>_<image type>_<class>_<feature>; failures go to <out>.errors.csv.")
+@click.option("--label", type=click.IntRange(min=1), default=None,
+              help="Mask label of the ROI (default: setting.label of the YAML, else 1).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Per-case cache (default: <out>.cache next to the table); a rerun skips unchanged cases.")
+@workers_option
+@scheduler_option
+@progress_option
+def radiomics(manifest, params_yaml, out_path, label, cache_dir, workers, scheduler, progress):
+    """PyRadiomics features of every patient and sequence in MANIFEST.
+
+    Cases run in parallel (--workers, or a Dask cluster with --scheduler); each finished case is cached at
+    once, so an interrupted run resumes where it stopped. Exit status 1 if any patient failed.
+    """
+    from radnomo.features.radiomics import extract_radiomics
+
+    try:
+        with executor_context(scheduler) as executor:
+            result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
+                                       progress=progress, label=label, cache_dir=cache_dir)
+    except RadnomoError as exc:
+        raise click.ClickException(str(exc))
+    if result.table_path is not None:
+        click.echo(f"{result.n_ok} patient(s) x {result.n_features} features ({result.n_cached} from cache) "
+                   f"-> {result.table_path}")
+    if result.n_failed:
+        click.echo(f"{result.n_failed} of {result.n_failed + result.n_ok} patient(s) failed; "
+                   f"see {result.errors_path}", err=True)
+        for _, row in result.errors.iterrows():
+            click.echo(f"  {row['case_id']}: {row['message']}", err=True)
+        raise SystemExit(1)

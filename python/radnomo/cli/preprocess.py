@@ -1,0 +1,93 @@
+"""``radnomo preprocess``: registration, N4, 1 mm resampling and normalisation for a cohort."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from radnomo.cli.options import workers_option
+from radnomo.errors import RadnomoError
+
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="Run the cases on a Dask cluster at this scheduler address (e.g. tcp://10.0.0.5:8786) instead of "
+         "local processes; the workers must see the same paths.")
+progress_option = click.option("--progress/--no-progress", default=True, show_default=True,
+                               help="Show a progress bar with counts and ETA.")
+
+
+def executor_context(scheduler: str | None):
+    """A Dask executor for ``--scheduler``, else nothing (local processes)."""
+    if scheduler:
+        from radnomo.parallel import dask_executor
+
+        return dask_executor(scheduler)
+    return contextlib.nullcontext(None)
+
+
+@click.command("preprocess")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: images/, masks/, qc/ PNGs, manifest.csv(.parquet), qc.csv, errors.csv.")
+@click.option("--reference", default="pvp", show_default=True,
+              help="Sequence every other phase is registered to (portal venous in the study); its mask is used "
+                   "for all phases unless --mask-source own.")
+@click.option("--registration", type=click.Choice(["rigid", "affine", "none"]), default="rigid",
+              show_default=True, help="Registration model (Mattes mutual information; affine starts from rigid).")
+@click.option("--mask-source", type=click.Choice(["reference", "own"]), default="reference", show_default=True,
+              help="'reference': every phase uses the reference phase's mask; 'own': each phase's mask is carried "
+                   "through its registration.")
+@click.option("--n4/--no-n4", default=True, show_default=True, help="N4 bias-field correction.")
+@click.option("--n4-shrink", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="N4 fits the bias field on the image shrunk by this factor (larger: faster).")
+@click.option("--n4-iterations", default="50,50,30", show_default=True,
+              help="N4 iterations per fitting level, comma-separated (one number per level).")
+@click.option("--spacing", default="1,1,1", show_default=True,
+              help="Output voxel size in mm, 'x,y,z' (B-spline for images, nearest neighbour for masks).")
+@click.option("--normalization", type=click.Choice(["pyradiomics", "zscore", "none"]), default="pyradiomics",
+              show_default=True,
+              help="'pyradiomics': leave intensities, the study normalises at extraction (normalize: true, "
+                   "normalizeScale: 100); 'zscore': (I - mean)/SD over the whole image here; 'none'.")
+@click.option("--label", type=click.IntRange(min=1), default=1, show_default=True, help="Mask label of the ROI.")
+@workers_option
+@scheduler_option
+@progress_option
+def preprocess(manifest, out_dir, reference, registration, mask_source, n4, n4_shrink, n4_iterations, spacing,
+               normalization, label, workers, scheduler, progress):
+    """Preprocess every patient of MANIFEST (CSV or Parquet with <seq>_image/<seq>_mask columns).
+
+    Steps: register each phase to --reference, N4 bias correction, resample to --spacing, normalise.
+    Finished patients are skipped on a rerun; a failing patient is written to errors.csv and the others
+    go on (exit status 1 if any failed).
+    """
+    from radnomo.preprocess import PreprocessConfig, preprocess_cohort
+
+    try:
+        its = tuple(int(x) for x in n4_iterations.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {n4_iterations!r}",
+                                 param_hint="--n4-iterations")
+    try:
+        sp = tuple(float(x) for x in spacing.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected 'x,y,z' in mm, got {spacing!r}", param_hint="--spacing")
+    if len(sp) == 1:
+        sp = sp * 3
+    try:
+        config = PreprocessConfig(reference=reference, registration=registration, mask_source=mask_source,
+                                  n4=n4, n4_shrink_factor=n4_shrink, n4_iterations=its, spacing=sp,
+                                  normalization=normalization)
+        with executor_context(scheduler) as executor:
+            result = preprocess_cohort(manifest, out_dir, config, workers=workers, executor=executor,
+                                       progress=progress, label=label)
+    except RadnomoError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"preprocessed {result.n_ok} patient(s) ({result.n_cached} from cache) -> {result.manifest_path}; "
+               f"QC: {result.qc_path}")
+    if result.n_failed:
+        click.echo(f"{result.n_failed} patient(s) failed; see {result.errors_path}", err=True)
+        for _, row in result.errors.iterrows():
+            click.echo(f"  {row['case_id']}: {row['message']}", err=True)
+        raise SystemExit(1)
