@@ -1,0 +1,174 @@
+# Calibration of predicted risks: grouped curve, logistic recalibration
+# statistics, Brier score, Hosmer-Lemeshow test and optional bootstrap
+# (optimism-corrected) calibration of an rms::lrm model.
+
+#' Calibration of predicted risks
+#'
+#' Conventions (Steyerberg, *Clinical Prediction Models*, 2nd ed., ch. 15):
+#' * **Grouped curve**: patients are grouped by quantiles of `risk`
+#'   (`groups` groups, `quantile(type = 7)` breaks, lowest included; tied
+#'   breaks are merged, so fewer groups can result). For each group the mean
+#'   predicted risk, the observed event proportion and its exact
+#'   Clopper-Pearson 95% interval (`binom.test`) are reported.
+#' * **Calibration slope**: coefficient of `logit(risk)` in
+#'   `glm(y ~ logit(risk), binomial)`; **calibration-in-the-large**
+#'   (intercept): intercept of `glm(y ~ 1 + offset(logit(risk)), binomial)`.
+#'   Both with Wald 95% intervals. Ideal values: slope 1, intercept 0. Risks
+#'   of exactly 0 or 1 are clamped to `[1e-12, 1 - 1e-12]` before the logit.
+#' * **Brier score**: `mean((y - risk)^2)`.
+#' * **Hosmer-Lemeshow**: `sum((O_g - E_g)^2 / (E_g (1 - E_g / n_g)))` over
+#'   the risk groups above, with `G - 2` degrees of freedom (`G` = number of
+#'   groups actually formed) and an upper-tail chi-squared p-value.
+#' * **Bootstrap** (only when `fit` is given; meant for the training set the
+#'   model was fitted on): `rms::calibrate(fit, method = "boot", B = B)`
+#'   after `set.seed(seed)` (caller's RNG state restored). `mean_absolute_error`
+#'   is the mean absolute difference between each patient's predicted risk and
+#'   the bias-corrected calibration curve at that risk (as printed by rms).
+#'
+#' @param y Binary outcome (0/1, logical or two-level factor, second level = event).
+#' @param risk Predicted probabilities in \[0, 1\], one per patient.
+#' @param fit Optional `"radnomo_nomogram"` or `rms::lrm` fit with `x = TRUE,
+#'   y = TRUE`, fitted on the same patients as `y`, for bootstrap calibration.
+#' @param B Number of bootstrap resamples.
+#' @param seed Optional integer seed for the bootstrap.
+#' @param groups Number of risk groups for the grouped curve and the
+#'   Hosmer-Lemeshow test (>= 3).
+#' @return An object of class `"radnomo_calibration"`: a list with `curve`
+#'   (data.frame group, n, predicted, observed, lower, upper), `stats`
+#'   (one-row data.frame n, intercept, intercept_lower, intercept_upper,
+#'   slope, slope_lower, slope_upper, brier, hl_statistic, hl_df, hl_p),
+#'   `bootstrap` (data.frame predicted, apparent, bias_corrected, ideal, or
+#'   NULL), `mean_absolute_error` (or NA), `risk` and `y`.
+#' @examples
+#' set.seed(1)
+#' risk <- runif(200)
+#' y <- rbinom(200, 1, risk)
+#' calibration(y, risk)$stats
+#' @export
+calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10) {
+  y <- check_binary(y, "y")
+  risk <- check_score(risk, length(y), "risk", probability = TRUE)
+  check_number(B, "B", 1, 1e6, integer = TRUE)
+  check_number(groups, "groups", 3, length(y), integer = TRUE)
+  seed <- check_seed(seed)
+  curve <- calibration_groups(y, risk, groups)
+  stats <- calibration_stats(y, risk, curve)
+  boot <- NULL
+  mae <- NA_real_
+  if (!is.null(fit)) {
+    res <- bootstrap_calibration(fit, y, B, seed)
+    boot <- res$table
+    mae <- res$mae
+  }
+  structure(list(curve = curve[, c("group", "n", "predicted", "observed", "lower", "upper")],
+                 stats = stats, bootstrap = boot, mean_absolute_error = mae,
+                 risk = risk, y = y),
+            class = "radnomo_calibration")
+}
+
+#' Quantile groups of risk with observed proportions and exact CIs
+#' @noRd
+calibration_groups <- function(y, risk, groups) {
+  br <- unique(stats::quantile(risk, probs = seq(0, 1, length.out = groups + 1L), type = 7, names = FALSE))
+  g <- if (length(br) < 2L) rep(1L, length(risk)) else
+    as.integer(cut(risk, breaks = br, include.lowest = TRUE))
+  g <- match(g, sort(unique(g)))
+  out <- do.call(rbind, lapply(sort(unique(g)), function(k) {
+    yy <- y[g == k]
+    ci <- stats::binom.test(sum(yy), length(yy))$conf.int
+    data.frame(group = k, n = length(yy), predicted = mean(risk[g == k]), observed = mean(yy),
+               lower = ci[1L], upper = ci[2L], events = sum(yy), expected = sum(risk[g == k]))
+  }))
+  out$group <- as.integer(out$group)
+  out$n <- as.integer(out$n)
+  out
+}
+
+#' Logistic recalibration, Brier and Hosmer-Lemeshow
+#' @noRd
+calibration_stats <- function(y, risk, curve) {
+  lg <- stats::qlogis(pmin(pmax(risk, 1e-12), 1 - 1e-12))
+  q <- stats::qnorm(0.975)
+  slope_fit <- suppressWarnings(stats::glm(y ~ lg, family = stats::binomial()))
+  sc <- summary(slope_fit)$coefficients
+  int_fit <- suppressWarnings(stats::glm(y ~ 1, offset = lg, family = stats::binomial()))
+  ic <- summary(int_fit)$coefficients
+  e <- curve$expected
+  hl <- sum((curve$events - e)^2 / (e * (1 - e / curve$n)))
+  df <- nrow(curve) - 2L
+  data.frame(n = length(y),
+             intercept = ic[1L, 1L], intercept_lower = ic[1L, 1L] - q * ic[1L, 2L],
+             intercept_upper = ic[1L, 1L] + q * ic[1L, 2L],
+             slope = sc[2L, 1L], slope_lower = sc[2L, 1L] - q * sc[2L, 2L],
+             slope_upper = sc[2L, 1L] + q * sc[2L, 2L],
+             brier = mean((y - risk)^2),
+             hl_statistic = hl, hl_df = df,
+             hl_p = if (df > 0) stats::pchisq(hl, df, lower.tail = FALSE) else NA_real_)
+}
+
+#' rms::calibrate bootstrap of an lrm fit
+#' @noRd
+bootstrap_calibration <- function(fit, y, B, seed) {
+  if (inherits(fit, "radnomo_nomogram")) fit <- fit$fit
+  if (!inherits(fit, "lrm")) abort("'fit' must be a radnomo_nomogram or an rms::lrm fit.")
+  if (is.null(fit$x) || is.null(fit$y)) abort("'fit' must be fitted with x = TRUE, y = TRUE for bootstrap calibration.")
+  if (NROW(fit$y) != length(y)) {
+    abort("'fit' was fitted on ", NROW(fit$y), " patients but 'y' has ", length(y),
+          "; bootstrap calibration applies to the model's own training set.")
+  }
+  cal <- with_seed(seed, rms::calibrate(fit, method = "boot", B = B))
+  m <- unclass(cal)
+  tab <- data.frame(predicted = m[, "predy"], apparent = m[, "calibrated.orig"],
+                    bias_corrected = m[, "calibrated.corrected"], ideal = m[, "predy"])
+  rownames(tab) <- NULL
+  pred <- attr(cal, "predicted")
+  ok <- !is.na(m[, "predy"] + m[, "calibrated.corrected"])
+  err <- pred - Hmisc::approxExtrap(m[ok, "predy"], m[ok, "calibrated.corrected"], xout = pred, ties = mean)$y
+  list(table = tab, mae = mean(abs(err), na.rm = TRUE))
+}
+
+#' Plot a calibration curve to a file
+#'
+#' Observed proportion vs predicted probability: the ideal diagonal, the
+#' grouped points with their 95% intervals, the bootstrap apparent and
+#' bias-corrected curves when present, and a histogram of the predicted
+#' risks along the bottom.
+#'
+#' @param object A `"radnomo_calibration"` from [calibration()].
+#' @param file Output path ending in `.png`, `.pdf` or `.svg`.
+#' @param title Optional plot title.
+#' @param width,height Figure size in inches.
+#' @return `file`, invisibly.
+#' @export
+plot_calibration <- function(object, file, title = NULL, width = 6, height = 6) {
+  if (!inherits(object, "radnomo_calibration")) abort("'object' must be a radnomo_calibration from calibration().")
+  open_device(file, width, height)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  cv <- object$curve
+  graphics::par(mar = c(4.5, 4.5, if (is.null(title)) 1.5 else 3, 1))
+  graphics::plot(NA, xlim = c(0, 1), ylim = c(-0.08, 1), xlab = "Predicted probability",
+                 ylab = "Observed proportion", main = if (is.null(title)) "" else title, las = 1)
+  graphics::abline(0, 1, lty = 2, col = "grey40")
+  h <- graphics::hist(object$risk, breaks = seq(0, 1, by = 0.02), plot = FALSE)
+  if (max(h$counts) > 0) {
+    hh <- h$counts / max(h$counts) * 0.07
+    graphics::rect(h$breaks[-length(h$breaks)], -0.08, h$breaks[-1L], -0.08 + hh, col = "grey70", border = NA)
+  }
+  leg <- c("Ideal", "Grouped observed (95% CI)")
+  col <- c("grey40", "black"); lty <- c(2, NA); pch <- c(NA, 16)
+  if (!is.null(object$bootstrap)) {
+    b <- object$bootstrap
+    graphics::lines(b$predicted, b$apparent, col = "steelblue", lwd = 2)
+    graphics::lines(b$predicted, b$bias_corrected, col = "firebrick", lwd = 2)
+    leg <- c(leg, "Apparent", "Bias-corrected (bootstrap)")
+    col <- c(col, "steelblue", "firebrick"); lty <- c(lty, 1, 1); pch <- c(pch, NA, NA)
+  }
+  graphics::arrows(cv$predicted, cv$lower, cv$predicted, cv$upper, angle = 90, code = 3, length = 0.03)
+  graphics::points(cv$predicted, cv$observed, pch = 16)
+  s <- object$stats
+  graphics::legend("topleft", legend = leg, col = col, lty = lty, pch = pch, bty = "n", cex = 0.85)
+  graphics::legend("bottomright", bty = "n", cex = 0.8,
+                   legend = c(sprintf("Slope %.2f", s$slope), sprintf("Intercept %.2f", s$intercept),
+                              sprintf("Brier %.3f", s$brier), sprintf("HL p = %.3f", s$hl_p)))
+  invisible(file)
+}
