@@ -168,7 +168,7 @@ plot_calibration <- function(object, file, title = NULL, width = 6, height = 6) 
   s <- object$stats
   graphics::legend("topleft", legend = leg, col = col, lty = lty, pch = pch, bty = "n", cex = 0.85)
   graphics::legend("bottomright", bty = "n", cex = 0.8,
-                   legend = c(sprintf("Slope %.2f", s$slope), sprintf("Intercept %.2f", s$intercept),
+                   legend = c(sprintf("Slope %.2f", s$slope), sprintf("Intercept %.2f", round(s$intercept, 2) + 0),
                               sprintf("Brier %.3f", s$brier), sprintf("HL p = %.3f", s$hl_p)))
   invisible(file)
 }

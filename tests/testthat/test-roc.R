@@ -1,0 +1,53 @@
+# Reference values: pROC 1.18.0 on its aSAH data set, listed with their
+# provenance in ../shared/reference/README.md (pROC's own tests, re-derived).
+
+test_that("roc_metrics reproduces pROC's aSAH AUCs, DeLong CIs and Youden point", {
+  d <- read_asah()
+  s <- roc_metrics(d$outcome, d$s100b)   # factor outcome: second level "Poor" = event
+  expect_equal(s$auc, 0.7313685637, tolerance = 1e-8)
+  expect_equal(s$auc_lower, 0.6301182118, tolerance = 1e-8)
+  expect_equal(s$auc_upper, 0.8326189156, tolerance = 1e-8)
+  expect_equal(s$threshold, 0.205, tolerance = 1e-12)
+  expect_equal(s$sensitivity, 0.6341463, tolerance = 1e-7)
+  expect_equal(s$specificity, 0.8055556, tolerance = 1e-7)
+  expect_identical(c(s$n, s$n_events), c(113L, 41L))
+  # 2x2 table at 0.205 by hand: positives are s100b >= 0.205
+  pos <- d$s100b >= 0.205
+  expect_equal(s$ppv, sum(pos & d$y == 1) / sum(pos))
+  expect_equal(s$npv, sum(!pos & d$y == 0) / sum(!pos))
+  expect_equal(s$accuracy, mean(pos == (d$y == 1)))
+  w <- roc_metrics(d$y, d$wfns)
+  expect_equal(c(w$auc, w$auc_lower, w$auc_upper), c(0.8236788618, 0.7485348878, 0.8988228358), tolerance = 1e-8)
+  n <- roc_metrics(d$y, d$ndka)
+  expect_equal(c(n$auc, n$auc_lower, n$auc_upper), c(0.6119579946, 0.5012449993, 0.7226709899), tolerance = 1e-8)
+})
+
+test_that("AUC below 0.5 is not flipped; fixed thresholds and undefined ratios", {
+  d <- read_asah()
+  s <- roc_metrics(d$y, -d$s100b)
+  expect_equal(s$auc, 1 - 0.7313685637, tolerance = 1e-8)
+  f <- roc_metrics(d$y, d$s100b, threshold = 0.5)
+  expect_identical(f$threshold, 0.5)
+  expect_equal(f$sensitivity, mean(d$s100b[d$y == 1] >= 0.5))
+  expect_warning(u <- roc_metrics(d$y, d$s100b, threshold = 100), "PPV is undefined")
+  expect_true(is.na(u$ppv))
+  expect_identical(u$sensitivity, 0)
+  expect_error(roc_metrics(d$y, c(d$s100b[-1], NA)), "missing")
+})
+
+test_that("delong_test reproduces pROC's paired DeLong tests on aSAH", {
+  d <- read_asah()
+  res <- delong_test(d$y, list(wfns = d$wfns, s100b = d$s100b, ndka = d$ndka))
+  expect_identical(res$model_1, c("wfns", "wfns", "s100b"))
+  expect_identical(res$model_2, c("s100b", "ndka", "ndka"))
+  ws <- res[1, ]
+  expect_equal(ws$z, 2.20898359144091, tolerance = 1e-8)
+  expect_equal(ws$p, 0.0271757822291882, tolerance = 1e-8)
+  expect_equal(c(ws$lower, ws$upper), c(0.0104061769564846, 0.174214419249478), tolerance = 1e-8)
+  expect_equal(ws$difference, 0.8236788618 - 0.7313685637, tolerance = 1e-8)
+  wn <- res[2, ]
+  expect_equal(wn$z, 2.79777591868904, tolerance = 1e-8)
+  expect_equal(wn$p, 0.00514557970691098, tolerance = 1e-8)
+  expect_error(delong_test(d$y, list(a = d$wfns)), "at least 2")
+  expect_error(delong_test(d$y, list(d$wfns, d$ndka)), "named")
+})
