@@ -16,6 +16,8 @@ from radnomo import __version__
 
 #: Explicit registry of sub-commands: name -> "module:attribute".
 COMMANDS: dict[str, str] = {
+    "train-deep": "radnomo.cli.deep:train_deep",
+    "gradcam": "radnomo.cli.deep:gradcam",
     "doctor": "radnomo.cli.doctor:doctor",
     "preprocess": "radnomo.cli.preprocess:preprocess",
     "extract": "radnomo.cli.extract:extract",

@@ -1,0 +1,305 @@
+"""Deep features: DenseNet-169 final-pooling features of ROI slices, per patient.
+
+For each patient and sequence the ROI slices (:mod:`radnomo.features.slices`)
+go through DenseNet-169 — the model fine-tuned for that sequence by
+``radnomo train-deep`` (``model_dir``), or plain ImageNet / random / file
+weights — and the **final pooling layer** gives 1664 values per slice
+(``features`` -> ReLU -> global average pool; :data:`FEATURE_LAYER`). The
+slice vectors are aggregated per patient:
+
+* ``"mean"`` (default): element-wise mean over the patient's ROI slices;
+* ``"max"``: element-wise maximum over the ROI slices;
+* ``"largest"``: the vector of the slice with the most ROI voxels (first such
+  slice on ties).
+
+The table has one row per patient and the columns ``<sequence>_dl_<k>``,
+k = 1..1664 (6656 for the study's four sequences); its Arrow metadata record
+the weights (source, SHA-256, training configuration), the layer, the
+aggregation, the slice settings and sampling, and library versions. Per-slice
+features are cached next to the table so that reruns (also with another
+aggregation) skip finished patients; a patient that fails in a sequence is
+reported and left out of the table, and the others go on.
+
+Modules: :mod:`.slices` (ROI slices), :mod:`.deep_model` (network, weights),
+:mod:`.deep_train` (fine-tuning). The names users need are re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from radnomo.errors import InputError
+from radnomo.features.deep_model import (  # noqa: F401  (re-exported)
+    FEATURE_DIM,
+    FEATURE_LAYER,
+    IMAGENET_FILENAME,
+    WeightsInfo,
+    build_densenet169,
+    imagenet_weights_path,
+    model_logits,
+    pooled_features,
+)
+from radnomo.features.deep_train import (  # noqa: F401  (re-exported)
+    DeepTrainConfig,
+    TrainResult,
+    select_training_patients,
+    torch_threads,
+    train_deep_model,
+    train_deep_models,
+)
+from radnomo.features.slices import SliceConfig, SliceStack, load_slice_stack, sampling_table, to_network_input
+from radnomo.io.atomic import atomic_path
+
+AGGREGATIONS: tuple[str, ...] = ("mean", "max", "largest")
+
+
+@dataclass(frozen=True)
+class DeepExtractConfig:
+    """Settings of deep feature extraction.
+
+    Parameters
+    ----------
+    aggregation : ``"mean"`` (default), ``"max"`` or ``"largest"`` (see the module docstring).
+    batch_size : slices per forward pass.
+    slices : :class:`SliceConfig`; ``None`` (default) takes the fine-tuned model's
+        training slice settings, or ``SliceConfig()`` (224 px, all ROI slices) without one.
+    mixed_precision : bfloat16 autocast on CUDA (faster, ~3 significant digits);
+        default off so features are float32 everywhere. Ignored on the CPU.
+    """
+
+    aggregation: str = "mean"
+    batch_size: int = 32
+    slices: SliceConfig | None = None
+    mixed_precision: bool = False
+
+    def __post_init__(self):
+        if self.aggregation not in AGGREGATIONS:
+            raise InputError(f"aggregation must be one of {list(AGGREGATIONS)}, not {self.aggregation!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, not {self.batch_size!r}")
+        if self.slices is not None and not isinstance(self.slices, SliceConfig):
+            raise InputError(f"slices must be a SliceConfig or None, not {type(self.slices).__name__}")
+
+
+@dataclass
+class DeepFeatureResult:
+    """Outcome of :func:`extract_deep_features`."""
+
+    table: pd.DataFrame
+    metadata: dict[str, Any]
+    failures: list[dict[str, str]] = field(default_factory=list)
+    path: Path | None = None
+    sampling: pd.DataFrame | None = None
+
+
+def feature_columns(sequence: str) -> list[str]:
+    """Column names ``<sequence>_dl_1`` ... ``<sequence>_dl_1664``."""
+    return [f"{sequence}_dl_{k}" for k in range(1, FEATURE_DIM + 1)]
+
+
+def aggregate_features(slice_features: np.ndarray, roi_voxels: np.ndarray, how: str = "mean") -> np.ndarray:
+    """Aggregate ``(n, 1664)`` slice features into one patient vector (see the module docstring)."""
+    f = np.asarray(slice_features, dtype=np.float64)
+    if f.ndim != 2 or f.shape[0] == 0:
+        raise InputError(f"slice features must be a non-empty (n, d) array, got shape {f.shape}")
+    if how == "mean":
+        return f.mean(axis=0)
+    if how == "max":
+        return f.max(axis=0)
+    if how == "largest":
+        return f[int(np.argmax(np.asarray(roi_voxels)))]
+    raise InputError(f"aggregation must be one of {list(AGGREGATIONS)}, not {how!r}")
+
+
+def slice_features(model, images: np.ndarray, *, device: str = "cpu", batch_size: int = 32,
+                   mixed_precision: bool = False) -> np.ndarray:
+    """Pooled DenseNet features of ``(n, S, S)`` slices in [0, 1] -> ``(n, 1664)`` float32."""
+    import torch
+
+    model.eval()
+    out = []
+    use_amp = mixed_precision and device == "cuda"
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = to_network_input(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size]))).to(device)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
+                out.append(pooled_features(model, x).float().cpu().numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, FEATURE_DIM), np.float32)
+
+
+def load_sequence_model(sequence: str, *, model_dir: str | os.PathLike | None, weights: str, seed: int = 0):
+    """The model for ``sequence``: ``model_dir/<sequence>/model.pt`` if ``model_dir`` is given, else ``weights``.
+
+    Returns ``(model, WeightsInfo, record)`` (``record``: the fine-tuning record, or ``{}``).
+    """
+    if model_dir is not None:
+        path = Path(model_dir) / sequence / "model.pt"
+        if not path.exists():
+            raise InputError(f"sequence {sequence!r}: no fine-tuned model at {path}; run `radnomo train-deep` first "
+                             "or extract with --weights instead of --model-dir")
+        return build_densenet169(path, seed=seed)
+    return build_densenet169(weights, seed=seed)
+
+
+def _safe_name(pid: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", pid)[:60]
+    return f"{base}-{hashlib.sha1(pid.encode()).hexdigest()[:8]}"
+
+
+def _cache_key(info: WeightsInfo, slices: SliceConfig) -> str:
+    blob = json.dumps({"weights": info.to_dict(), "slices": slices.to_dict(), "layer": FEATURE_LAYER}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _patient_slice_features(manifest, pid, seq, model, slices, cfg, dev, cache_dir):
+    """Per-slice features of one patient/sequence, from the cache when present."""
+    cache = cache_dir / seq / f"{_safe_name(pid)}.npz" if cache_dir is not None else None
+    if cache is not None and cache.exists():
+        z = np.load(cache)
+        return z["features"], z["slice_index"], z["roi_voxels"], int(z["n_roi_slices"])
+    stack: SliceStack = load_slice_stack(manifest, pid, seq, slices)
+    feats = slice_features(model, stack.images, device=dev, batch_size=cfg.batch_size,
+                           mixed_precision=cfg.mixed_precision)
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, features=feats, slice_index=stack.slice_index, roi_voxels=stack.roi_voxels,
+                         n_roi_slices=stack.n_roi_slices)
+    return feats, stack.slice_index, stack.roi_voxels, stack.n_roi_slices
+
+
+def extract_deep_features(
+    manifest,
+    out: str | os.PathLike | None = None,
+    *,
+    model_dir: str | os.PathLike | None = None,
+    weights: str = "imagenet",
+    sequences: Sequence[str] | None = None,
+    patients: Sequence[str] | None = None,
+    config: DeepExtractConfig = DeepExtractConfig(),
+    device: str = "auto",
+    num_threads: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> DeepFeatureResult:
+    """Extract DenseNet-169 pooled features (1664 per slice, aggregated per patient).
+
+    Parameters
+    ----------
+    manifest : :class:`~radnomo.io.manifest.Manifest`.
+    out : Parquet file to write (atomically, via :func:`radnomo.io.tables.write_feature_table`);
+        ``None``: return the table only. With ``out``, per-slice features are cached in
+        ``.<out name>.parts/`` beside it and the slice sampling is written to
+        ``<out stem>_slices.csv``.
+    model_dir : output folder of ``train-deep`` (``<model_dir>/<sequence>/model.pt``, one fine-tuned
+        model per sequence, the study's approach). ``None``: use ``weights`` for every sequence.
+    weights : ``"imagenet"``, ``"none"`` or a weights file (used when ``model_dir`` is None).
+    sequences, patients : subsets (default: all in the manifest).
+    config : :class:`DeepExtractConfig`.
+    device : ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    num_threads : torch CPU threads (``None``: torch's default).
+    resume : reuse cached per-slice features.
+
+    Returns
+    -------
+    DeepFeatureResult ; ``table`` has ``patient_id`` then ``<seq>_dl_<k>`` (float64) for the
+    patients that succeeded in every sequence; ``failures`` lists ``{patient_id, sequence, error}``.
+    """
+    from tqdm.auto import tqdm
+
+    from radnomo.io.tables import write_feature_table
+    from radnomo.runtime import resolve_device, software_versions
+
+    dev = resolve_device(device)
+    seqs = list(sequences) if sequences else list(manifest.sequences)
+    bad = [s for s in seqs if s not in manifest.sequences]
+    if bad:
+        raise InputError(f"sequence(s) {bad} are not in the manifest; it has {list(manifest.sequences)}")
+    pids = [str(p) for p in patients] if patients is not None else manifest.patients
+    unknown = sorted(set(pids) - set(manifest.patients))
+    if unknown:
+        raise InputError(f"patient(s) {unknown[:10]} are not in the manifest")
+    out = Path(out) if out is not None else None
+
+    per_seq: dict[str, dict[str, np.ndarray]] = {}
+    failures: list[dict[str, str]] = []
+    weights_meta: dict[str, Any] = {}
+    sampling_rows: list[pd.DataFrame] = []
+    slice_meta: dict[str, Any] = {}
+    with torch_threads(num_threads):
+        for seq in seqs:
+            model, info, record = load_sequence_model(seq, model_dir=model_dir, weights=weights)
+            model.to(dev)
+            slices = config.slices
+            if slices is None:
+                slices = SliceConfig(**_slice_kwargs(record["train_config"]["slices"])) if record else SliceConfig()
+            slice_meta[seq] = slices.to_dict()
+            weights_meta[seq] = {**info.to_dict(), "train_config": record.get("train_config"),
+                                 "n_train_patients": len(record.get("train_patients", [])) or None,
+                                 "train_fingerprint": record.get("fingerprint")}
+            cache_dir = None
+            if out is not None:
+                cache_dir = out.parent / f".{out.name}.parts" / _cache_key(info, slices)
+                if not resume and cache_dir.exists():
+                    for f in cache_dir.glob(f"{seq}/*.npz"):
+                        f.unlink()
+            per_seq[seq] = {}
+            for pid in tqdm(pids, desc=f"deep features {seq}", disable=not progress):
+                try:
+                    feats, kidx, roi, nroi = _patient_slice_features(manifest, pid, seq, model, slices, config, dev, cache_dir)
+                except InputError as exc:
+                    failures.append({"patient_id": pid, "sequence": seq, "error": str(exc)})
+                    continue
+                per_seq[seq][pid] = aggregate_features(feats, roi, config.aggregation)
+                sampling_rows.append(pd.DataFrame({"patient_id": pid, "sequence": seq, "slice_index": kidx,
+                                                   "roi_voxels": roi, "position": np.arange(len(kidx)),
+                                                   "n_roi_slices": nroi}))
+            model.cpu()
+
+    ok = [p for p in pids if all(p in per_seq[s] for s in seqs)]
+    blocks = [pd.DataFrame({"patient_id": ok})]
+    for s in seqs:
+        mat = np.stack([per_seq[s][p] for p in ok]) if ok else np.zeros((0, FEATURE_DIM))
+        blocks.append(pd.DataFrame(mat, columns=feature_columns(s)))
+    table = pd.concat(blocks, axis=1)
+    sampling = pd.concat(sampling_rows, ignore_index=True) if sampling_rows else sampling_table([])
+    metadata = {
+        "engine": "deep",
+        "model": "torchvision densenet169",
+        "layer": FEATURE_LAYER,
+        "feature_dim": FEATURE_DIM,
+        "aggregation": config.aggregation,
+        "aggregation_definition": {"mean": "element-wise mean over the ROI slices",
+                                   "max": "element-wise maximum over the ROI slices",
+                                   "largest": "the slice with the most ROI voxels"}[config.aggregation],
+        "sequences": seqs,
+        "weights": weights_meta,
+        "slices": slice_meta,
+        "slice_sampling": {s: {p: sampling.loc[(sampling.sequence == s) & (sampling.patient_id == p), "slice_index"].astype(int).tolist()
+                               for p in ok} for s in seqs},
+        "device": dev,
+        "mixed_precision": bool(config.mixed_precision and dev == "cuda"),
+        "versions": software_versions(),
+        "failures": failures,
+        "n_patients": len(ok),
+    }
+    if out is not None:
+        write_feature_table(table, out, metadata)
+        with atomic_path(out.with_name(f"{out.stem}_slices.csv")) as tmp:
+            sampling.to_csv(tmp, index=False)
+    return DeepFeatureResult(table=table, metadata=metadata, failures=failures, path=out, sampling=sampling)
+
+
+def _slice_kwargs(d: dict) -> dict:
+    d = dict(d)
+    d["intensity_percentiles"] = tuple(d["intensity_percentiles"])
+    return d

@@ -1,0 +1,458 @@
+"""Fine-tuning DenseNet-169 on ROI slices of the training patients.
+
+One model per sequence. Every ROI slice of a training patient is a sample
+carrying its patient's label; the loss is binary cross-entropy on the single
+logit. The defaults are the reference study's: SGD with learning rate 0.01 and
+momentum 0.9, cosine annealing over 50 epochs, batches of 32, random
+horizontal flips and random crops, ImageNet initialisation.
+
+Only training patients are ever read: the manifest's ``split`` column
+(``train``) or an explicit list of patient ids; a manifest with neither is an
+error, so test patients can never leak into training.
+
+Reproducibility and resuming: the head (and, with ``weights="none"``, every
+layer) is initialised from ``seed``; each epoch's sample order, flips and crop
+offsets come from a generator seeded by ``(seed, epoch)``; after every epoch a
+checkpoint (model, optimiser, scheduler, loss scaler, history) is
+written atomically (training draws nothing from the global RNG, so the
+per-epoch generator is the whole random state). A rerun resumes from the last checkpoint of the same
+configuration and produces the same weights as an uninterrupted run (on the
+CPU; cuDNN kernels on a GPU are not bit-deterministic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from radnomo.errors import InputError
+from radnomo.features.deep_model import (
+    FEATURE_LAYER,
+    build_densenet169,
+    model_logits,
+    save_finetuned_model,
+)
+from radnomo.features.slices import SliceConfig, load_slice_stack, sampling_table, to_network_input
+from radnomo.io.atomic import atomic_path, write_text_atomic
+
+_CKPT_FORMAT = "radnomo-densenet169-checkpoint-v1"
+
+
+@dataclass(frozen=True)
+class DeepTrainConfig:
+    """Settings of DenseNet-169 fine-tuning (defaults: the reference study unless noted).
+
+    Parameters
+    ----------
+    epochs : training epochs (study: 50); the cosine schedule spans them.
+    batch_size : slices per batch (study: 32).
+    lr : initial SGD learning rate (study: 0.01), annealed by a cosine to 0.
+    momentum : SGD momentum (study: 0.9).
+    weight_decay : L2 penalty (not stated in the study; default 0).
+    crop_padding : random crop = zero-pad by this many pixels on each side, then
+        crop ``image_size`` at a random offset; ``None`` -> ``image_size // 8``
+        (the study names "random crop" without its size).
+    hflip_probability : probability of a horizontal flip (study: random flip; 0.5).
+    seed : seeds initialisation, sample order and augmentation.
+    weights : ``"imagenet"`` (study), ``"none"`` or a weights file path.
+    slices : :class:`~radnomo.features.slices.SliceConfig` (image size, slice sampling).
+    mixed_precision : use autocast (bfloat16, or float16 with loss scaling) on CUDA;
+        ignored on the CPU.
+    keep_checkpoints : number of most recent epoch checkpoints kept on disk.
+    """
+
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    crop_padding: int | None = None
+    hflip_probability: float = 0.5
+    seed: int = 20250101
+    weights: str = "imagenet"
+    slices: SliceConfig = field(default_factory=SliceConfig)
+    mixed_precision: bool = True
+    keep_checkpoints: int = 2
+
+    def __post_init__(self):
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise InputError(f"epochs must be a positive integer, not {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 2:
+            raise InputError(f"batch_size must be an integer >= 2 (batch norm needs 2 samples), not {self.batch_size!r}")
+        if not (float(self.lr) > 0 and math.isfinite(float(self.lr))):
+            raise InputError(f"lr must be a positive number, not {self.lr!r}")
+        if not (0.0 <= float(self.momentum) < 1.0):
+            raise InputError(f"momentum must be within [0, 1), not {self.momentum!r}")
+        if not (float(self.weight_decay) >= 0.0):
+            raise InputError(f"weight_decay must be >= 0, not {self.weight_decay!r}")
+        if not isinstance(self.slices, SliceConfig):
+            raise InputError(f"slices must be a SliceConfig, not {type(self.slices).__name__}")
+        if self.crop_padding is not None and (not isinstance(self.crop_padding, int) or not 0 <= self.crop_padding < self.slices.image_size):
+            raise InputError(f"crop_padding must be an integer in [0, image_size), not {self.crop_padding!r}")
+        if not (0.0 <= float(self.hflip_probability) <= 1.0):
+            raise InputError(f"hflip_probability must be within [0, 1], not {self.hflip_probability!r}")
+        if not isinstance(self.seed, int):
+            raise InputError(f"seed must be an integer, not {self.seed!r}")
+        if not isinstance(self.weights, (str, os.PathLike)):
+            raise InputError(f"weights must be 'imagenet', 'none' or a file path, not {self.weights!r}")
+        if not isinstance(self.keep_checkpoints, int) or self.keep_checkpoints < 1:
+            raise InputError(f"keep_checkpoints must be a positive integer, not {self.keep_checkpoints!r}")
+
+    @property
+    def padding(self) -> int:
+        return self.slices.image_size // 8 if self.crop_padding is None else self.crop_padding
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs, "batch_size": self.batch_size, "lr": float(self.lr),
+            "momentum": float(self.momentum), "weight_decay": float(self.weight_decay),
+            "optimizer": "SGD", "scheduler": "CosineAnnealingLR(T_max=epochs), stepped per epoch",
+            "loss": "BCEWithLogits on one logit per slice (slice carries its patient's label)",
+            "crop_padding": self.padding, "hflip_probability": float(self.hflip_probability),
+            "seed": self.seed, "weights": str(self.weights), "slices": self.slices.to_dict(),
+            "mixed_precision": bool(self.mixed_precision),
+        }
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_deep_model` for one sequence."""
+
+    sequence: str
+    model_path: Path
+    history: pd.DataFrame
+    train_patients: list[str]
+    failures: list[tuple[str, str]]
+    resumed_from_epoch: int = 0
+    skipped: bool = False
+
+
+def select_training_patients(manifest, train_patients: Sequence[str] | None = None) -> list[str]:
+    """Training patients: ``train_patients`` if given, else the manifest's ``split == "train"`` rows.
+
+    Raises :class:`InputError` when neither is available, when a listed id is not
+    in the manifest or is marked ``test`` there, or when labels are missing.
+    """
+    table = manifest.table
+    if train_patients is not None:
+        ids = [str(p).strip() for p in train_patients]
+        if not ids:
+            raise InputError("the list of training patients is empty")
+        unknown = sorted(set(ids) - set(manifest.patients))
+        if unknown:
+            raise InputError(f"training patient(s) {unknown[:10]} are not in the manifest {manifest.path or '(in memory)'}")
+        if "split" in table.columns:
+            test = table.loc[table["patient_id"].isin(ids) & (table["split"] == "test"), "patient_id"].tolist()
+            if test:
+                raise InputError(f"training patient(s) {test[:10]} are marked split='test' in the manifest; refusing to train on them")
+        ids = list(dict.fromkeys(ids))
+    elif "split" in table.columns:
+        ids = table.loc[table["split"] == "train", "patient_id"].tolist()
+        if not ids:
+            raise InputError(f"the manifest {manifest.path or '(in memory)'} has no patient with split='train'")
+    else:
+        raise InputError(
+            f"the manifest {manifest.path or '(in memory)'} has no 'split' column and no training patients were given; "
+            "add a split column (train/test) or pass the training patient ids (--train-ids FILE) so that test patients are never used for training"
+        )
+    if not manifest.has_labels:
+        raise InputError(f"the manifest {manifest.path or '(in memory)'} has no 'label' column; training needs labels")
+    labels = table.set_index("patient_id").loc[ids, "label"]
+    missing = labels.index[labels.isna()].tolist()
+    if missing:
+        raise InputError(f"training patient(s) {missing[:10]} have no label")
+    return ids
+
+
+def patient_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count 1/2); NaN with a single class."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(labels).astype(int)
+    s = np.asarray(scores, dtype=float)
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(s)
+    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+def epoch_generator(seed: int, epoch: int):
+    """Generator for one epoch's order and augmentation: a function of (seed, epoch) only."""
+    import torch
+
+    digest = hashlib.sha256(f"radnomo-deep:{seed}:{epoch}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
+
+
+def augment_batch(x, gen, *, padding: int, hflip_probability: float):
+    """Random horizontal flip and random crop (zero-pad ``padding`` px, crop back) of ``(b, 1, S, S)``."""
+    import torch
+    import torch.nn.functional as F
+
+    b, _, s, _ = x.shape
+    flips = torch.rand(b, generator=gen) < hflip_probability
+    offs = torch.randint(0, 2 * padding + 1, (b, 2), generator=gen)
+    x = torch.where(flips.view(b, 1, 1, 1), x.flip(-1), x)
+    if padding > 0:
+        xp = F.pad(x, (padding, padding, padding, padding))
+        x = torch.stack([xp[i, :, int(oy):int(oy) + s, int(ox):int(ox) + s] for i, (oy, ox) in enumerate(offs.tolist())])
+    return x
+
+
+def _batches(n: int, batch_size: int, perm) -> list:
+    idx = [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+    if len(idx) > 1 and len(idx[-1]) < 2:  # a batch of one breaks batch norm in training mode
+        idx = idx[:-1]
+    return idx
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Temporarily set torch's intra-op CPU threads (``None``: leave as is)."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _fingerprint(sequence: str, config: DeepTrainConfig, train_patients: list[str], weights_sha: str | None) -> str:
+    blob = json.dumps({"sequence": sequence, "config": config.to_dict(), "train": sorted(train_patients),
+                       "weights_sha256": weights_sha}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    return sorted(folder.glob("epoch_*.pt"))
+
+
+def _amp_settings(device: str, config: DeepTrainConfig):
+    import torch
+
+    if device != "cuda" or not config.mixed_precision:
+        return None, False
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, False
+    return torch.float16, True
+
+
+def load_training_slices(manifest, sequence: str, patients: list[str], slices: SliceConfig, progress: bool = True):
+    """Read the ROI slices of ``patients``; return ``(stacks, failures)`` (bad cases reported, not fatal)."""
+    from tqdm.auto import tqdm
+
+    stacks, failures = [], []
+    for pid in tqdm(patients, desc=f"slices {sequence}", disable=not progress, leave=False):
+        try:
+            stacks.append(load_slice_stack(manifest, pid, sequence, slices))
+        except InputError as exc:
+            failures.append((pid, str(exc)))
+    return stacks, failures
+
+
+def train_deep_model(
+    manifest,
+    sequence: str,
+    out_dir: str | os.PathLike,
+    *,
+    config: DeepTrainConfig = DeepTrainConfig(),
+    train_patients: Sequence[str] | None = None,
+    device: str = "auto",
+    resume: bool = True,
+    stop_after_epoch: int | None = None,
+    num_threads: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Fine-tune DenseNet-169 for one sequence on the training patients' ROI slices.
+
+    Parameters
+    ----------
+    manifest : :class:`~radnomo.io.manifest.Manifest` with ``label``.
+    sequence : the sequence to train on.
+    out_dir : folder for this sequence's model: ``model.pt`` (final, loadable with
+        ``weights=<out_dir>/model.pt``), ``checkpoints/epoch_NNN.pt``, ``history.csv``,
+        ``train_slices.csv`` (slice sampling).
+    config : :class:`DeepTrainConfig`.
+    train_patients : explicit training ids (else the manifest's ``split``).
+    device : ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    resume : continue from the last checkpoint of the same configuration, and skip
+        the work entirely when ``model.pt`` of that configuration exists.
+    stop_after_epoch : stop after this epoch without writing ``model.pt`` (an
+        interruption, for tests and time-boxed runs); rerun to continue.
+    num_threads : torch CPU threads during training (``None``: torch's default).
+
+    Returns
+    -------
+    TrainResult ; ``history`` has one row per epoch: ``epoch, lr, loss`` (mean
+    slice BCE) and ``auc`` (patient-level AUC on the training patients, from the
+    mean slice probability of the epoch's augmented training passes).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from radnomo.runtime import resolve_device, software_versions
+
+    dev = resolve_device(device)
+    if sequence not in manifest.sequences:
+        raise InputError(f"sequence {sequence!r} is not in the manifest; it has {list(manifest.sequences)}")
+    ids = select_training_patients(manifest, train_patients)
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    model_path = out_dir / "model.pt"
+
+    with torch_threads(num_threads):
+        model, winfo, _ = build_densenet169(config.weights, seed=config.seed)
+        fp = _fingerprint(sequence, config, ids, winfo.sha256)
+
+        if resume and model_path.exists():
+            done = torch.load(model_path, map_location="cpu", weights_only=True)
+            if done.get("fingerprint") == fp:
+                return TrainResult(sequence, model_path, pd.DataFrame(done.get("history", [])), ids,
+                                   [tuple(f) for f in done.get("failures", [])], skipped=True)
+
+        stacks, failures = load_training_slices(manifest, sequence, ids, config.slices, progress)
+        used = [s.patient_id for s in stacks]
+        labels_p = np.array([s.label for s in stacks], dtype=int)
+        if len(set(labels_p.tolist())) < 2:
+            raise InputError(f"sequence {sequence!r}: the training patients with readable data have only label(s) "
+                             f"{sorted(set(labels_p.tolist()))}; need both 0 and 1")
+        images = torch.from_numpy(np.concatenate([s.images for s in stacks]))[:, None]
+        y_slice = torch.from_numpy(np.concatenate([np.full(len(s), s.label, dtype=np.float32) for s in stacks]))
+        owner = np.concatenate([np.full(len(s), i) for i, s in enumerate(stacks)])
+        n = images.shape[0]
+        if n < 2:
+            raise InputError(f"sequence {sequence!r}: only {n} training slice(s); need at least 2")
+
+        model.to(dev)
+        opt = torch.optim.SGD(model.parameters(), lr=float(config.lr), momentum=float(config.momentum),
+                              weight_decay=float(config.weight_decay))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+        amp_dtype, use_scaler = _amp_settings(dev, config)
+        scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        history: list[dict] = []
+        start = 1
+
+        existing = _checkpoints(ckpt_dir)
+        if existing and resume:
+            ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
+            if ck.get("fingerprint") != fp:
+                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration or training set; "
+                                 "use another output folder, or resume=False (--no-resume) to start over")
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            scaler.load_state_dict(ck["scaler"])
+            history = list(ck["history"])
+            start = int(ck["epoch"]) + 1
+        elif existing and not resume:
+            for p in existing:
+                p.unlink()
+        resumed_from = start - 1
+
+        bar = tqdm(range(start, config.epochs + 1), desc=f"train {sequence}", disable=not progress,
+                   initial=start - 1, total=config.epochs)
+        for epoch in bar:
+            model.train()
+            gen = epoch_generator(config.seed, epoch)
+            perm = torch.randperm(n, generator=gen)
+            lr_now = opt.param_groups[0]["lr"]
+            tot, cnt = 0.0, 0
+            slice_prob = np.full(n, np.nan)
+            for bidx in _batches(n, config.batch_size, perm):
+                xb = augment_batch(images[bidx], gen, padding=config.padding, hflip_probability=config.hflip_probability)
+                xb = to_network_input(xb).to(dev, non_blocking=True)
+                yb = y_slice[bidx].to(dev, non_blocking=True)
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=amp_dtype is not None):
+                    logit = model_logits(model, xb)
+                    loss = loss_fn(logit.float(), yb)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                tot += float(loss.detach()) * len(bidx)
+                cnt += len(bidx)
+                slice_prob[bidx.numpy()] = torch.sigmoid(logit.detach().float()).cpu().numpy()
+            sched.step()
+            ok = ~np.isnan(slice_prob)
+            p_patient = pd.Series(slice_prob[ok]).groupby(owner[ok]).mean()
+            auc = patient_auc(labels_p[p_patient.index.to_numpy()], p_patient.to_numpy())
+            history.append({"epoch": epoch, "lr": lr_now, "loss": tot / max(cnt, 1), "auc": auc})
+            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", auc=f"{auc:.3f}")
+            _write_checkpoint(ckpt_dir, epoch, model, opt, sched, scaler, history, fp, config.keep_checkpoints)
+            if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.epochs:
+                bar.close()
+                return TrainResult(sequence, model_path, pd.DataFrame(history), used, failures,
+                                   resumed_from_epoch=resumed_from)
+        bar.close()
+
+        hist = pd.DataFrame(history)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out_dir / "history.csv") as tmp:
+            hist.to_csv(tmp, index=False)
+        with atomic_path(out_dir / "train_slices.csv") as tmp:
+            sampling_table(stacks).to_csv(tmp, index=False)
+        record = {
+            "sequence": sequence, "fingerprint": fp, "train_config": config.to_dict(),
+            "base_weights": winfo.to_dict(), "train_patients": used, "failures": [list(f) for f in failures],
+            "history": history, "feature_layer": FEATURE_LAYER, "device": dev,
+            "versions": software_versions(), "n_slices": int(n),
+        }
+        model.cpu()
+        save_finetuned_model(model, model_path, record)
+        write_text_atomic(out_dir / "train_record.json", json.dumps({k: v for k, v in record.items() if k != "history"},
+                                                                    indent=2, default=str))
+    return TrainResult(sequence, model_path, hist, used, failures, resumed_from_epoch=resumed_from)
+
+
+def _write_checkpoint(folder: Path, epoch: int, model, opt, sched, scaler, history, fp: str, keep: int) -> Path:
+    import torch
+
+    payload = {
+        "format": _CKPT_FORMAT, "epoch": epoch, "fingerprint": fp,
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+        "history": history,
+    }
+    path = folder / f"epoch_{epoch:03d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    for old in _checkpoints(folder)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def train_deep_models(
+    manifest,
+    out_dir: str | os.PathLike,
+    *,
+    sequences: Sequence[str] | None = None,
+    config: DeepTrainConfig = DeepTrainConfig(),
+    train_patients: Sequence[str] | None = None,
+    device: str = "auto",
+    resume: bool = True,
+    num_threads: int | None = None,
+    progress: bool = True,
+) -> dict[str, TrainResult]:
+    """Train one model per sequence into ``out_dir/<sequence>/`` (see :func:`train_deep_model`)."""
+    seqs = list(sequences) if sequences else list(manifest.sequences)
+    return {
+        s: train_deep_model(manifest, s, Path(out_dir) / s, config=config, train_patients=train_patients,
+                            device=device, resume=resume, num_threads=num_threads, progress=progress)
+        for s in seqs
+    }
