@@ -64,7 +64,9 @@ def r_matrix(x, colnames: Sequence[str] | None = None) -> Any:
     _load()
     if isinstance(x, pd.DataFrame):
         colnames = list(map(str, x.columns)) if colnames is None else list(colnames)
-        non_numeric = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])]
+        dtypes = x.dtypes
+        bad_kinds = {dt for dt in set(dtypes) if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)}
+        non_numeric = [c for c, dt in zip(x.columns, dtypes) if dt in bad_kinds] if bad_kinds else []
         if non_numeric:
             raise InputError(f"feature columns must be numeric; non-numeric: {non_numeric[:10]}")
         arr = x.to_numpy(dtype=float)
