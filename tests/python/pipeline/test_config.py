@@ -1,0 +1,89 @@
+"""The study configuration schema (python/radnomo/pipeline/config.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from radnomo.errors import InputError
+from radnomo.pipeline.config import apply_overrides, config_diff, load_config, parse_config, read_yaml
+
+STUDY = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence" / "config.yaml"
+
+
+def test_study_config_has_the_papers_settings():
+    cfg = load_config(STUDY)
+    # The study: 7:3 split, |r| > 0.9 pruning, LASSO lambda_min, DenseNet-169 at 224 px,
+    # 50 epochs, SGD lr 0.01 momentum 0.9, batch 32, four sequences.
+    assert cfg.split.test_fraction == 0.3
+    assert cfg.stats.cor_threshold == 0.9 and cfg.stats.lambda_ == "min"
+    assert cfg.deep.train.epochs == 50 and cfg.deep.train.lr == 0.01 and cfg.deep.train.momentum == 0.9
+    assert cfg.deep.train.batch_size == 32 and cfg.deep.slices.image_size == 224
+    assert cfg.data.sequences == ("t2", "ap", "pvp", "dp")
+    assert cfg.preprocess.settings.reference == "pvp" and cfg.preprocess.settings.spacing == (1.0, 1.0, 1.0)
+    assert cfg.resolve(cfg.radiomics.params) == STUDY.parent / "radiomics.yaml"
+    assert config_diff(cfg.raw, load_config(STUDY).raw) == []
+
+
+def test_unknown_keys_are_named_with_the_allowed_ones():
+    with pytest.raises(InputError, match=r"stats: unknown key\(s\) \['lamda'\].*allowed.*lambda"):
+        parse_config({"stats": {"lamda": "min"}})
+    with pytest.raises(InputError, match=r"unknown key\(s\) \['model'\]"):
+        parse_config({"model": {}})
+    with pytest.raises(InputError, match=r"deep.train: unknown key\(s\) \['epoch'\]"):
+        parse_config({"deep": {"train": {"epoch": 2}}})
+    with pytest.raises(InputError, match=r"preprocess: unknown key\(s\) \['spacings'\]"):
+        parse_config({"preprocess": {"spacings": [1, 1, 1]}})
+
+
+@pytest.mark.parametrize("override, pattern", [
+    ("split.test_fraction=1.5", r"split.test_fraction: must be a number in \(0, 1\)"),
+    ("stats.B=5", r"stats.B: must be an integer >= 10"),
+    ("stats.lambda=max", r"stats.lambda"),
+    ("deep.train.epochs=0", r"deep.train: epochs must be a positive integer"),
+    ("deep.slices.image_size=16", r"deep.slices: image_size must be an integer >= 32"),
+    ("preprocess.registration=elastic", r"preprocess: registration must be one of"),
+    ("split.seed=abc", r"split.seed: must be an integer"),
+    ("report.shap_patients=-1", r"report.shap_patients"),
+])
+def test_overrides_pass_the_same_checks(override, pattern):
+    with pytest.raises(InputError, match=pattern):
+        load_config(STUDY, [override])
+
+
+def test_overrides_parse_yaml_values_and_show_in_the_diff():
+    cfg = load_config(STUDY, ["deep.train.epochs=2", "deep.slices.max_slices_per_patient=3",
+                              "stats.B=100", "deep.weights_fallback=none", "data.sequences=[t2, pvp]"])
+    assert cfg.deep.train.epochs == 2 and cfg.deep.slices.max_slices_per_patient == 3
+    # the deep trainer sees the same slice settings as the extraction
+    assert cfg.deep.train.slices == cfg.deep.slices
+    assert cfg.data.sequences == ("t2", "pvp")
+    diff = {r["setting"]: (r["study"], r["this run"]) for r in config_diff(cfg.raw, load_config(STUDY).raw)}
+    assert diff == {"deep.train.epochs": (50, 2), "deep.slices.max_slices_per_patient": (None, 3),
+                    "stats.B": (1000, 100), "deep.weights_fallback": ("error", "none"),
+                    "data.sequences": (["t2", "ap", "pvp", "dp"], ["t2", "pvp"])}
+
+
+def test_bad_override_syntax():
+    with pytest.raises(InputError, match="section.key=value"):
+        apply_overrides({}, ["epochs"])
+    with pytest.raises(InputError, match="must be section.key"):
+        apply_overrides({}, ["epochs=3"])
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    p = tmp_path / "c.yaml"
+    p.write_text("- a\n- b\n")
+    with pytest.raises(InputError, match="top level must be a mapping"):
+        read_yaml(p)
+    p.write_text("data: {categorical: [sex], clinical_variables: [age]}\n")
+    with pytest.raises(InputError, match=r"data.categorical: \['sex'\] are not in data.clinical_variables"):
+        load_config(p)
+
+
+def test_dca_thresholds():
+    cfg = parse_config({"stats": {"dca_max_threshold": 0.5, "dca_step": 0.1}})
+    assert cfg.stats.thresholds() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
