@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "radnomo.cli.doctor:doctor",
     "preprocess": "radnomo.cli.preprocess:preprocess",
     "extract": "radnomo.cli.extract:extract",
+    "synth": "radnomo.cli.synth:synth",
 }
 
 
