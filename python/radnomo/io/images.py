@@ -2,7 +2,8 @@
 
 Images may be single files (NIfTI ``.nii``/``.nii.gz``, NRRD ``.nrrd``/``.nhdr``,
 MetaImage ``.mha``/``.mhd``, anything else SimpleITK reads) or a folder holding
-one DICOM series (read with GDCM; CT rescale slope/intercept is applied by
+a DICOM series (read with GDCM; when the folder holds several series, e.g.
+a CT and its DICOM-SEG, the one with most files is used and a warning is logged; CT rescale slope/intercept is applied by
 SimpleITK, so CT comes back in HU). Masks are label images on the same grid as
 their image.
 
@@ -12,6 +13,7 @@ patient, the sequence and the file (see :class:`ImageContext`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +56,19 @@ def _read_dicom_folder(path: Path, ctx: ImageContext, kind: str) -> sitk.Image:
     series = reader.GetGDCMSeriesIDs(str(path))
     if not series:
         raise InputError(f"{ctx.where(path, kind)}: folder holds no DICOM series")
-    if len(series) > 1:
+    files_by_series = {s: reader.GetGDCMSeriesFileNames(str(path), s) for s in series}
+    counts = sorted((len(f) for f in files_by_series.values()), reverse=True)
+    if len(counts) > 1 and counts[0] == counts[1]:
         raise InputError(
-            f"{ctx.where(path, kind)}: folder holds {len(series)} DICOM series {list(series)}; "
-            "put each series in its own folder"
+            f"{ctx.where(path, kind)}: folder holds {len(series)} DICOM series of the same size "
+            f"{list(series)}; put each series in its own folder"
         )
-    files = reader.GetGDCMSeriesFileNames(str(path), series[0])
+    uid = max(files_by_series, key=lambda s: len(files_by_series[s]))
+    if len(series) > 1:
+        logging.getLogger(__name__).warning(
+            "%s: folder holds %d DICOM series; using %s (%d files), the one with most files",
+            ctx.where(path, kind), len(series), uid, len(files_by_series[uid]))
+    files = files_by_series[uid]
     reader.SetFileNames(files)
     return reader.Execute()
 
