@@ -32,7 +32,7 @@ $(STAMP)/r-debs:
 $(STAMP)/venv: requirements.txt $(STAMP)/r-debs
 	@mkdir -p $(STAMP)
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q setuptools==84.2.1 wheel==0.48.0
 	$(PY) -m pip install -q $$(grep -E '^(torch|torchvision)==' requirements.txt)
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
