@@ -31,3 +31,22 @@ simulate_features <- function(n = 120, p = 20, n_info = 3, seed = 11, prefix = "
   y <- stats::rbinom(n, 1, stats::plogis(lp))
   list(x = x, y = y, informative = colnames(x)[seq_len(n_info)])
 }
+
+# Simulated study cohort with known truth. Latent risk factors: r (radiomics
+# signal carried by rad01..rad03), d (deep signal shared by dl01..dl08 through
+# a common factor) and age; sex and the remaining features are noise.
+# logit P(label = 1) = -0.5 + 1.2 r + 1.0 d + 0.04 (age - 60).
+simulate_study <- function(n = 200, seed = 21, p_rad = 25, p_deep = 30) {
+  set.seed(seed)
+  r <- rnorm(n); dd <- rnorm(n)
+  rad <- matrix(rnorm(n * p_rad), n, dimnames = list(NULL, sprintf("rad%02d", seq_len(p_rad))))
+  rad[, 1:3] <- r + matrix(rnorm(n * 3, sd = 0.6), n)
+  deep <- matrix(rnorm(n * p_deep), n, dimnames = list(NULL, sprintf("dl%02d", seq_len(p_deep))))
+  deep[, 1:8] <- dd + matrix(rnorm(n * 8, sd = 0.8), n)
+  age <- round(rnorm(n, 60, 10))
+  sex <- sample(c("F", "M"), n, replace = TRUE)
+  label <- rbinom(n, 1, plogis(-0.5 + 1.2 * r + 1.0 * dd + 0.04 * (age - 60)))
+  data.frame(patient_id = sprintf("P%03d", seq_len(n)), label = label, age = age, sex = sex,
+             true_lp = -0.5 + 1.2 * r + 1.0 * dd + 0.04 * (age - 60),
+             rad, deep, stringsAsFactors = FALSE)
+}

@@ -1,0 +1,246 @@
+# The statistics half of a study in one call: Rad score, DL score, clinical
+# model and nomogram fitted on the training set, evaluated on train and test.
+
+#' Fit and evaluate a radiomics + deep-learning + clinical nomogram study
+#'
+#' Everything is fitted on `train` only; `test` is used only for evaluation
+#' with the frozen models (no refitting, no re-scaling, no threshold tuning).
+#' 1. **Rad score**: [select_features()] (`pca = FALSE`) on the `radiomics`
+#'    columns, then [score_model()] on the selected z-scored features; the
+#'    score is its linear predictor.
+#' 2. **DL score**: [select_features()] (`pca = TRUE`) on the `deep` columns,
+#'    then [score_model()] on the selected principal components.
+#' 3. **Clinical model**: [clinical_logistic()] on the `clinical` candidates
+#'    (univariable p < `clinical_alpha`).
+#' 4. **Nomogram**: [fit_nomogram()] on `rad_score`, `dl_score` (linear
+#'    predictors) and the clinical model's selected variables.
+#' An empty `radiomics`/`deep`/`clinical` block, or one in which nothing is
+#' selected (with a warning), is left out of the nomogram and its columns in
+#' `scores` are `NA`.
+#'
+#' Evaluation per set (train, test): [roc_metrics()] of each model's risk
+#' with the Youden threshold chosen on the training set and reused on the
+#' test set; paired [delong_test()] between the available models;
+#' [calibration()] of the nomogram (training set also with the `rms`
+#' bootstrap, `B` resamples); [decision_curve()] of all models.
+#'
+#' @param train,test data.frames with the `id`, `outcome`, feature and
+#'   clinical columns (`test` optional).
+#' @param outcome Name of the binary outcome column (0/1, logical, or factor /
+#'   character whose event level is the training set's second level).
+#' @param radiomics,deep Character vectors of radiomics and deep feature columns.
+#' @param clinical Character vector of clinical candidate columns.
+#' @param id Name of the patient identifier column.
+#' @param mwu_alpha,cor_threshold,pca_variance,nfolds,lambda Passed to [select_features()].
+#' @param clinical_alpha Passed to [clinical_logistic()] as `alpha`.
+#' @param B Bootstrap resamples for the training-set calibration.
+#' @param seed Integer seed (feature-selection folds and calibration bootstrap).
+#' @param thresholds Decision-curve thresholds.
+#' @return An object of class `"radnomo_study"`: a list with
+#'   `selection_rad`, `selection_dl`, `rad_score`, `dl_score`, `clinical`,
+#'   `nomogram` (each NULL when its block is absent), `scores`
+#'   (data.frame id, set, outcome, clinical, rad_score, dl_score, nomogram:
+#'   predicted risks), `metrics` (set, model + [roc_metrics()] columns),
+#'   `delong` (set + [delong_test()] columns), `calibration` (list train,
+#'   test), `decision` (set + [decision_curve()] columns), `steps`
+#'   (data.frame block, step, n_features), `settings`.
+#' @export
+fit_study <- function(train, test = NULL, outcome = "label", radiomics = character(), deep = character(),
+                      clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
+                      pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
+                      seed = 1, thresholds = seq(0, 1, by = 0.01)) {
+  lambda <- match.arg(lambda, c("min", "1se"))
+  for (a in c("radiomics", "deep", "clinical")) {
+    v <- get(a)
+    if (is.null(v)) v <- character()
+    if (!is.character(v) || anyNA(v)) abort("'", a, "' must be a character vector of column names.")
+    assign(a, v)
+  }
+  if (!length(radiomics) && !length(deep) && !length(clinical)) {
+    abort("At least one of 'radiomics', 'deep' or 'clinical' must name columns.")
+  }
+  needed <- unique(c(id, outcome, radiomics, deep, clinical))
+  check_study_data(train, needed, "train")
+  if (!is.null(test)) check_study_data(test, needed, "test")
+  seed <- check_seed(seed)
+  code_y <- outcome_coder(train[[outcome]], outcome)
+  y <- code_y(train[[outcome]], "train")
+  settings <- list(outcome = outcome, radiomics = radiomics, deep = deep, clinical = clinical, id = id,
+                   mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
+                   nfolds = nfolds, lambda = lambda, clinical_alpha = clinical_alpha, B = B, seed = seed,
+                   thresholds = thresholds, event_level = attr(code_y, "event"))
+
+  sel_args <- list(mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
+                   nfolds = nfolds, lambda = lambda, seed = seed)
+  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics")
+  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep")
+  clin <- NULL
+  if (length(clinical)) {
+    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha)
+    if (is.null(clin$fit)) clin <- NULL
+  }
+  obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
+                        rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
+                        settings = settings), class = "radnomo_study")
+  nom_data <- data.frame(.y = y, stringsAsFactors = FALSE)
+  lin <- study_linear_scores(obj, train)
+  predictors <- character()
+  if (!is.null(obj$rad_score)) { nom_data$rad_score <- lin$rad_score_lp; predictors <- "rad_score" }
+  if (!is.null(obj$dl_score)) { nom_data$dl_score <- lin$dl_score_lp; predictors <- c(predictors, "dl_score") }
+  if (!is.null(clin)) {
+    for (v in clin$selected) nom_data[[v]] <- train[[v]]
+    predictors <- c(predictors, clin$selected)
+  }
+  if (!length(predictors)) abort("No block produced a model (nothing selected); there is no nomogram to fit.")
+  obj$nomogram <- fit_nomogram(nom_data, ".y", predictors)
+
+  sets <- list(train = train)
+  if (!is.null(test)) sets$test <- test
+  ys <- list(train = y)
+  if (!is.null(test)) ys$test <- code_y(test[[outcome]], "test")
+  scores <- do.call(rbind, lapply(names(sets), function(s) {
+    p <- predict.radnomo_study(obj, sets[[s]])
+    data.frame(id = p$id, set = s, outcome = ys[[s]], clinical = p$clinical, rad_score = p$rad_score,
+               dl_score = p$dl_score, nomogram = p$nomogram, stringsAsFactors = FALSE)
+  }))
+  rownames(scores) <- NULL
+  models <- c("clinical", "rad_score", "dl_score", "nomogram")
+  models <- models[vapply(models, function(m) !all(is.na(scores[[m]])), logical(1))]
+  obj$scores <- scores
+  obj$metrics <- study_metrics(scores, models)
+  obj$delong <- if (length(models) >= 2L) do.call(rbind, lapply(names(sets), function(s) {
+    sc <- scores[scores$set == s, ]
+    cbind(set = s, delong_test(sc$outcome, as.list(sc[models])), stringsAsFactors = FALSE)
+  })) else NULL
+  obj$calibration <- lapply(stats::setNames(names(sets), names(sets)), function(s) {
+    sc <- scores[scores$set == s, ]
+    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed)
+    else calibration(sc$outcome, sc$nomogram)
+  })
+  obj$decision <- do.call(rbind, lapply(names(sets), function(s) {
+    sc <- scores[scores$set == s, ]
+    cbind(set = s, decision_curve(sc$outcome, as.list(sc[models]), thresholds = thresholds),
+          stringsAsFactors = FALSE)
+  }))
+  steps <- list()
+  if (!is.null(rad$steps)) steps$rad <- cbind(block = "radiomics", rad$steps, stringsAsFactors = FALSE)
+  if (!is.null(dl$steps)) steps$dl <- cbind(block = "deep", dl$steps, stringsAsFactors = FALSE)
+  if (length(clinical)) {
+    steps$clin <- data.frame(block = "clinical", step = c("input", "univariable"),
+                             n_features = c(length(clinical), length(clin$selected)), stringsAsFactors = FALSE)
+  }
+  steps$nom <- data.frame(block = "nomogram", step = "predictors", n_features = length(predictors))
+  obj$steps <- do.call(rbind, steps)
+  rownames(obj$steps) <- NULL
+  obj$steps$n_features <- as.integer(obj$steps$n_features)
+  parts <- c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram", "scores",
+             "metrics", "delong", "calibration", "decision", "steps", "settings")
+  structure(unclass(obj)[parts], class = "radnomo_study")
+}
+
+#' @noRd
+check_study_data <- function(data, needed, arg) {
+  if (!is.data.frame(data)) abort("'", arg, "' must be a data.frame, not ", class(data)[1L], ".")
+  missing <- setdiff(needed, names(data))
+  if (length(missing)) abort("'", arg, "' lacks column(s) ", name_list(missing), ".")
+  check_no_na_columns(data, needed, arg)
+  invisible(TRUE)
+}
+
+#' Outcome coding fixed on the training set
+#' @noRd
+outcome_coder <- function(y_train, outcome) {
+  event <- NULL
+  if (is.factor(y_train) || is.character(y_train)) {
+    lev <- levels(droplevels(as.factor(y_train)))
+    if (length(lev) != 2L) abort("Training outcome '", outcome, "' must have exactly two classes; found ", name_list(lev), ".")
+    event <- lev[2L]
+  }
+  f <- function(y, set) {
+    if (!is.null(event)) {
+      bad <- setdiff(unique(as.character(y)), lev)
+      if (length(bad)) abort("The ", set, " outcome '", outcome, "' has value(s) ", name_list(bad), " not in training (", name_list(lev), ").")
+      y <- as.integer(as.character(y) == event)
+    }
+    check_binary(y, paste0(set, "$", outcome))
+  }
+  attr(f, "event") <- event
+  f
+}
+
+#' Selection + score model for one feature block
+#' @noRd
+fit_score_block <- function(train, y, cols, pca, sel_args, block) {
+  if (!length(cols)) return(list(selection = NULL, score = NULL, steps = NULL))
+  sel <- do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args))
+  if (!length(sel$selected)) {
+    warning("The ", block, " block selected no term; it is left out of the study models.", call. = FALSE)
+    return(list(selection = sel, score = NULL, steps = sel$steps))
+  }
+  z <- transform_features(sel, train)
+  list(selection = sel, score = score_model(z, y, sel$selected), steps = sel$steps)
+}
+
+#' Linear scores of the frozen Rad and DL models
+#' @noRd
+study_linear_scores <- function(object, newdata) {
+  n <- nrow(newdata)
+  lp <- function(sel, sc) if (is.null(sc)) rep(NA_real_, n) else predict(sc, transform_features(sel, newdata))
+  list(rad_score_lp = lp(object$selection_rad, object$rad_score),
+       dl_score_lp = lp(object$selection_dl, object$dl_score))
+}
+
+#' ROC metrics per set and model, Youden threshold from the training set
+#' @noRd
+study_metrics <- function(scores, models) {
+  out <- list()
+  for (m in models) {
+    tr <- scores[scores$set == "train", ]
+    mt <- roc_metrics(tr$outcome, tr[[m]])
+    out[[length(out) + 1L]] <- cbind(set = "train", model = m, mt, stringsAsFactors = FALSE)
+    for (s in setdiff(unique(scores$set), "train")) {
+      te <- scores[scores$set == s, ]
+      out[[length(out) + 1L]] <- cbind(set = s, model = m, roc_metrics(te$outcome, te[[m]], threshold = mt$threshold),
+                                       stringsAsFactors = FALSE)
+    }
+  }
+  res <- do.call(rbind, out)
+  res <- res[order(match(res$set, unique(scores$set)), match(res$model, models)), ]
+  rownames(res) <- NULL
+  res
+}
+
+#' Predict every frozen study model for new patients
+#'
+#' @param object A `"radnomo_study"` from [fit_study()].
+#' @param newdata data.frame with the feature and clinical columns the fitted
+#'   models use (and the `id` column, if present).
+#' @param ... Unused.
+#' @return data.frame id, clinical, rad_score, dl_score, nomogram (predicted
+#'   risks; NA for absent models), rad_score_lp, dl_score_lp (the linear
+#'   Rad and DL scores).
+#' @export
+predict.radnomo_study <- function(object, newdata, ...) {
+  newdata <- check_newdata(newdata)
+  n <- nrow(newdata)
+  idc <- object$settings$id
+  ids <- if (!is.null(idc) && idc %in% names(newdata)) newdata[[idc]] else seq_len(n)
+  lin <- study_linear_scores(object, newdata)
+  prob <- function(sc, lp) if (is.null(sc)) rep(NA_real_, n) else stats::plogis(lp)
+  clin <- if (is.null(object$clinical)) rep(NA_real_, n) else predict(object$clinical, newdata)
+  nd <- newdata
+  nd$rad_score <- lin$rad_score_lp
+  nd$dl_score <- lin$dl_score_lp
+  data.frame(id = ids, clinical = clin, rad_score = prob(object$rad_score, lin$rad_score_lp),
+             dl_score = prob(object$dl_score, lin$dl_score_lp),
+             nomogram = predict(object$nomogram, nd, type = "response"),
+             rad_score_lp = lin$rad_score_lp, dl_score_lp = lin$dl_score_lp, stringsAsFactors = FALSE)
+}
+
+#' @export
+print.radnomo_study <- function(x, ...) {
+  cat("radnomo study\n")
+  print(x$steps, row.names = FALSE)
+  print(x$metrics[, c("set", "model", "auc", "auc_lower", "auc_upper")], row.names = FALSE)
+  invisible(x)
+}

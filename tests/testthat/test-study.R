@@ -1,0 +1,97 @@
+study_data <- function() {
+  d <- simulate_study(n = 300)
+  list(train = d[1:200, ], test = d[201:300, ],
+       radiomics = grep("^rad", names(d), value = TRUE), deep = grep("^dl", names(d), value = TRUE))
+}
+
+fit_sim_study <- function(s, test = s$test, ...) {
+  fit_study(s$train, test, outcome = "label", radiomics = s$radiomics, deep = s$deep,
+            clinical = c("age", "sex"), B = 30, seed = 3, ...)
+}
+
+test_that("fit_study finds the informative features and returns the contract", {
+  s <- study_data()
+  st <- fit_sim_study(s)
+  expect_s3_class(st, "radnomo_study")
+  expect_named(st, c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram",
+                     "scores", "metrics", "delong", "calibration", "decision", "steps", "settings"))
+  # truth: rad01..rad03 carry the radiomics signal (correlated, so pruning may keep a subset)
+  expect_true(all(c("rad01", "rad02", "rad03") %in% st$selection_rad$selected))
+  expect_lte(length(setdiff(st$selection_rad$selected, c("rad01", "rad02", "rad03"))), 3)
+  expect_true(all(grepl("^PC", st$selection_dl$selected)))
+  expect_true("age" %in% st$clinical$selected)
+  expect_false("sex" %in% st$clinical$selected)
+  expect_identical(st$nomogram$predictors, c("rad_score", "dl_score", "age"))
+  expect_named(st$scores, c("id", "set", "outcome", "clinical", "rad_score", "dl_score", "nomogram"))
+  expect_identical(table(st$scores$set)[["test"]], 100L)
+  expect_identical(unique(st$metrics$model), c("clinical", "rad_score", "dl_score", "nomogram"))
+  # the Youden threshold chosen on train is reused on test
+  for (m in unique(st$metrics$model)) {
+    expect_identical(st$metrics$threshold[st$metrics$set == "test" & st$metrics$model == m],
+                     st$metrics$threshold[st$metrics$set == "train" & st$metrics$model == m])
+  }
+  te <- st$scores[st$scores$set == "test", ]
+  ref <- roc_metrics(te$outcome, te$nomogram)
+  expect_equal(st$metrics$auc[st$metrics$set == "test" & st$metrics$model == "nomogram"], ref$auc)
+  # close to the oracle AUC of the true linear predictor on the same test patients
+  oracle <- roc_metrics(te$outcome, s$test$true_lp)$auc
+  expect_gt(ref$auc, 0.65)
+  expect_gt(ref$auc, oracle - 0.15)
+  expect_identical(nrow(st$delong), 12L)
+  expect_false(is.null(st$calibration$train$bootstrap))
+  expect_null(st$calibration$test$bootstrap)
+  expect_identical(sort(unique(st$decision$model)), sort(c("clinical", "rad_score", "dl_score", "nomogram", "all", "none")))
+  expect_identical(unique(st$steps$block), c("radiomics", "deep", "clinical", "nomogram"))
+})
+
+test_that("predict reproduces the training scores and the nomogram uses the linear scores", {
+  s <- study_data()
+  st <- fit_sim_study(s)
+  p <- predict(st, s$train)
+  tr <- st$scores[st$scores$set == "train", ]
+  for (m in c("clinical", "rad_score", "dl_score", "nomogram")) expect_equal(p[[m]], tr[[m]], tolerance = 1e-12)
+  expect_equal(plogis(p$rad_score_lp), p$rad_score)
+  # independent recomputation of the Rad score from its parts
+  z <- scale(as.matrix(s$train[, st$selection_rad$kept_correlation]))[, st$selection_rad$selected, drop = FALSE]
+  b <- st$rad_score$coefficients$estimate
+  expect_equal(p$rad_score_lp, unname(drop(b[1] + z %*% b[-1])), tolerance = 1e-10)
+  nd <- data.frame(.y = tr$outcome, rad_score = p$rad_score_lp, dl_score = p$dl_score_lp, age = s$train$age)
+  ref <- glm(.y ~ rad_score + dl_score + age, data = nd, family = binomial)
+  expect_equal(p$nomogram, unname(fitted(ref)), tolerance = 1e-6)
+})
+
+test_that("no leakage: changing the test set changes no fitted component", {
+  s <- study_data()
+  a <- fit_sim_study(s)
+  set.seed(5)
+  t2 <- s$test
+  t2$label <- sample(t2$label)
+  t2[, s$radiomics] <- t2[sample(nrow(t2)), s$radiomics]
+  t2$age <- rev(t2$age)
+  b <- fit_sim_study(s, test = t2)
+  c0 <- fit_sim_study(s, test = NULL)
+  for (k in c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram")) {
+    expect_identical(b[[k]], a[[k]], label = k)
+    expect_identical(c0[[k]], a[[k]], label = k)
+  }
+  expect_identical(b$calibration$train, a$calibration$train)
+  expect_identical(b$scores[b$scores$set == "train", ], a$scores[a$scores$set == "train", ])
+  expect_false(isTRUE(all.equal(b$scores[b$scores$set == "test", ], a$scores[a$scores$set == "test", ])))
+  expect_identical(unique(c0$scores$set), "train")
+})
+
+test_that("empty blocks are skipped and bad input is reported", {
+  s <- study_data()
+  st <- fit_study(s$train, s$test, radiomics = s$radiomics, clinical = "age", B = 10)
+  expect_null(st$selection_dl)
+  expect_true(all(is.na(st$scores$dl_score)))
+  expect_identical(st$nomogram$predictors, c("rad_score", "age"))
+  expect_identical(unique(st$metrics$model), c("clinical", "rad_score", "nomogram"))
+  p <- predict(st, s$test)
+  expect_true(all(is.na(p$dl_score_lp)))
+  expect_error(fit_study(s$train, s$test[, -3], radiomics = s$radiomics, clinical = "age"), "'test' lacks.*age")
+  expect_error(fit_study(s$train), "At least one")
+  tr <- s$train; tr$label <- ifelse(tr$label == 1, "recur", "none")
+  te <- s$test; te$label <- ifelse(te$label == 1, "recur", "other")
+  expect_error(fit_study(tr, te, radiomics = s$radiomics), "test outcome.*other")
+})
