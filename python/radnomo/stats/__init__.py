@@ -24,10 +24,11 @@ from radnomo.stats.evaluate import (
 )
 from radnomo.stats.select import ScoreModel, Selection, score_model, select_features, transform_features
 from radnomo.stats.session import RWarning
+from radnomo.stats.study import Study, fit_study, load_study
 
 __all__ = [
     "Calibration", "ClinicalModel", "Nomogram", "RWarning", "ScoreModel", "Selection",
     "baseline_table", "calibration", "clinical_logistic", "decision_curve", "delong_test",
     "fit_nomogram", "plot_calibration", "plot_decision_curve", "plot_nomogram", "roc_metrics",
-    "score_model", "select_features", "transform_features",
+    "score_model", "select_features", "transform_features", "Study", "fit_study", "load_study",
 ]

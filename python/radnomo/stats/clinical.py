@@ -31,7 +31,11 @@ def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float
     Wald 95% CIs and VIFs (R ``radnomo::clinical_logistic``)."""
     res = call("clinical_logistic", cv.r_dataframe(data), outcome,
                cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha))
-    h = cv.RHandle(res)
+    return clinical_from_r(cv.RHandle(res))
+
+
+def clinical_from_r(h: cv.RHandle) -> ClinicalModel:
+    """Wrap an R ``radnomo_clinical`` object."""
     return ClinicalModel(robj=h, univariable=h.component("univariable"),
                          multivariable=h.component("multivariable"), vif=h.component("vif"),
                          selected=tuple_of_str(h.component("selected", False)))
@@ -54,7 +58,11 @@ class Nomogram(RFit):
 def fit_nomogram(data: pd.DataFrame, outcome: str, predictors) -> Nomogram:
     """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``)."""
     res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))))
-    h = cv.RHandle(res)
+    return nomogram_from_r(cv.RHandle(res))
+
+
+def nomogram_from_r(h: cv.RHandle) -> Nomogram:
+    """Wrap an R ``radnomo_nomogram`` object."""
     return Nomogram(robj=h, points=h.component("points"), total_points=h.component("total_points"),
                     coefficients=h.component("coefficients"),
                     predictors=tuple_of_str(h.component("predictors", False)))

@@ -69,7 +69,11 @@ def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, group
     res = call("calibration", vector_arg(y, "y"), vector_arg(risk, "risk"),
                fit=None if fit is None else fit.robj, B=int(B),
                seed=None if seed is None else int(seed), groups=int(groups))
-    h = cv.RHandle(res)
+    return calibration_from_r(cv.RHandle(res))
+
+
+def calibration_from_r(h: cv.RHandle) -> Calibration:
+    """Wrap an R ``radnomo_calibration`` object."""
     boot = h.component("bootstrap")
     return Calibration(robj=h, curve=h.component("curve"), stats=h.component("stats"),
                        bootstrap=boot if isinstance(boot, pd.DataFrame) else None)

@@ -60,7 +60,11 @@ def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, p
     res = call("select_features", matrix_arg(x), vector_arg(y, "y"), mwu_alpha=float(mwu_alpha),
                cor_threshold=float(cor_threshold), pca=bool(pca), pca_variance=float(pca_variance),
                nfolds=int(nfolds), **{"lambda": str(lambda_)}, seed=None if seed is None else int(seed))
-    h = cv.RHandle(res)
+    return selection_from_r(cv.RHandle(res))
+
+
+def selection_from_r(h: cv.RHandle) -> Selection:
+    """Wrap an R ``radnomo_selection`` object."""
     rotation = h.component("rotation")
     return Selection(
         robj=h,
@@ -99,6 +103,10 @@ class ScoreModel(RFit):
 def score_model(x, y, features) -> ScoreModel:
     """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``)."""
     res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))))
-    h = cv.RHandle(res)
+    return score_from_r(cv.RHandle(res))
+
+
+def score_from_r(h: cv.RHandle) -> ScoreModel:
+    """Wrap an R ``radnomo_score`` object."""
     return ScoreModel(robj=h, coefficients=h.component("coefficients"),
                       features=tuple_of_str(h.component("features", False)))

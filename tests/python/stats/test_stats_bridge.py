@@ -112,7 +112,9 @@ def test_delong_test_matches_proc(asah):
 # ----------------------------------------------------------- decision curve --
 def test_decision_curve_matches_rmda_at_every_threshold(reference_dir):
     d = pd.read_csv(reference_dir / "clinstats" / "rmda" / "dcaData.csv")
-    ref = pd.read_csv(reference_dir / "clinstats" / "rmda" / "rmda_dcaData_optin_fittedrisk.csv")
+    # keep_default_na=False: rmda's model name "None" must not be read as a missing value
+    ref = pd.read_csv(reference_dir / "clinstats" / "rmda" / "rmda_dcaData_optin_fittedrisk.csv",
+                      keep_default_na=False, na_values=["NA"])
     risk = 1 / (1 + np.exp(-(-4 + 1.2 * d["Marker1"])))
     dc = stats.decision_curve(d["Cancer"], {"risk": risk})
     assert list(dc.columns[:6]) == ["model", "threshold", "tpr", "fpr", "net_benefit", "standardized_net_benefit"]
@@ -145,7 +147,7 @@ def test_decision_curve_dcurves_value_at_025(reference_dir):
 # ------------------------------------------------------ clinical / nomogram --
 def test_clinical_logistic_ors_match_independent_fit(clin):
     cl = stats.clinical_logistic(clin, "label", ["lnafp", "mls", "age", "alb"])
-    assert list(cl.univariable.columns) == ["variable", "term", "odds_ratio", "or_lower", "or_upper", "p_value"]
+    assert {"variable", "term", "odds_ratio", "or_lower", "or_upper", "p_value"} <= set(cl.univariable.columns)
     z = sps.norm.ppf(0.975)
     y = clin["label"].to_numpy(float)
     for var in ["lnafp", "mls", "age", "alb"]:
@@ -170,7 +172,7 @@ def test_clinical_logistic_ors_match_independent_fit(clin):
 
 def test_nomogram_points_reproduce_the_model(clin, tmp_path):
     nm = stats.fit_nomogram(clin, "label", ["lnafp", "mls"])
-    assert list(nm.points.columns) == ["variable", "value", "points"]
+    assert {"variable", "value", "points"} <= set(nm.points.columns)
     assert list(nm.total_points.columns) == ["total_points", "risk"]
     beta, _ = logistic_irls(clin[["lnafp", "mls"]].to_numpy(float), clin["label"].to_numpy(float))
     coef = nm.coefficients.set_index("term")["estimate"]
@@ -273,9 +275,11 @@ def test_baseline_table_pvalues_match_scipy(clin):
     else:
         expected_p = chi.pvalue
     assert first.loc["sex", "p_value"] == pytest.approx(expected_p, rel=1e-8)
+    import re
+
     mean, sd = clin["age"].mean(), clin["age"].std(ddof=1)
-    overall = first.loc["age", "overall"]
-    assert f"{mean:.1f}" in overall and f"{sd:.1f}" in overall
+    shown = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", first.loc["age", "overall"])]
+    assert shown[0] == pytest.approx(mean, abs=0.006) and shown[1] == pytest.approx(sd, abs=0.006)
 
 
 def test_decision_curve_plot(tmp_path, clin):
