@@ -211,10 +211,10 @@ def sample_anatomy(subject: dict, spec: SizeSpec, rng: np.random.Generator) -> A
         body_center=(0.9 * semi[0], 0.3 * semi[1]), body_semi=(1.9 * semi[0], 1.45 * semi[1]),
         fat_thickness=float(rng.uniform(0.08, 0.16) * semi[1]),
         # latent PVP texture: SD of the multiplicative parenchymal field
-        texture_amplitude=float(0.07 * math.exp(0.45 * float(subject["texture_pvp"]))),
+        texture_amplitude=float(0.08 * math.exp(0.55 * float(subject["texture_pvp"]))),
         # latent T2 pattern: volume fraction and contrast of hyperintense spots
-        spot_fraction=float(0.012 * math.exp(0.6 * float(subject["t2_pattern"]))),
-        spot_contrast=float(min(0.30 * math.exp(0.3 * float(subject["t2_pattern"])), 0.8)),
+        spot_fraction=float(0.03 * math.exp(0.7 * float(subject["t2_pattern"]))),
+        spot_contrast=float(min(0.40 * math.exp(0.3 * float(subject["t2_pattern"])), 0.8)),
     )
     # tumours: the largest has the clinical maximum diameter
     dmax = max(float(subject["max_diameter_cm"]) * 10.0 * s, spec.min_lesion_diameter_mm)
