@@ -22,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "preprocess": "radnomo.cli.preprocess:preprocess",
     "extract": "radnomo.cli.extract:extract",
     "synth": "radnomo.cli.synth:synth",
+    "run": "radnomo.cli.run:run",
+    "demo": "radnomo.cli.run:demo",
+    "predict": "radnomo.cli.run:predict",
+    "evaluate": "radnomo.cli.run:evaluate",
 }
 
 

@@ -1,0 +1,102 @@
+"""``radnomo run``, ``radnomo demo``, ``radnomo predict`` and ``radnomo evaluate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from radnomo.cli.options import workers_option
+from radnomo.errors import RadnomoError
+
+set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                          help="Override a configuration setting (checked like the file); repeatable.")
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+
+
+def _fail(exc: Exception):
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder (one sub-folder per stage; a rerun redoes only what changed).")
+@set_option
+@workers_option
+@click.option("--until", type=click.Choice(["split", "preprocess", "radiomics", "deep", "stats", "shap", "model",
+                                            "report"]), default=None, help="Stop after this stage.")
+@quiet_option
+def run(config, out_dir, overrides, workers, until, quiet):
+    """Run the study described by CONFIG (YAML) into --out: split, preprocessing, radiomics,
+    deep features, statistics (R fit_study), SHAP, the model artifact and the report."""
+    from radnomo.pipeline.config import load_config
+    from radnomo.pipeline.runner import run_study
+
+    try:
+        cfg = load_config(config, overrides)
+        res = run_study(cfg, out_dir, workers=workers, progress=not quiet, until=until, log=click.echo)
+    except RadnomoError as exc:
+        _fail(exc)
+    if res.report.exists():
+        click.echo(f"report: {res.report}\nresults: {res.results}\nmodel: {res.model}")
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
+              show_default=True, help="Folder for the synthetic cohort and the run.")
+@click.option("--n", "n", type=click.IntRange(min=20), default=40, show_default=True, help="Number of patients.")
+@set_option
+@workers_option
+@quiet_option
+def demo(out_dir, n, overrides, workers, quiet):
+    """Generate the small synthetic cohort and run the study on it with lighter settings
+    (listed in the report as deviations from the study's configuration)."""
+    from radnomo.pipeline.demo import run_demo
+
+    try:
+        res = run_demo(out_dir, n=n, workers=workers, progress=not quiet, overrides=overrides, log=click.echo)
+    except RadnomoError as exc:
+        _fail(exc)
+    click.echo(f"report: {res.report}\nresults: {res.results}\nmodel: {res.model}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--clinical", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Clinical table of the new patients (needed by the clinical model and the nomogram).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("scores.csv"), show_default=True,
+              help="Scores CSV (preprocessed images and features go to <out stem>_work/).")
+@workers_option
+@quiet_option
+def predict(model, manifest, clinical, out, workers, quiet):
+    """Score the patients of MANIFEST with the frozen MODEL (a run's model/ folder)."""
+    from radnomo.pipeline.model import predict_cohort
+
+    try:
+        scores = predict_cohort(model, manifest, clinical, out, workers=workers, progress=not quiet, log=click.echo)
+    except RadnomoError as exc:
+        _fail(exc)
+    click.echo(f"{len(scores)} patients scored -> {out}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--clinical", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Clinical table of the cohort.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evaluation"),
+              show_default=True, help="Output folder (scores.csv, metrics.csv, delong.csv, evaluation.json).")
+@workers_option
+@quiet_option
+def evaluate(model, manifest, clinical, out_dir, workers, quiet):
+    """Evaluate the frozen MODEL on a labelled external cohort (same metrics as Table 3, training cut-offs)."""
+    from radnomo.pipeline.model import evaluate_cohort
+
+    try:
+        res = evaluate_cohort(model, manifest, clinical, out_dir, workers=workers, progress=not quiet, log=click.echo)
+    except RadnomoError as exc:
+        _fail(exc)
+    click.echo(res["metrics"].to_string(index=False))
+    click.echo(f"-> {out_dir}")

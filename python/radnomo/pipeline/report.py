@@ -1,0 +1,407 @@
+"""The study report: one self-contained HTML page, ``results.json`` and every table as CSV.
+
+The HTML embeds its figures as base64 PNG data URIs and its CSS inline; it
+loads nothing from the network. Every table in the page is rendered from the
+same DataFrame that is written to ``tables/<name>.csv`` and to
+``results.json["tables"][<name>]`` (records), so the three always agree; HTML
+numbers are shown to 4 significant digits.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from radnomo.pipeline.study_adapter import MODEL_LABELS
+
+# Sections of the report: (title, table-name candidates, explanation).
+TABLE_SECTIONS = [
+    ("Table 1. Baseline characteristics by split", ["table1", "baseline"],
+     "Training vs test set; p-values compare the two sets."),
+    ("Table 2. Univariable logistic regression (clinical variables)", ["clinical_univariable", "univariable"],
+     "Odds ratios with Wald 95% CIs, training set."),
+    ("Table 2 (cont.). Multivariable clinical model", ["clinical_multivariable", "multivariable"],
+     "Variables with univariable p below stats.clinical_alpha; training set."),
+    ("Table 3. Performance of the clinical model, Rad score, DL score and nomogram", ["metrics"],
+     "AUC with DeLong 95% CI; the cut-off (Youden) is chosen on the training set and reused on the test set."),
+    ("DeLong comparisons of AUCs", ["delong"], "Paired DeLong tests between the models, per set."),
+    ("Features surviving each selection step", ["steps", "selection_steps"],
+     "Counts after Mann–Whitney U, correlation pruning, PCA and LASSO (training set)."),
+]
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "NA"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def table_html(df: pd.DataFrame, name: str, max_rows: int = 200) -> str:
+    """An HTML table with ``id="t-<name>"``; numbers to 4 significant digits."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.head(max_rows).itertuples(index=False):
+        rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in rec) + "</tr>")
+    more = f"<p class='note'>{len(df) - max_rows} more rows in tables/{name}.csv</p>" if len(df) > max_rows else ""
+    return (f"<div class='tw'><table id='t-{html.escape(name)}'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """JSON-safe records (NaN/inf -> null)."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, (np.integer,)):
+                v = int(v)
+            elif isinstance(v, (np.floating, float)):
+                v = float(v) if math.isfinite(float(v)) else None
+            elif isinstance(v, np.bool_):
+                v = bool(v)
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+def img_html(path: Path, caption: str, width: int | None = None) -> str:
+    """A figure embedded as a base64 data URI."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    style = f" style='max-width:{width}px'" if width else ""
+    return (f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'{style}>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def find(tables: dict[str, pd.DataFrame], candidates) -> str | None:
+    """The first table whose name equals, then ends with, one of ``candidates``."""
+    for c in candidates:
+        if c in tables:
+            return c
+    for c in candidates:
+        for n in tables:
+            if n.endswith(c):
+                return n
+    return None
+
+
+# ------------------------------------------------------------------ plots ---
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _split_col(df: pd.DataFrame) -> str | None:
+    return next((c for c in ("split", "set", "dataset") if c in df.columns), None)
+
+
+def roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical ROC curve (FPR, TPR) with positive <=> score >= threshold."""
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
+    tps = np.cumsum(y)[distinct]
+    fps = (distinct + 1) - tps
+    return np.r_[0, fps / max(1, (1 - y).sum())], np.r_[0, tps / max(1, y.sum())]
+
+
+def plot_roc(scores: pd.DataFrame, models: list[str], path: Path, split: str, auc: dict[str, float]) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    y = scores["label"].to_numpy(int)
+    for m in models:
+        fpr, tpr = roc_points(y, scores[m].to_numpy(float))
+        lab = MODEL_LABELS.get(m, m) + (f" (AUC {auc[m]:.3f})" if m in auc else "")
+        ax.plot(fpr, tpr, lw=1.8, label=lab)
+    ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=0.8)
+    ax.set_xlabel("1 - specificity")
+    ax.set_ylabel("Sensitivity")
+    ax.set_title(f"ROC curves, {split} set (n = {len(y)}, events = {int(y.sum())})")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_calibration_tables(curve: pd.DataFrame | None, boot: pd.DataFrame | None, path: Path, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=0.8, label="Ideal")
+    if boot is not None and {"predicted", "apparent", "bias_corrected"} <= set(boot.columns):
+        ax.plot(boot.predicted, boot.apparent, color="#2e86c1", lw=1.4, label="Apparent")
+        ax.plot(boot.predicted, boot.bias_corrected, color="#c0392b", lw=1.8, label="Bias-corrected (bootstrap)")
+    if curve is not None and {"predicted", "observed"} <= set(curve.columns):
+        yerr = None
+        if {"lower", "upper"} <= set(curve.columns):
+            yerr = np.vstack([curve.observed - curve.lower, curve.upper - curve.observed]).clip(min=0)
+        ax.errorbar(curve.predicted, curve.observed, yerr=yerr, fmt="o", color="k", ms=4, capsize=2,
+                    label="Grouped observed (95% CI)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Predicted probability")
+    ax.set_ylabel("Observed proportion")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_dca(dc: pd.DataFrame, path: Path, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    ymax = 0.05
+    for m, sub in dc.groupby("model", sort=False):
+        nb = sub.net_benefit.to_numpy(float)
+        ymax = max(ymax, np.nanmax(nb) if np.isfinite(nb).any() else 0)
+        style = dict(color="0.5", ls="--") if m == "all" else dict(color="k", lw=0.8) if m == "none" else {}
+        lab = {"all": "Treat all", "none": "Treat none"}.get(m, MODEL_LABELS.get(m, m))
+        ax.plot(sub.threshold, nb, label=lab, **style)
+    ax.set_ylim(-0.05, 1.1 * ymax)
+    ax.set_xlabel("Threshold probability")
+    ax.set_ylabel("Net benefit")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ----------------------------------------------------------------- report ---
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;
+line-height:1.45;padding:0 1em} h1{font-size:1.6em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0} th,td{border:1px solid #ccc;padding:.2em .5em;
+text-align:right} th{background:#f3f3f3} td:first-child,th:first-child{text-align:left} .tw{overflow-x:auto}
+figure{display:inline-block;margin:.5em;vertical-align:top} img{max-width:520px;border:1px solid #eee}
+figcaption{font-size:.85em;color:#555;max-width:520px} .note{color:#666;font-size:.9em}
+.warn{background:#fff6e0;border-left:4px solid #e6a700;padding:.4em .8em} pre{background:#f7f7f7;padding:.6em;
+overflow-x:auto;font-size:.8em}
+"""
+
+
+def collect_tables(ctx) -> dict[str, pd.DataFrame]:
+    """Every table of the run: the study's, the split's, SHAP's, the deep training history, Grad-CAM."""
+    t: dict[str, pd.DataFrame] = {}
+    sdir = ctx.rundir.root / "stats" / "tables"
+    if sdir.exists():
+        for p in sorted(sdir.glob("*.csv")):
+            t[p.stem] = pd.read_csv(p)
+    t["split"] = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
+    ex = ctx.path("split", "excluded.csv")
+    if ex.exists():
+        e = pd.read_csv(ex, dtype={"patient_id": str})
+        if len(e):
+            t["excluded"] = e
+    for kind in ("rad", "dl"):
+        p = ctx.path("stats", f"shap_{kind}_coefficients.csv")
+        if p.exists():
+            t[f"{kind}_score_terms"] = pd.read_csv(p)
+        p = ctx.path("shap", f"shap_{kind}_test.csv")
+        if p.exists():
+            t[f"shap_{kind}_test"] = pd.read_csv(p, dtype={"patient_id": str})
+    if ctx.config.deep.enabled:
+        t["deep_history"] = pd.read_csv(ctx.path("deep", "history.csv"))
+        g = pd.read_csv(ctx.path("deep", "gradcam.csv"), dtype={"patient_id": str})
+        if len(g):
+            t["gradcam"] = g
+    return t
+
+
+def run_record(ctx) -> dict[str, Any]:
+    """Software versions, seeds, configuration and its deviations, input hashes, counts, warnings, timings."""
+    from radnomo.pipeline.config import config_diff
+    from radnomo.runtime import software_versions
+
+    cfg = ctx.config
+    versions = software_versions()
+    try:
+        from radnomo.stats.session import r_package_versions, r_version
+
+        versions["R"] = r_version()
+        versions.update({f"R:{k}": v for k, v in r_package_versions().items()})
+    except Exception as exc:  # R absent: recorded, not fatal for the record
+        versions["R"] = f"unavailable ({exc})"
+    runmeta = json.loads((ctx.rundir.root / "run.json").read_text()) if (ctx.rundir.root / "run.json").exists() else {}
+    ref = runmeta.get("reference_config")
+    if ref is None:
+        from radnomo.pipeline.config import load_config, study_config_path
+
+        p = study_config_path()
+        ref = load_config(p).raw if p else None
+    deviations = config_diff(cfg.raw, ref) if ref is not None else []
+    stages, warns = {}, []
+    for name, o in ctx.outcomes.items():
+        rec = ctx.rundir.read_record(name) or {}
+        stages[name] = {"key": o.key, "skipped_this_run": o.skipped, "seconds": rec.get("seconds"),
+                        "peak_rss_mb": rec.get("peak_rss_mb"), "finished": rec.get("finished")}
+        warns += [f"[{name}] {w}" for w in (rec.get("info", {}) or {}).get("warnings", [])]
+    split_rec = ctx.rundir.read_record("split") or {}
+    pre_rec = ctx.rundir.read_record("preprocess") or {}
+    return {
+        "versions": versions,
+        "seeds": {"split": cfg.split.seed, "preprocess": cfg.preprocess.settings.seed,
+                  "deep_train": cfg.deep.train.seed, "stats": cfg.stats.seed},
+        "configuration": cfg.raw,
+        "deviations_from_study_config": deviations,
+        "input_hashes": {"manifest_sha256": split_rec.get("inputs", {}).get("manifest_sha256"),
+                         "clinical_sha256": split_rec.get("inputs", {}).get("clinical_sha256"),
+                         "images_sha256": pre_rec.get("inputs", {}).get("images")},
+        "patients": split_rec.get("info", {}).get("counts"),
+        "stages": stages,
+        "warnings": warns,
+        "notes": runmeta.get("notes", []),
+        "oracle": runmeta.get("oracle"),
+    }
+
+
+def build_report(ctx, out: Path) -> dict:
+    """Write ``report.html``, ``results.json``, ``tables/*.csv`` and ``figures/*.png`` into ``out``."""
+    from radnomo.io.atomic import write_text_atomic
+    from radnomo.pipeline.stages import write_csv
+
+    tables = collect_tables(ctx)
+    record = run_record(ctx)
+    (out / "tables").mkdir(exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    for name, df in tables.items():
+        write_csv(df, out / "tables" / f"{name}.csv")
+    figs: dict[str, list[tuple[Path, str]]] = {}
+
+    # ROC per split, from the per-patient scores
+    sname = find(tables, ["scores"])
+    mname = find(tables, ["metrics"])
+    if sname:
+        sc = tables[sname]
+        sc_split = _split_col(sc)
+        models = [m for m in MODEL_LABELS if m in sc.columns]
+        for split in ("train", "test"):
+            sub = sc if sc_split is None else sc.loc[sc[sc_split] == split]
+            if len(sub) and models and sub["label"].nunique() == 2:
+                auc = {}
+                if mname:
+                    mt = tables[mname]
+                    ms = _split_col(mt)
+                    for r in mt.itertuples():
+                        if ms is None or getattr(r, ms) == split:
+                            auc[getattr(r, "model")] = float(getattr(r, "auc"))
+                p = plot_roc(sub, models, out / "figures" / f"roc_{split}.png", split, auc)
+                figs.setdefault("roc", []).append((p, f"ROC curves, {split} set"))
+    # calibration per split
+    for split in ("train", "test"):
+        curve = next((tables[n] for n in tables if "calibration" in n and split in n and "curve" in n), None)
+        boot = next((tables[n] for n in tables if "calibration" in n and split in n and "bootstrap" in n), None)
+        if curve is None:
+            curve = next((tables[n] for n in tables if n.startswith("calibration") and split in n
+                          and {"predicted", "observed"} <= set(tables[n].columns)), None)
+        if curve is not None or boot is not None:
+            extra = " (bootstrap bias-corrected)" if boot is not None else ""
+            p = plot_calibration_tables(curve, boot, out / "figures" / f"calibration_{split}.png",
+                                        f"Nomogram calibration, {split} set{extra}")
+            figs.setdefault("calibration", []).append((p, f"Calibration of the nomogram, {split} set{extra}"))
+    # decision curves per split
+    dname = find(tables, ["decision", "decision_curve"])
+    if dname:
+        dc = tables[dname]
+        ds = _split_col(dc)
+        for split in ("train", "test"):
+            sub = dc if ds is None else dc.loc[dc[ds] == split]
+            if len(sub) and {"model", "threshold", "net_benefit"} <= set(sub.columns):
+                p = plot_dca(sub, out / "figures" / f"dca_{split}.png", f"Decision curves, {split} set")
+                figs.setdefault("decision", []).append((p, f"Decision curves, {split} set"))
+
+    body = [f"<h1>{html.escape(ctx.config.report.title)}</h1>"]
+    counts = record.get("patients") or {}
+    body.append("<p>" + ", ".join(f"{k}: {v.get('n')} patients ({v.get('events')} events)"
+                                  for k, v in counts.items()) + "</p>")
+    if record["deviations_from_study_config"]:
+        body.append("<div class='warn'><b>This run differs from the study's configuration</b> "
+                    "(pipelines/hcc_recurrence/config.yaml):" + table_html(pd.DataFrame(
+                        [{k: json.dumps(v) if not isinstance(v, str) else v for k, v in r.items()}
+                         for r in record["deviations_from_study_config"]]), "deviations", 500) + "</div>")
+    oracle = record.get("oracle")
+    if oracle and mname:
+        mt = tables[mname]
+        ms = _split_col(mt)
+        row = mt.loc[(mt.model == "nomogram") & ((mt[ms] == "test") if ms else True)]
+        if len(row):
+            body.append(f"<p class='warn'>Nomogram test AUC {float(row.auc.iloc[0]):.3f} "
+                        f"(DeLong 95% CI {float(row.auc_lower.iloc[0]):.3f}–{float(row.auc_upper.iloc[0]):.3f}) "
+                        f"vs the synthetic cohort's oracle AUC {float(oracle['oracle_auc']):.3f} "
+                        f"(the true risk's AUC on this cohort; expected {float(oracle.get('expected_oracle_auc', float('nan'))):.3f}).</p>")
+    used = set()
+    for title, cands, expl in TABLE_SECTIONS:
+        n = find(tables, cands)
+        body.append(f"<h2>{html.escape(title)}</h2><p class='note'>{html.escape(expl)}</p>")
+        if n:
+            used.add(n)
+            body.append(table_html(tables[n], n))
+        else:
+            body.append("<p class='warn'>Not available in this run.</p>")
+    body.append("<h2>Selected features and their weights</h2>")
+    for n in [n for n in tables if n.endswith("_score_terms") or ("coefficients" in n and n not in used)]:
+        used.add(n)
+        body.append(f"<h3>{html.escape(n)}</h3>" + table_html(tables[n], n))
+    for key, title in (("roc", "ROC curves"), ("calibration", "Calibration curves"), ("decision", "Decision curves")):
+        body.append(f"<h2>{title}</h2>")
+        body += [img_html(p, c) for p, c in figs.get(key, [])] or ["<p class='warn'>Not available.</p>"]
+    body.append("<h2>Nomogram</h2>")
+    nomo = ctx.path("stats", "nomogram.png")
+    body.append(img_html(nomo, "DL-Rad-Clinical nomogram (training set)", 1000) if nomo.exists()
+                else "<p class='warn'>Not available.</p>")
+    body.append("<h2>SHAP</h2><p class='note'>Exact linear SHAP values b_j (x_j − mean_train x_j) of the Rad and "
+                "DL score logistic models on their selected terms (log-odds); test patients, training background.</p>")
+    shap_dir = ctx.rundir.root / "shap"
+    shap_pngs = sorted(shap_dir.glob("*.png")) if shap_dir.exists() else []
+    body += [img_html(p, p.stem.replace("_", " ")) for p in shap_pngs] or ["<p class='warn'>Not available.</p>"]
+    if ctx.config.deep.enabled:
+        body.append("<h2>Grad-CAM examples</h2><p class='note'>Fine-tuned DenseNet-169 per sequence, test patients; "
+                    "title gives the slice and the model's probability.</p>")
+        g = tables.get("gradcam")
+        pngs = [] if g is None or "png" not in g.columns else [ctx.rundir.root / "deep" / p for p in g.png.dropna()]
+        body += [img_html(p, p.stem, 300) for p in pngs if p.exists()] or ["<p class='warn'>Not available.</p>"]
+    body.append("<h2>Run record</h2>")
+    for k in ("versions", "seeds", "input_hashes", "patients", "stages"):
+        body.append(f"<h3>{k.replace('_', ' ')}</h3><pre>{html.escape(json.dumps(record[k], indent=1, default=str))}</pre>")
+    body.append("<h3>warnings</h3>" + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in record["warnings"])
+                                       + "</ul>" if record["warnings"] else "<p>None.</p>"))
+    if record["notes"]:
+        body.append("<h3>notes</h3><ul>" + "".join(f"<li>{html.escape(str(w))}</li>" for w in record["notes"]) + "</ul>")
+    body.append("<h3>configuration</h3><pre>" + html.escape(json.dumps(record["configuration"], indent=1, default=str))
+                + "</pre>")
+    body.append("<h2>Other tables</h2>")
+    for n in tables:
+        if n not in used and n not in ("split",):
+            body.append(f"<h3>{html.escape(n)}</h3>" + table_html(tables[n], n, 50))
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(ctx.config.report.title)}</title><style>{CSS}</style></head><body>"
+            + "\n".join(body) + "</body></html>")
+    write_text_atomic(out / "report.html", page)
+    results = {"title": ctx.config.report.title, "tables": {n: records(df) for n, df in tables.items()},
+               "figures": {k: [str(p.relative_to(out)) for p, _ in v] for k, v in figs.items()},
+               "run_record": record}
+    write_text_atomic(out / "results.json", json.dumps(results, indent=1, default=str, allow_nan=False))
+    return {"tables": sorted(tables), "figures": {k: len(v) for k, v in figs.items()},
+            "warnings": []}

@@ -1,0 +1,473 @@
+"""The study's stages, each a function of a :class:`RunContext`.
+
+split -> preprocess -> radiomics -> deep (training, features, Grad-CAM) ->
+stats (R ``fit_study``: selection, Rad/DL scores, clinical model, nomogram,
+evaluation; training split only) -> shap -> model (the reusable artifact) ->
+report. Each stage writes into its own folder of the run directory and is
+skipped on a rerun when its key (settings + upstream keys + input hashes) is
+unchanged (:mod:`radnomo.pipeline.rundir`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from radnomo.errors import InputError, MissingDependencyError
+from radnomo.io.atomic import atomic_path, file_sha256, write_text_atomic
+from radnomo.io.manifest import read_manifest
+from radnomo.pipeline.cohort import PipelineWarning, load_cohort, manifest_split, stratified_split
+from radnomo.pipeline.config import StudyConfig
+from radnomo.pipeline.rundir import RunDirectory, StageOutcome
+
+STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report")
+
+
+@dataclass
+class RunContext:
+    """What every stage sees: the configuration, the run folder and the outcomes so far."""
+
+    config: StudyConfig
+    rundir: RunDirectory
+    workers: int | None = None
+    progress: bool = True
+    log: Callable[[str], None] = print
+    outcomes: dict[str, StageOutcome] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def key(self, stage: str) -> str | None:
+        o = self.outcomes.get(stage)
+        return o.key if o else None
+
+    def path(self, stage: str, name: str) -> Path:
+        return self.rundir.root / stage / name
+
+
+def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
+    """CSV, atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index)
+    return path
+
+
+def write_json(obj: Any, path: Path) -> Path:
+    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, (Path, tuple)):
+        return str(o) if isinstance(o, Path) else list(o)
+    return str(o)
+
+
+# ------------------------------------------------------------------ split ---
+
+def stage_split(ctx: RunContext) -> StageOutcome:
+    """Read the cohort, exclude unusable patients (reported), split 7:3 stratified."""
+    cfg = ctx.config
+    manifest = cfg.resolve(cfg.data.manifest)
+    clinical = cfg.resolve(cfg.data.clinical)
+    parts = {"data": cfg.section_dict("data"), "split": cfg.section_dict("split"),
+             "manifest_sha256": file_sha256(manifest) if manifest and manifest.exists() else None,
+             "clinical_sha256": file_sha256(clinical) if clinical and clinical.exists() else None}
+
+    def run(d: Path) -> dict:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PipelineWarning)
+            cohort = load_cohort(manifest, clinical, outcome=cfg.data.outcome, id=cfg.data.id,
+                                 sequences=cfg.data.sequences, clinical_variables=cfg.data.clinical_variables)
+        msgs = [str(w.message) for w in caught if issubclass(w.category, PipelineWarning)]
+        if cfg.split.method == "manifest":
+            split = manifest_split(cohort.manifest).loc[cohort.labels.index]
+        else:
+            split = stratified_split(cohort.labels, cfg.split.test_fraction, cfg.split.seed)
+        table = pd.DataFrame({"patient_id": cohort.labels.index, "label": cohort.labels.to_numpy(),
+                              "split": split.loc[cohort.labels.index].to_numpy()})
+        write_csv(table, d / "split.csv")
+        write_csv(cohort.clinical, d / "clinical.csv")
+        man = cohort.manifest.table.copy()
+        for s in cohort.manifest.sequences:
+            for suf in ("_image", "_mask"):
+                man[f"{s}{suf}"] = [str(cohort.manifest.image_path(p, s) if suf == "_image"
+                                        else cohort.manifest.mask_path(p, s)) for p in man["patient_id"]]
+        man["label"] = table["label"].to_numpy()
+        man["split"] = table["split"].to_numpy()
+        write_csv(man, d / "manifest.csv")
+        write_csv(cohort.excluded, d / "excluded.csv")
+        counts = table.groupby("split")["label"].agg(["count", "sum"]).rename(columns={"count": "n", "sum": "events"})
+        return {"n": len(table), "counts": counts.astype(int).to_dict(orient="index"),
+                "sequences": list(cohort.manifest.sequences), "excluded": len(cohort.excluded), "warnings": msgs}
+
+    return ctx.rundir.run_stage("split", parts, run, ["split.csv", "clinical.csv", "manifest.csv"], ctx.log)
+
+
+def _image_hashes(manifest_csv: Path) -> str:
+    man = read_manifest(manifest_csv)
+    h = {}
+    for p in man.patients:
+        for s in man.sequences:
+            h[f"{p}/{s}"] = [file_sha256(man.image_path(p, s)), file_sha256(man.mask_path(p, s))]
+    from radnomo.parallel import hash_key
+
+    return hash_key(h)
+
+
+# ------------------------------------------------------------- preprocess ---
+
+def stage_preprocess(ctx: RunContext) -> StageOutcome:
+    """Registration to the reference phase, N4, 1 mm resampling (or pass-through when disabled)."""
+    cfg = ctx.config
+    src = ctx.path("split", "manifest.csv")
+    parts = {"split": ctx.key("split"), "preprocess": cfg.section_dict("preprocess"), "images": _image_hashes(src)}
+
+    def run(d: Path) -> dict:
+        if not cfg.preprocess.enabled:
+            shutil.copyfile(src, d / "manifest.csv")
+            return {"enabled": False, "n_ok": int(len(pd.read_csv(src))), "n_failed": 0, "warnings": []}
+        from radnomo.preprocess.cohort import preprocess_cohort
+
+        res = preprocess_cohort(src, d, cfg.preprocess.settings, workers=ctx.workers, progress=ctx.progress)
+        msgs = [f"preprocess failed for patient {r.case_id}: {r.message}" for r in res.errors.itertuples()]
+        if res.n_ok == 0:
+            raise InputError(f"preprocessing failed for every patient (see {d / 'errors.csv'})")
+        return {"enabled": True, "n_ok": res.n_ok, "n_failed": res.n_failed, "n_cached": res.n_cached,
+                "warnings": msgs}
+
+    return ctx.rundir.run_stage("preprocess", parts, run, ["manifest.csv"], ctx.log)
+
+
+# -------------------------------------------------------------- radiomics ---
+
+def radiomics_params(cfg: StudyConfig):
+    """The configured PyRadiomics parameters (file or inline mapping), checked."""
+    from radnomo.features.params import RadiomicsParams, load_params
+
+    p = cfg.radiomics.params
+    if isinstance(p, dict):
+        return RadiomicsParams.from_dict(p, source="config radiomics.params (inline)")
+    return load_params(cfg.resolve(p))
+
+
+def stage_radiomics(ctx: RunContext) -> StageOutcome:
+    """PyRadiomics features of every patient and sequence (radiomics.parquet)."""
+    params = radiomics_params(ctx.config)
+    parts = {"preprocess": ctx.key("preprocess"), "params_sha256": params.sha256}
+
+    def run(d: Path) -> dict:
+        from radnomo.features.radiomics import extract_radiomics
+
+        write_text_atomic(d / "params.yaml", params.text)
+        res = extract_radiomics(ctx.path("preprocess", "manifest.csv"), params, d / "radiomics.parquet",
+                                workers=ctx.workers, progress=ctx.progress)
+        if res.table_path is None:
+            raise InputError(f"radiomics extraction failed for every patient (see {res.errors_path})")
+        msgs = [f"radiomics failed for {r.case_id}: {r.message}" for r in res.errors.itertuples()]
+        return {"n_ok": res.n_ok, "n_failed": res.n_failed, "n_features": res.n_features,
+                "n_features_per_sequence": params.expected_feature_count(), "warnings": msgs}
+
+    return ctx.rundir.run_stage("radiomics", parts, run, ["radiomics.parquet", "params.yaml"], ctx.log)
+
+
+# ------------------------------------------------------------------- deep ---
+
+def deep_weights(cfg: StudyConfig) -> tuple[str, list[str]]:
+    """The initial weights to train from, and warnings (ImageNet file absent -> fallback)."""
+    w = str(cfg.deep.train.weights)
+    if w != "imagenet":
+        return w, []
+    from radnomo.features.deep_model import imagenet_weights_path
+
+    if imagenet_weights_path().exists():
+        return w, []
+    if cfg.deep.weights_fallback == "none":
+        return "none", [f"ImageNet weights for DenseNet-169 not found at {imagenet_weights_path()}; "
+                        "the deep models were trained from random initialisation (deep.weights_fallback: none)"]
+    raise MissingDependencyError(
+        f"ImageNet weights for DenseNet-169 not found at {imagenet_weights_path()}; put them there, set "
+        "deep.train.weights to a weights file, or set deep.weights_fallback: none to train from random weights")
+
+
+def stage_deep(ctx: RunContext) -> StageOutcome:
+    """Fine-tune DenseNet-169 per sequence on the training patients, extract features, Grad-CAM."""
+    cfg = ctx.config
+    weights, msgs = deep_weights(cfg)
+    parts = {"preprocess": ctx.key("preprocess"), "split": ctx.key("split"), "deep": cfg.section_dict("deep"),
+             "weights": weights}
+
+    def run(d: Path) -> dict:
+        import dataclasses
+
+        from radnomo.explain.gradcam import gradcam_for_patients
+        from radnomo.features.deep import DeepExtractConfig, extract_deep_features, train_deep_models
+
+        man = read_manifest(ctx.path("preprocess", "manifest.csv"))
+        split = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
+        train_ids = [p for p in split.loc[split.split == "train", "patient_id"] if p in set(man.patients)]
+        tcfg = dataclasses.replace(cfg.deep.train, weights=weights)
+        threads = ctx.workers
+        results = train_deep_models(man, d / "models", config=tcfg, train_patients=train_ids,
+                                    device=cfg.deep.device, num_threads=threads, progress=ctx.progress)
+        history = pd.concat([r.history.assign(sequence=s) for s, r in results.items()], ignore_index=True)
+        write_csv(history, d / "history.csv")
+        fails = [f"deep training skipped {p} ({s}): {e}" for s, r in results.items() for p, e in r.failures]
+        ecfg = DeepExtractConfig(aggregation=cfg.deep.aggregation, batch_size=cfg.deep.extract_batch_size)
+        res = extract_deep_features(man, d / "deep.parquet", model_dir=d / "models", config=ecfg,
+                                    device=cfg.deep.device, num_threads=threads, progress=ctx.progress)
+        fails += [f"deep features failed for {f['patient_id']} ({f['sequence']}): {f['error']}" for f in res.failures]
+        cams = []
+        test_ids = split.loc[(split.split == "test") & split.patient_id.isin(res.table.patient_id)]
+        picks = _gradcam_picks(test_ids, cfg.deep.gradcam_patients)
+        if picks:
+            for s in man.sequences:
+                cams.append(gradcam_for_patients(man, s, picks, d / "gradcam", model_dir=d / "models",
+                                                 device=cfg.deep.device, progress=False))
+        cam = pd.concat(cams, ignore_index=True) if cams else pd.DataFrame(
+            columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"])
+        if "png" in cam.columns:
+            cam["png"] = [str(Path(p).relative_to(d)) if isinstance(p, str) else p for p in cam["png"]]
+        write_csv(cam, d / "gradcam.csv")
+        return {"weights": weights, "n_patients": int(len(res.table)), "n_features": int(res.table.shape[1] - 1),
+                "n_train_patients": len(train_ids), "warnings": msgs + fails}
+
+    return ctx.rundir.run_stage("deep", parts, run, ["deep.parquet", "history.csv", "gradcam.csv"], ctx.log)
+
+
+def _gradcam_picks(test: pd.DataFrame, k: int) -> list[str]:
+    """``k`` test patients, alternating outcome 1 and 0 (first ones by id)."""
+    if k <= 0 or test.empty:
+        return []
+    pos = test.loc[test.label == 1, "patient_id"].tolist()
+    neg = test.loc[test.label == 0, "patient_id"].tolist()
+    out = []
+    while len(out) < k and (pos or neg):
+        for lst in (pos, neg):
+            if lst and len(out) < k:
+                out.append(lst.pop(0))
+    return out
+
+
+# ------------------------------------------------------------------ stats ---
+
+def analysis_table(ctx: RunContext) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
+    """One row per patient: id, outcome, split, clinical variables, radiomics and deep features.
+
+    Returns ``(table, radiomics columns, deep columns, warnings)``; patients
+    without features are left out (named in the warnings).
+    """
+    from radnomo.io.tables import read_feature_table
+
+    cfg = ctx.config
+    split = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
+    clin = pd.read_csv(ctx.path("split", "clinical.csv"), dtype={"patient_id": str})
+    clin = clin[["patient_id", *cfg.data.clinical_variables]]
+    rad, _ = read_feature_table(ctx.path("radiomics", "radiomics.parquet"))
+    table = split.merge(clin, on="patient_id", how="inner")
+    msgs = []
+    rad_cols = [c for c in rad.columns if c != "patient_id"]
+    blocks = [rad]
+    deep_cols: list[str] = []
+    if cfg.deep.enabled:
+        dl, _ = read_feature_table(ctx.path("deep", "deep.parquet"))
+        deep_cols = [c for c in dl.columns if c != "patient_id"]
+        blocks.append(dl)
+    for b in blocks:
+        lost = sorted(set(table.patient_id) - set(b.patient_id))
+        if lost:
+            msgs.append(f"{len(lost)} patient(s) without features left out of the statistics: {lost[:10]}")
+        table = table.merge(b, on="patient_id", how="inner")
+    feats = rad_cols + deep_cols
+    x = table[feats].to_numpy(float)
+    bad = [c for c, ok in zip(feats, np.isfinite(x).all(axis=0)) if not ok]
+    if bad:
+        msgs.append(f"{len(bad)} feature(s) with missing/non-finite values dropped: {bad[:10]}")
+        table = table.drop(columns=bad)
+        rad_cols = [c for c in rad_cols if c not in bad]
+        deep_cols = [c for c in deep_cols if c not in bad]
+    return table, rad_cols, deep_cols, msgs
+
+
+_RERUN_R = """# Rerun the study's statistics in R from this folder's tables alone:
+#   Rscript fit_study.R
+library(radnomo)
+train <- read.csv("data_train.csv.gz", check.names = FALSE)
+test  <- read.csv("data_test.csv.gz", check.names = FALSE)
+cols  <- jsonlite::fromJSON("columns.json")
+study <- fit_study(train, test, outcome = "label", radiomics = cols$radiomics, deep = cols$deep,
+                   clinical = cols$clinical, id = "patient_id",
+                   mwu_alpha = {mwu_alpha}, cor_threshold = {cor_threshold}, pca_variance = {pca_variance},
+                   nfolds = {nfolds}, lambda = "{lam}", clinical_alpha = {clinical_alpha}, B = {B},
+                   seed = {seed}, thresholds = seq(0, {dmax}, by = {dstep}))
+print(study$metrics)
+"""
+
+
+def stage_stats(ctx: RunContext) -> StageOutcome:
+    """R ``fit_study`` on the training split (evaluation on both); tables, study.rds, SHAP inputs."""
+    cfg = ctx.config
+    parts = {"split": ctx.key("split"), "radiomics": ctx.key("radiomics"), "deep": ctx.key("deep"),
+             "stats": cfg.section_dict("stats"), "clinical": list(cfg.data.clinical_variables)}
+
+    def run(d: Path) -> dict:
+        from radnomo.pipeline import study_adapter as sa
+
+        table, rad_cols, deep_cols, msgs = analysis_table(ctx)
+        train = table.loc[table.split == "train"].drop(columns="split").reset_index(drop=True)
+        test = table.loc[table.split == "test"].drop(columns="split").reset_index(drop=True)
+        with atomic_path(d / "data_train.csv.gz") as tmp:
+            train.to_csv(tmp, index=False, compression="gzip")
+        with atomic_path(d / "data_test.csv.gz") as tmp:
+            test.to_csv(tmp, index=False, compression="gzip")
+        cols = {"radiomics": rad_cols, "deep": deep_cols, "clinical": list(cfg.data.clinical_variables)}
+        write_json(cols, d / "columns.json")
+        s = cfg.stats
+        write_text_atomic(d / "fit_study.R", _RERUN_R.format(
+            mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
+            lam=s.lambda_, clinical_alpha=s.clinical_alpha, B=s.B, seed=s.seed, dmax=s.dca_max_threshold,
+            dstep=s.dca_step))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            study = sa.fit(train, test, outcome="label", radiomics=rad_cols, deep=deep_cols,
+                           clinical=cfg.data.clinical_variables, id="patient_id", settings=s)
+        msgs += [f"{w.category.__name__}: {w.message}" for w in caught]
+        (d / "tables").mkdir(exist_ok=True)
+        names = []
+        for name, df in sa.study_frames(study).items():
+            write_csv(df, d / "tables" / f"{name}.csv")
+            names.append(name)
+        study.save_rds(str(d / "study.rds"))
+        # inputs of SHAP: selected terms and coefficients of the Rad and DL score models
+        shap_inputs = {}
+        for kind in ("rad", "dl"):
+            if kind == "dl" and not deep_cols:
+                continue
+            try:
+                b, b0, terms_train = sa.score_terms(study, kind, train)
+                _, _, terms_test = sa.score_terms(study, kind, test)
+            except InputError as exc:
+                msgs.append(f"SHAP inputs for the {kind} score unavailable: {exc}")
+                continue
+            write_csv(pd.DataFrame({"term": ["(Intercept)", *b.index], "estimate": [b0, *b.to_numpy()]}),
+                      d / f"shap_{kind}_coefficients.csv")
+            write_csv(terms_train.assign(patient_id=train.patient_id.to_numpy()), d / f"shap_{kind}_train.csv")
+            write_csv(terms_test.assign(patient_id=test.patient_id.to_numpy()), d / f"shap_{kind}_test.csv")
+            shap_inputs[kind] = len(b)
+        try:
+            _plot_nomogram(study, d / "nomogram.png")
+        except Exception as exc:  # drawing is not worth failing the run for; reported
+            msgs.append(f"nomogram plot failed: {exc}")
+        return {"tables": sorted(names), "n_train": len(train), "n_test": len(test),
+                "n_radiomics": len(rad_cols), "n_deep": len(deep_cols), "shap_terms": shap_inputs,
+                "warnings": msgs}
+
+    return ctx.rundir.run_stage("stats", parts, run,
+                                lambda info: ["study.rds", "data_train.csv.gz", "data_test.csv.gz"]
+                                + [f"tables/{n}.csv" for n in info["tables"]], ctx.log)
+
+
+def _plot_nomogram(study, path: Path) -> None:
+    if hasattr(study, "plot_nomogram"):
+        study.plot_nomogram(str(path))
+        return
+    from radnomo.stats import plot_nomogram
+
+    plot_nomogram(study.nomogram, path)
+
+
+# ------------------------------------------------------------------- shap ---
+
+def stage_shap(ctx: RunContext) -> StageOutcome:
+    """SHAP summary (test set, training background) and per-patient bar plots for the Rad and DL scores."""
+    cfg = ctx.config
+    parts = {"stats": ctx.key("stats"), "shap_patients": cfg.report.shap_patients}
+
+    def run(d: Path) -> dict:
+        from radnomo.explain.shap import (expected_value, linear_shap_values, plot_shap_patient,
+                                          plot_shap_summary)
+
+        label = {"rad": "Rad score", "dl": "DL score"}
+        made = {}
+        for kind in ("rad", "dl"):
+            cf = ctx.path("stats", f"shap_{kind}_coefficients.csv")
+            if not cf.exists():
+                continue
+            coef = pd.read_csv(cf)
+            b = pd.Series(coef.estimate.to_numpy(float), index=coef.term.astype(str))
+            b0 = float(b.get("(Intercept)", 0.0))
+            b = b.drop(labels=["(Intercept)"], errors="ignore")
+            tr = pd.read_csv(ctx.path("stats", f"shap_{kind}_train.csv"), dtype={"patient_id": str}).set_index("patient_id")
+            te = pd.read_csv(ctx.path("stats", f"shap_{kind}_test.csv"), dtype={"patient_id": str}).set_index("patient_id")
+            if b.empty:
+                continue
+            phi = linear_shap_values(b, te, tr)
+            base = expected_value(b, tr, b0)
+            write_csv(phi.reset_index(), d / f"shap_{kind}_test.csv")
+            files = [plot_shap_summary(phi, te, d / f"shap_{kind}_summary.png",
+                                       title=f"SHAP summary, {label[kind]} (test set, training background)")]
+            for pid in phi.index[: cfg.report.shap_patients]:
+                files.append(plot_shap_patient(phi.loc[pid], te.loc[pid], base,
+                                               d / f"shap_{kind}_patient_{_safe(pid)}.png",
+                                               title=f"{label[kind]}: patient {pid}"))
+            made[kind] = {"files": [f.name for f in files], "base_value": base, "n_terms": len(b)}
+        return {"plots": made}
+
+    return ctx.rundir.run_stage("shap", parts, run, lambda info: [f for v in info["plots"].values() for f in v["files"]],
+                                ctx.log)
+
+
+def _safe(pid: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(pid))
+
+
+# ------------------------------------------------------------------ model ---
+
+def stage_model(ctx: RunContext) -> StageOutcome:
+    """The reusable model artifact (see :mod:`radnomo.pipeline.model`)."""
+    from radnomo.pipeline.model import write_model
+
+    parts = {"stats": ctx.key("stats"), "deep": ctx.key("deep"), "radiomics": ctx.key("radiomics"),
+             "preprocess": ctx.config.section_dict("preprocess")}
+
+    def run(d: Path) -> dict:
+        return write_model(ctx, d)
+
+    return ctx.rundir.run_stage("model", parts, run, ["model.json", "study.rds", "config.yaml"], ctx.log)
+
+
+# ----------------------------------------------------------------- report ---
+
+def stage_report(ctx: RunContext) -> StageOutcome:
+    """HTML report, results.json and every table as CSV."""
+    from radnomo.pipeline.report import build_report
+
+    parts = {s: ctx.key(s) for s in STAGES if s != "report"}
+    parts["report"] = ctx.config.section_dict("report")
+
+    def run(d: Path) -> dict:
+        return build_report(ctx, d)
+
+    return ctx.rundir.run_stage("report", parts, run, ["report.html", "results.json"], ctx.log)
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[RunContext], StageOutcome]] = {
+    "split": stage_split, "preprocess": stage_preprocess, "radiomics": stage_radiomics, "deep": stage_deep,
+    "stats": stage_stats, "shap": stage_shap, "model": stage_model, "report": stage_report,
+}
+
+
+def effective_config_yaml(cfg: StudyConfig) -> str:
+    """The effective configuration as YAML (paths as written; base folder noted)."""
+    return f"# base folder: {cfg.base_dir}\n" + yaml.safe_dump(cfg.raw, sort_keys=False)
