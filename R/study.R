@@ -185,7 +185,7 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block) {
 #' @noRd
 study_linear_scores <- function(object, newdata) {
   n <- nrow(newdata)
-  lp <- function(sel, sc) if (is.null(sc)) rep(NA_real_, n) else predict(sc, transform_features(sel, newdata))
+  lp <- function(sel, sc) if (is.null(sc)) rep(NA_real_, n) else stats::predict(sc, transform_features(sel, newdata))
   list(rad_score_lp = lp(object$selection_rad, object$rad_score),
        dl_score_lp = lp(object$selection_dl, object$dl_score))
 }
@@ -227,13 +227,13 @@ predict.radnomo_study <- function(object, newdata, ...) {
   ids <- if (!is.null(idc) && idc %in% names(newdata)) newdata[[idc]] else seq_len(n)
   lin <- study_linear_scores(object, newdata)
   prob <- function(sc, lp) if (is.null(sc)) rep(NA_real_, n) else stats::plogis(lp)
-  clin <- if (is.null(object$clinical)) rep(NA_real_, n) else predict(object$clinical, newdata)
+  clin <- if (is.null(object$clinical)) rep(NA_real_, n) else stats::predict(object$clinical, newdata)
   nd <- newdata
   nd$rad_score <- lin$rad_score_lp
   nd$dl_score <- lin$dl_score_lp
   data.frame(id = ids, clinical = clin, rad_score = prob(object$rad_score, lin$rad_score_lp),
              dl_score = prob(object$dl_score, lin$dl_score_lp),
-             nomogram = predict(object$nomogram, nd, type = "response"),
+             nomogram = stats::predict(object$nomogram, nd, type = "response"),
              rad_score_lp = lin$rad_score_lp, dl_score_lp = lin$dl_score_lp, stringsAsFactors = FALSE)
 }
 
