@@ -75,4 +75,19 @@ calb <- calibration(clin$label, predict(nm, clin, type = "response"), fit = nm, 
 write_df(calb$bootstrap, "calibration_bootstrap")
 
 write_df(baseline_table(clin, "label", c("age", "lnafp", "mls", "sex", "child_pugh")), "baseline")
-cat("ok\n")
+
+
+st <- utils::read.csv(file.path(vec_dir, "study.csv"), stringsAsFactors = FALSE)
+tr <- st[st$split == "train", ]
+te <- st[st$split == "test", ]
+fs <- fit_study(tr, te, radiomics = grep("^rad_", names(st), value = TRUE),
+                deep = grep("^dl_", names(st), value = TRUE), clinical = c("lnafp", "mls", "age"),
+                B = 30, seed = 5, thresholds = seq(0, 0.9, by = 0.1))
+write_df(fs$scores, "study_scores")
+write_df(fs$metrics, "study_metrics")
+write_df(fs$delong, "study_delong")
+write_df(fs$decision, "study_decision")
+write_df(fs$steps, "study_steps")
+write_df(fs$calibration$train$bootstrap, "study_calibration_train")
+write_df(predict(fs, te), "study_predict_test")
+cat("study ok\n")

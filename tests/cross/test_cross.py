@@ -138,3 +138,20 @@ def test_calibration_identical(r_out, clin):
 def test_baseline_table_identical(r_out, clin):
     t = stats.baseline_table(clin, "label", ["age", "lnafp", "mls", "sex", "child_pugh"])
     assert_same(t, _read(r_out, "baseline"), "baseline")
+
+
+def test_fit_study_identical(r_out):
+    st = pd.read_csv(VECTORS / "study.csv", dtype={"patient_id": str})
+    tr, te = st[st.split == "train"].reset_index(drop=True), st[st.split == "test"].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fs = stats.fit_study(tr, te, radiomics=[c for c in st if c.startswith("rad_")],
+                             deep=[c for c in st if c.startswith("dl_")], clinical=["lnafp", "mls", "age"],
+                             B=30, seed=5, thresholds=np.arange(10) / 10)
+    assert_same(fs.scores, _read(r_out, "study_scores"), "study scores")
+    assert_same(fs.metrics, _read(r_out, "study_metrics"), "study metrics")
+    assert_same(fs.delong, _read(r_out, "study_delong"), "study delong")
+    assert_same(fs.decision, _read(r_out, "study_decision"), "study decision")
+    assert_same(fs.steps, _read(r_out, "study_steps"), "study steps")
+    assert_same(fs.calibration["train"].bootstrap, _read(r_out, "study_calibration_train"), "study calibration")
+    assert_same(fs.predict(te), _read(r_out, "study_predict_test"), "study predict")

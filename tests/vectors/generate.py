@@ -62,8 +62,34 @@ def clinical_vector() -> pd.DataFrame:
     return df
 
 
+def study_vector() -> pd.DataFrame:
+    """140 patients: 30 radiomics-like (rad_01..), 40 deep-like (dl_01..) features,
+    clinical lnafp/mls/age, outcome from a known model, and a 7:3 ``split``."""
+    rng = np.random.default_rng(20250103)
+    n = 140
+    lnafp = rng.normal(2.6, 2.0, n)
+    mls = (rng.random(n) < 0.518).astype(int)
+    tex = rng.normal(size=n)  # latent image factors
+    pat = rng.normal(size=n)
+    lp = -2.4 + 0.34 * lnafp + 1.09 * mls + 0.9 * tex + 0.9 * pat
+    label = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    rad = rng.normal(size=(n, 30))
+    rad[:, :3] += 0.8 * tex[:, None]
+    dl = rng.normal(size=(n, 40)) + 0.5 * rng.normal(size=(n, 1))
+    dl[:, :5] += 0.7 * pat[:, None]
+    df = pd.DataFrame({"patient_id": [f"T{i + 1:03d}" for i in range(n)], "label": label,
+                       "split": np.where(rng.random(n) < 0.7, "train", "test"),
+                       "lnafp": lnafp, "mls": mls, "age": np.round(rng.normal(57.9, 7.8, n))})
+    for j in range(30):
+        df[f"rad_{j + 1:02d}"] = rad[:, j] * 10 + 100
+    for j in range(40):
+        df[f"dl_{j + 1:02d}"] = np.abs(dl[:, j])
+    return df
+
+
 def main():
-    for name, df in (("selection.csv", selection_vector()), ("clinical.csv", clinical_vector())):
+    for name, df in (("selection.csv", selection_vector()), ("clinical.csv", clinical_vector()),
+                     ("study.csv", study_vector())):
         df.to_csv(HERE / name, index=False, float_format="%.17g")
         print(f"wrote {HERE / name} {df.shape}")
 
