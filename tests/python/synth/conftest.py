@@ -27,3 +27,9 @@ def cohort5(tmp_path_factory):
     """Five tiny patients, same seed, written by two worker processes."""
     out = tmp_path_factory.mktemp("cohort5")
     return generate_cohort(out, n=5, size="tiny", seed=SEED, workers=2, progress=False)
+
+
+@pytest.fixture(scope="session")
+def synth_seed():
+    """The seed of the session cohorts."""
+    return SEED
