@@ -3,8 +3,9 @@
 The bridge never activates rpy2's global converters and does not use
 ``pandas2ri`` for data: numeric matrices cross as one R double vector with a
 ``dim`` attribute (a memory copy, fast even for 11,000+ columns), narrow data
-frames column by column with explicit NA handling. Everything happens inside
-``localconverter(default_converter)`` contexts.
+frames column by column with explicit NA handling. Calls run inside a local
+``localconverter(default_converter)`` context (see ``session.call``); no
+converter is ever activated globally.
 """
 
 from __future__ import annotations

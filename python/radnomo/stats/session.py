@@ -74,7 +74,10 @@ def call(name: str, *args, **kwargs) -> Any:
     """
     from radnomo.stats import _convert as cv
 
-    with _lock:
+    from rpy2.robjects import default_converter
+    from rpy2.robjects.conversion import localconverter
+
+    with _lock, localconverter(default_converter):
         st = _init()
         ri = st["ri"]
         values = [cv.to_r(a) for a in args] + [cv.to_r(v) for v in kwargs.values()]

@@ -74,12 +74,18 @@ class Study(RFit):
         frame = study_frame(newdata, self.feature_columns, "newdata")
         return cv.from_r(call("predict", self.robj, frame))
 
-    def save_rds(self, path) -> Path:
-        """Save the R study object with ``saveRDS`` (readable by R's ``readRDS``)."""
+    def save_rds(self, path, strip: bool = True) -> Path:
+        """Save the R study object with ``saveRDS`` (readable by R's ``readRDS``).
+
+        With ``strip`` (default) patient-level data (training identifiers,
+        outcomes, feature values inside the fits) is removed first by R's
+        ``strip_study()``; predictions are unchanged.
+        """
         from radnomo.io.atomic import atomic_path
 
+        obj = call("strip_study", self.robj) if strip else self.robj
         with atomic_path(path) as tmp:
-            call("saveRDS", self.robj, str(tmp))
+            call("saveRDS", obj, str(tmp))
         return Path(path)
 
 

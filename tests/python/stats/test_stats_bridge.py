@@ -286,3 +286,15 @@ def test_decision_curve_plot(tmp_path, clin):
     dc = stats.decision_curve(clin["label"], {"risk_a": clin["risk_a"]})
     out = stats.plot_decision_curve(dc, tmp_path / "dca.png")
     assert out.exists() and out.stat().st_size > 5000
+
+
+def test_perfect_separation_and_ties_warn_not_crash():
+    from radnomo.stats import RWarning
+
+    d = pd.DataFrame({"label": [0, 0, 0, 0, 1, 1, 1, 1], "x": [1.0, 2, 3, 4, 5, 6, 7, 8],
+                      "w": [0.3, 0.1, 0.4, 0.1, 0.5, 0.9, 0.2, 0.6]})
+    with pytest.warns(RWarning, match="(?i)separat"):
+        stats.clinical_logistic(d, "label", ["x", "w"])
+    # tied scores: a valid AUC, no error
+    r = stats.roc_metrics([0, 0, 1, 1, 0, 1], [0.5, 0.5, 0.5, 0.9, 0.1, 0.5]).iloc[0]
+    assert 0.5 < r["auc"] < 1

@@ -80,5 +80,7 @@ def test_predict_reproduces_training_scores_and_rds_round_trip(data, study, tmp_
     path = study.save_rds(tmp_path / "study.rds")
     again = stats.load_study(path)
     pd.testing.assert_frame_equal(again.metrics, study.metrics)
+    assert again.scores is None and again.settings.get("stripped") is True
+    assert tr["patient_id"].iloc[0].encode() not in __import__("gzip").decompress(path.read_bytes())
     np.testing.assert_allclose(again.predict(te)["nomogram"].to_numpy(float),
                                study.predict(te)["nomogram"].to_numpy(float), rtol=0, atol=0)
