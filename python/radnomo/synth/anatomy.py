@@ -175,20 +175,21 @@ def _vessel_tree(rng, semi, scale, min_r):
 def _place(rng, params, radius, depth_range, avoid, tries=400):
     """Random centre inside the liver with signed depth in ``depth_range`` (mm) and clear of ``avoid``."""
     a, b, c = params.semi_axes
-    best = None
+    best, best_depth = np.zeros(3), -np.inf
     for _ in range(tries):
         p = rng.uniform(-1, 1, 3) * np.array([a, b, c]) * 0.9
-        d = float(liver_signed_distance(params, *[np.float32(t) for t in p]))
-        if not (depth_range[0] <= -d <= depth_range[1]):
+        depth = -float(liver_signed_distance(params, *[np.float32(t) for t in p]))
+        if depth > best_depth:
+            best, best_depth = p, depth
+        if not (depth_range[0] <= depth <= depth_range[1]):
             continue
         if vessel_distance_at(params, p) < radius * 1.1:
             continue
         if any(np.linalg.norm(p - np.asarray(o["center"])) < radius + o["radius"] + 1.0 for o in avoid):
             continue
         return p.tolist()
-        best = p  # pragma: no cover
-    # fall back: the deepest acceptable point near the centre
-    return (best if best is not None else np.zeros(3)).tolist()
+    # no point met every condition (a very large tumour): the deepest point tried
+    return best.tolist()
 
 
 def sample_anatomy(subject: dict, spec: SizeSpec, rng: np.random.Generator) -> AnatomyParams:
