@@ -89,19 +89,28 @@ def remap_legacy_keys(state_dict: dict) -> dict:
     return out
 
 
-def _new_densenet(seed: int):
+def _new_densenet(seed: int, meta: bool = False):
+    """torchvision DenseNet-169, randomly initialised from ``seed`` (``meta``: no storage, to be assigned)."""
     import torch
     import torchvision
 
+    if meta:
+        with torch.device("meta"):
+            return torchvision.models.densenet169(weights=None)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return torchvision.models.densenet169(weights=None)
 
 
-def _replace_head(model, seed: int) -> None:
+def _replace_head(model, seed: int, meta: bool = False) -> None:
+    """Replace the ImageNet head by one logit, initialised from ``seed + 1``."""
     import torch
     from torch import nn
 
+    if meta:
+        with torch.device("meta"):
+            model.classifier = nn.Linear(model.classifier.in_features, 1)
+        return
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)
         model.classifier = nn.Linear(model.classifier.in_features, 1)
@@ -151,19 +160,18 @@ def build_densenet169(weights: str | os.PathLike = "imagenet", *, seed: int = 0)
     else:
         path = Path(weights)
         state = _read_state(path)
-        model = _new_densenet(seed)
+        model = _new_densenet(seed, meta=True)  # every tensor comes from the file: skip the random init
         finetuned = state.get("format") == FINETUNED_FORMAT
         if finetuned:
             extra = {k: v for k, v in state.items() if k != "state_dict"}
             state = state["state_dict"]
-            _replace_head(model, seed)
         state = remap_legacy_keys(state)
         head = state.get("classifier.weight")
-        if not finetuned and head is not None and tuple(head.shape) == (1, FEATURE_DIM):
-            _replace_head(model, seed)
+        if head is not None and tuple(head.shape) == (1, FEATURE_DIM):
+            _replace_head(model, seed, meta=True)
             finetuned = True
         try:
-            model.load_state_dict(state, strict=True)
+            model.load_state_dict(state, strict=True, assign=True)
         except RuntimeError as exc:
             raise InputError(f"weights file {path} is not a torchvision DenseNet-169 state_dict: {str(exc)[:600]}") from exc
         if model.classifier.out_features != 1:
@@ -171,6 +179,19 @@ def build_densenet169(weights: str | os.PathLike = "imagenet", *, seed: int = 0)
         info = WeightsInfo(source="file", path=str(path), sha256=file_sha256(path), finetuned=finetuned)
     model.eval()
     return model, info, extra
+
+
+def weights_info(weights: str | os.PathLike = "imagenet") -> WeightsInfo:
+    """The :class:`WeightsInfo` of ``weights`` without building a model (hashes the file)."""
+    if isinstance(weights, str) and weights == "none":
+        return WeightsInfo(source="none")
+    if isinstance(weights, str) and weights == "imagenet":
+        cache = imagenet_weights_path()
+        return WeightsInfo(source="imagenet", path=str(cache), sha256=file_sha256(cache) if cache.exists() else None)
+    path = Path(weights)
+    if not path.is_file():
+        raise InputError(f"weights file not found: {path}")
+    return WeightsInfo(source="file", path=str(path), sha256=file_sha256(path))
 
 
 def _imagenet_model():

@@ -40,6 +40,7 @@ from radnomo.features.deep_model import (
     build_densenet169,
     model_logits,
     save_finetuned_model,
+    weights_info,
 )
 from radnomo.features.slices import SliceConfig, load_slice_stack, sampling_table, to_network_input
 from radnomo.io.atomic import atomic_path, write_text_atomic
@@ -316,14 +317,20 @@ def train_deep_model(
     model_path = out_dir / "model.pt"
 
     with torch_threads(num_threads):
-        model, winfo, _ = build_densenet169(config.weights, seed=config.seed)
-        fp = _fingerprint(sequence, config, ids, winfo.sha256)
-
+        fp = _fingerprint(sequence, config, ids, weights_info(config.weights).sha256)
         if resume and model_path.exists():
             done = torch.load(model_path, map_location="cpu", weights_only=True)
             if done.get("fingerprint") == fp:
-                return TrainResult(sequence, model_path, pd.DataFrame(done.get("history", [])), ids,
+                return TrainResult(sequence, model_path, pd.DataFrame(done.get("history", [])),
+                                   list(done.get("train_patients", ids)),
                                    [tuple(f) for f in done.get("failures", [])], skipped=True)
+        existing = _checkpoints(ckpt_dir)
+        if existing and resume:
+            ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
+            if ck.get("fingerprint") != fp:
+                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration or training set; "
+                                 "use another output folder, or resume=False (--no-resume) to start over")
+        model, winfo, _ = build_densenet169(config.weights, seed=config.seed)
 
         stacks, failures = load_training_slices(manifest, sequence, ids, config.slices, progress)
         used = [s.patient_id for s in stacks]
@@ -348,12 +355,7 @@ def train_deep_model(
         history: list[dict] = []
         start = 1
 
-        existing = _checkpoints(ckpt_dir)
         if existing and resume:
-            ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
-            if ck.get("fingerprint") != fp:
-                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration or training set; "
-                                 "use another output folder, or resume=False (--no-resume) to start over")
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             sched.load_state_dict(ck["scheduler"])
