@@ -45,3 +45,16 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def weights_file(tmp_path_factory) -> Path:
+    """A DenseNet-169 state_dict (random, seeded) saved like a user's --weights FILE; loads fast."""
+    import torch
+    import torchvision
+
+    path = tmp_path_factory.mktemp("weights") / "densenet169_random.pth"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2024)
+        torch.save(torchvision.models.densenet169(weights=None).state_dict(), path)
+    return path
