@@ -27,6 +27,28 @@ class RWarning(UserWarning):
     """A warning raised by R code of the radnomo R package."""
 
 
+def _start_r(ri) -> None:
+    """Start embedded R without leaking its library path to child processes.
+
+    R's start-up sets LD_LIBRARY_PATH (/usr/lib/R/lib:/usr/lib/x86_64-linux-gnu:...)
+    in the process environment. Worker processes started later (the image
+    engine's process pool) would inherit it and could load the system's
+    libpython instead of this interpreter's, failing on import. The loader
+    reads LD_LIBRARY_PATH only at process start, so restoring it does not
+    affect the running R.
+    """
+    if getattr(ri, "rpy2_embeddedR_isinitialized", 0) or _state.get("r_started"):
+        return
+    saved = os.environ.get("LD_LIBRARY_PATH")
+    ri.initr_simple() if hasattr(ri, "initr_simple") else ri.initr()
+    if saved is None:
+        os.unsetenv("LD_LIBRARY_PATH")
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = saved  # also calls putenv
+    _state["r_started"] = True
+
+
 def _init():
     if "bridge_call" in _state:
         return _state
@@ -40,7 +62,7 @@ def _init():
             f"rpy2/R could not be loaded ({exc}). Install R and rpy2 (run 'make setup' "
             "in the radnomo repository, or see README: Installation)."
         ) from exc
-    ri.initr_simple() if hasattr(ri, "initr_simple") else ri.initr()
+    _start_r(ri)
     require = ri.baseenv.find("requireNamespace")
     missing = [p for p in (R_PACKAGE, *REQUIRED_R_PACKAGES)
                if not require(ri.StrSexpVector([p]), quietly=ri.BoolSexpVector([True]))[0]]
@@ -108,7 +130,7 @@ def r_package_versions(packages=(R_PACKAGE, *REQUIRED_R_PACKAGES, "rmda", "arrow
     os.environ.setdefault("TZ", "UTC")
     import rpy2.rinterface as ri
 
-    ri.initr_simple() if hasattr(ri, "initr_simple") else ri.initr()
+    _start_r(ri)
     require = ri.baseenv.find("requireNamespace")
     pv = ri.baseenv.find("asNamespace")(ri.StrSexpVector(["utils"])).find("packageVersion")
     as_char = ri.baseenv.find("as.character")
