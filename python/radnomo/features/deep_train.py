@@ -233,6 +233,42 @@ def torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 
+def run_epoch(model, opt, scaler, images, labels, *, config: DeepTrainConfig, epoch: int, device: str,
+              amp_dtype=None, max_batches: int | None = None):
+    """One training epoch over ``images`` ``(n, 1, S, S)`` in [0, 1] with slice ``labels`` ``(n,)``.
+
+    Order, flips and crops come from :func:`epoch_generator` ``(config.seed, epoch)``.
+    Returns ``(mean BCE loss, per-slice probabilities (NaN for slices not visited))``.
+    ``max_batches`` stops early (benchmarks).
+    """
+    import torch
+
+    model.train()
+    n = images.shape[0]
+    gen = epoch_generator(config.seed, epoch)
+    perm = torch.randperm(n, generator=gen)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    tot, cnt = 0.0, 0
+    slice_prob = np.full(n, np.nan)
+    for b, bidx in enumerate(_batches(n, config.batch_size, perm)):
+        if max_batches is not None and b >= max_batches:
+            break
+        xb = augment_batch(images[bidx], gen, padding=config.padding, hflip_probability=config.hflip_probability)
+        xb = to_network_input(xb).to(device, non_blocking=True)
+        yb = labels[bidx].to(device, non_blocking=True)
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device_type="cuda", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            logit = model_logits(model, xb)
+            loss = loss_fn(logit.float(), yb)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        tot += float(loss.detach()) * len(bidx)
+        cnt += len(bidx)
+        slice_prob[bidx.numpy()] = torch.sigmoid(logit.detach().float()).cpu().numpy()
+    return tot / max(cnt, 1), slice_prob
+
+
 def _fingerprint(sequence: str, config: DeepTrainConfig, train_patients: list[str], weights_sha: str | None) -> str:
     blob = json.dumps({"sequence": sequence, "config": config.to_dict(), "train": sorted(train_patients),
                        "weights_sha256": weights_sha}, sort_keys=True)
@@ -351,7 +387,6 @@ def train_deep_model(
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
         amp_dtype, use_scaler = _amp_settings(dev, config)
         scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        loss_fn = torch.nn.BCEWithLogitsLoss()
         history: list[dict] = []
         start = 1
 
@@ -370,31 +405,14 @@ def train_deep_model(
         bar = tqdm(range(start, config.epochs + 1), desc=f"train {sequence}", disable=not progress,
                    initial=start - 1, total=config.epochs)
         for epoch in bar:
-            model.train()
-            gen = epoch_generator(config.seed, epoch)
-            perm = torch.randperm(n, generator=gen)
             lr_now = opt.param_groups[0]["lr"]
-            tot, cnt = 0.0, 0
-            slice_prob = np.full(n, np.nan)
-            for bidx in _batches(n, config.batch_size, perm):
-                xb = augment_batch(images[bidx], gen, padding=config.padding, hflip_probability=config.hflip_probability)
-                xb = to_network_input(xb).to(dev, non_blocking=True)
-                yb = y_slice[bidx].to(dev, non_blocking=True)
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=amp_dtype is not None):
-                    logit = model_logits(model, xb)
-                    loss = loss_fn(logit.float(), yb)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                tot += float(loss.detach()) * len(bidx)
-                cnt += len(bidx)
-                slice_prob[bidx.numpy()] = torch.sigmoid(logit.detach().float()).cpu().numpy()
+            mean_loss, slice_prob = run_epoch(model, opt, scaler, images, y_slice, config=config, epoch=epoch,
+                                              device=dev, amp_dtype=amp_dtype)
             sched.step()
             ok = ~np.isnan(slice_prob)
             p_patient = pd.Series(slice_prob[ok]).groupby(owner[ok]).mean()
             auc = patient_auc(labels_p[p_patient.index.to_numpy()], p_patient.to_numpy())
-            history.append({"epoch": epoch, "lr": lr_now, "loss": tot / max(cnt, 1), "auc": auc})
+            history.append({"epoch": epoch, "lr": lr_now, "loss": mean_loss, "auc": auc})
             bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", auc=f"{auc:.3f}")
             _write_checkpoint(ckpt_dir, epoch, model, opt, sched, scaler, history, fp, config.keep_checkpoints)
             if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.epochs:
