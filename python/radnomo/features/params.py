@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from typing import Any
 import yaml
 
 from radnomo.errors import InputError
+
+#: pykwalify (ruamel.yaml) is not thread-safe; validations are serialised.
+_PYKWALIFY_LOCK = threading.Lock()
 
 TOP_LEVEL_KEYS = ("imageType", "featureClass", "setting", "voxelSetting")
 
@@ -160,6 +164,13 @@ def _pykwalify_check(params: dict[str, Any], where: str) -> None:
     log = logging.getLogger("pykwalify")
     old = log.level
     log.setLevel(logging.CRITICAL)
+    with _PYKWALIFY_LOCK:
+        _pykwalify_validate(params, where, schema_file, schema_funcs, log, old)
+
+
+def _pykwalify_validate(params, where, schema_file, schema_funcs, log, old) -> None:
+    import pykwalify.core
+
     try:
         core = pykwalify.core.Core(source_data=params or {"setting": {}}, schema_files=[schema_file],
                                    extensions=[schema_funcs])

@@ -80,8 +80,11 @@ def make_extractor(params: RadiomicsParams, label: int | None = None):
     """A PyRadiomics ``RadiomicsFeatureExtractor`` configured by ``params``."""
     from radiomics import featureextractor
 
+    from radnomo.features.params import _PYKWALIFY_LOCK
+
     quiet_pyradiomics()
-    return featureextractor.RadiomicsFeatureExtractor(_pyradiomics_params(params, label))
+    with _PYKWALIFY_LOCK:  # PyRadiomics validates with pykwalify/ruamel.yaml, not thread-safe
+        return featureextractor.RadiomicsFeatureExtractor(_pyradiomics_params(params, label))
 
 
 def _to_float(value: Any) -> float:
@@ -156,7 +159,9 @@ def extract_case(payload: Mapping[str, Any]) -> dict[str, Any]:
     """
     import SimpleITK as sitk
 
-    params = RadiomicsParams.from_dict(payload["params"], text=payload.get("params_text"))
+    # checked in the submitting process already (pykwalify's YAML loader is not thread-safe, and Dask
+    # runs cases in threads)
+    params = RadiomicsParams(params=payload["params"], text=payload.get("params_text") or "", sha256="")
     label = payload.get("label") or params.settings.get("label", 1)
     expected = params.expected_feature_count()
     extractor = make_extractor(params, label)
