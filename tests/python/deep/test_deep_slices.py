@@ -8,7 +8,6 @@ Expected values are closed-form properties of the synthetic volumes built here
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from deep_cohort import synthetic_volume
