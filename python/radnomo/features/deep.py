@@ -303,3 +303,29 @@ def _slice_kwargs(d: dict) -> dict:
     d = dict(d)
     d["intensity_percentiles"] = tuple(d["intensity_percentiles"])
     return d
+
+
+def extract_deep(
+    manifest,
+    config: DeepExtractConfig | None,
+    out_path: str | os.PathLike | None,
+    *,
+    workers: int | None = None,
+    executor=None,
+    progress: bool = True,
+    model_dir: str | os.PathLike | None = None,
+    weights: str = "imagenet",
+    sequences: Sequence[str] | None = None,
+    device: str = "auto",
+    resume: bool = True,
+) -> DeepFeatureResult:
+    """Registry entry point (:data:`radnomo.features.EXTRACTORS` ``"deep"``), the extractors' common signature.
+
+    Calls :func:`extract_deep_features`; ``workers`` sets torch's CPU threads, ``executor``
+    is accepted for signature compatibility and not used (torch parallelises inside one
+    process, and a GPU is best driven from one).
+    """
+    del executor
+    return extract_deep_features(manifest, out_path, model_dir=model_dir, weights=weights, sequences=sequences,
+                                 config=config or DeepExtractConfig(), device=device, num_threads=workers,
+                                 resume=resume, progress=progress)

@@ -113,3 +113,12 @@ def test_finetuned_model_dir_and_its_slice_settings(manifest, weights_file, tmp_
     with pytest.raises(InputError, match="no fine-tuned model"):
         extract_deep_features(manifest, None, model_dir=tmp_path / "models", sequences=["ap"], device="cpu",
                               progress=False)
+
+
+def test_registry_entry_point(manifest, weights_file, tmp_path):
+    from radnomo.features import get_extractor
+
+    fn = get_extractor("deep")
+    res = fn(manifest, DeepExtractConfig(slices=S32), tmp_path / "d.parquet", workers=1, executor=None,
+             progress=False, weights=str(weights_file), sequences=["t2"], device="cpu")
+    assert res.table.shape == (6, 1665) and (tmp_path / "d.parquet").exists()
