@@ -173,6 +173,8 @@ class DeepSection:
     train : :class:`DeepTrainConfig` fields (except ``slices``).
     slices : :class:`SliceConfig` fields.
     gradcam_patients : test patients per sequence with Grad-CAM overlays.
+    threads : torch CPU threads for training and extraction (``null``: torch's default,
+        all cores). On a shared, busy CPU 1 is often much faster (no thread oversubscription).
     """
 
     enabled: bool = True
@@ -181,6 +183,7 @@ class DeepSection:
     aggregation: str = "mean"
     extract_batch_size: int = 32
     gradcam_patients: int = 2
+    threads: int | None = None
     train: Any = None   # DeepTrainConfig (with slices)
     slices: Any = None  # SliceConfig
 
@@ -195,6 +198,8 @@ class DeepSection:
                f"must be a positive integer, not {self.extract_batch_size!r}")
         _check(_is_int(self.gradcam_patients) and self.gradcam_patients >= 0, "deep.gradcam_patients",
                f"must be an integer >= 0, not {self.gradcam_patients!r}")
+        _check(self.threads is None or (_is_int(self.threads) and self.threads >= 1), "deep.threads",
+               f"must be null or a positive integer, not {self.threads!r}")
 
 
 @dataclass(frozen=True)

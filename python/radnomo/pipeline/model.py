@@ -144,7 +144,7 @@ def features_for(model: StudyModel, manifest, clinical, work: Path, *, workers=N
         dres = extract_deep_features(man, work / "deep.parquet", model_dir=model.path / "deep",
                                      config=DeepExtractConfig(aggregation=cfg.deep.aggregation,
                                                               batch_size=cfg.deep.extract_batch_size),
-                                     device=cfg.deep.device, num_threads=workers, progress=progress)
+                                     device=cfg.deep.device, num_threads=cfg.deep.threads, progress=progress)
         msgs += [f"deep features failed for {f['patient_id']} ({f['sequence']}): {f['error']}" for f in dres.failures]
         blocks.append(dres.table)
     table = cohort.clinical[["patient_id", *cfg.data.clinical_variables]].copy()

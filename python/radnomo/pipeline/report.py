@@ -112,6 +112,10 @@ def _split_col(df: pd.DataFrame) -> str | None:
     return next((c for c in ("split", "set", "dataset") if c in df.columns), None)
 
 
+def _label_col(df: pd.DataFrame) -> str:
+    return next(c for c in ("outcome", "label") if c in df.columns)
+
+
 def roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Empirical ROC curve (FPR, TPR) with positive <=> score >= threshold."""
     order = np.argsort(-s, kind="mergesort")
@@ -125,7 +129,7 @@ def roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def plot_roc(scores: pd.DataFrame, models: list[str], path: Path, split: str, auc: dict[str, float]) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.6, 5.2))
-    y = scores["label"].to_numpy(int)
+    y = scores[_label_col(scores)].to_numpy(int)
     for m in models:
         fpr, tpr = roc_points(y, scores[m].to_numpy(float))
         lab = MODEL_LABELS.get(m, m) + (f" (AUC {auc[m]:.3f})" if m in auc else "")
@@ -299,7 +303,7 @@ def build_report(ctx, out: Path) -> dict:
         models = [m for m in MODEL_LABELS if m in sc.columns]
         for split in ("train", "test"):
             sub = sc if sc_split is None else sc.loc[sc[sc_split] == split]
-            if len(sub) and models and sub["label"].nunique() == 2:
+            if len(sub) and models and sub[_label_col(sub)].nunique() == 2:
                 auc = {}
                 if mname:
                     mt = tables[mname]

@@ -216,7 +216,7 @@ def stage_deep(ctx: RunContext) -> StageOutcome:
         split = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
         train_ids = [p for p in split.loc[split.split == "train", "patient_id"] if p in set(man.patients)]
         tcfg = dataclasses.replace(cfg.deep.train, weights=weights)
-        threads = ctx.workers
+        threads = cfg.deep.threads
         results = train_deep_models(man, d / "models", config=tcfg, train_patients=train_ids,
                                     device=cfg.deep.device, num_threads=threads, progress=ctx.progress)
         history = pd.concat([r.history.assign(sequence=s) for s, r in results.items()], ignore_index=True)
@@ -230,9 +230,12 @@ def stage_deep(ctx: RunContext) -> StageOutcome:
         test_ids = split.loc[(split.split == "test") & split.patient_id.isin(res.table.patient_id)]
         picks = _gradcam_picks(test_ids, cfg.deep.gradcam_patients)
         if picks:
-            for s in man.sequences:
-                cams.append(gradcam_for_patients(man, s, picks, d / "gradcam", model_dir=d / "models",
-                                                 device=cfg.deep.device, progress=False))
+            from radnomo.features.deep import torch_threads
+
+            with torch_threads(threads):
+                for s in man.sequences:
+                    cams.append(gradcam_for_patients(man, s, picks, d / "gradcam", model_dir=d / "models",
+                                                     device=cfg.deep.device, progress=False))
         cam = pd.concat(cams, ignore_index=True) if cams else pd.DataFrame(
             columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"])
         if "png" in cam.columns:
@@ -325,6 +328,16 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
         table, rad_cols, deep_cols, msgs = analysis_table(ctx)
         train = table.loc[table.split == "train"].drop(columns="split").reset_index(drop=True)
         test = table.loc[table.split == "test"].drop(columns="split").reset_index(drop=True)
+        # features constant on the training set carry no information (and break z-scoring):
+        # decided on the training set only
+        const = [c for c in rad_cols + deep_cols if np.ptp(train[c].to_numpy(float)) == 0]
+        if const:
+            msgs.append(f"{len(const)} feature(s) constant on the training set removed before selection "
+                        f"(e.g. {const[:5]})")
+            drop = set(const)
+            rad_cols = [c for c in rad_cols if c not in drop]
+            deep_cols = [c for c in deep_cols if c not in drop]
+            train, test = train.drop(columns=const), test.drop(columns=const)
         with atomic_path(d / "data_train.csv.gz") as tmp:
             train.to_csv(tmp, index=False, compression="gzip")
         with atomic_path(d / "data_test.csv.gz") as tmp:
@@ -346,6 +359,11 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
         for name, df in sa.study_frames(study).items():
             write_csv(df, d / "tables" / f"{name}.csv")
             names.append(name)
+        try:
+            write_csv(table1(table, cfg), d / "tables" / "table1.csv")
+            names.append("table1")
+        except Exception as exc:  # reported, the rest of the study stands
+            msgs.append(f"Table 1 failed: {exc}")
         study.save_rds(str(d / "study.rds"))
         # inputs of SHAP: selected terms and coefficients of the Rad and DL score models
         shap_inputs = {}
@@ -374,6 +392,16 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
     return ctx.rundir.run_stage("stats", parts, run,
                                 lambda info: ["study.rds", "data_train.csv.gz", "data_test.csv.gz"]
                                 + [f"tables/{n}.csv" for n in info["tables"]], ctx.log)
+
+
+def table1(table: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
+    """Baseline characteristics by split with p-values (R ``baseline_table``), all analysed patients."""
+    from radnomo.stats import baseline_table
+
+    data = table[["split", "label", *cfg.data.clinical_variables]].copy()
+    data["split"] = pd.Categorical(data["split"], categories=["train", "test"]).astype(str)
+    cat = [c for c in cfg.data.categorical if c in cfg.data.clinical_variables] + ["label"]
+    return baseline_table(data, "split", [*cfg.data.clinical_variables, "label"], categorical=cat)
 
 
 def _plot_nomogram(study, path: Path) -> None:

@@ -66,17 +66,21 @@ def _items(study):
 def study_frames(study) -> dict[str, pd.DataFrame]:
     """Every table of the study: ``name -> DataFrame`` (dict members as ``name_key``)."""
     out: dict[str, pd.DataFrame] = {}
-    for name, value in _items(study):
+
+    def visit(name: str, value, depth: int) -> None:
         if isinstance(value, pd.DataFrame):
             out[name] = value
+        elif depth > 2:
+            return
         elif isinstance(value, dict):
             for k, v in value.items():
-                if isinstance(v, pd.DataFrame):
-                    out[f"{name}_{k}"] = v
+                visit(f"{name}_{k}", v, depth + 1)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for sub, v in _items(value):
-                if isinstance(v, pd.DataFrame):
-                    out[f"{name}_{sub}"] = v
+                visit(f"{name}_{sub}", v, depth + 1)
+
+    for name, value in _items(study):
+        visit(name, value, 0)
     return out
 
 
@@ -103,7 +107,7 @@ def score_terms(study, kind: str, data: pd.DataFrame) -> tuple[pd.Series, float,
     b = pd.Series(coefs[col].to_numpy(float), index=coefs["term"].astype(str))
     intercept = float(b.get("(Intercept)", 0.0))
     b = b.drop(labels=["(Intercept)"], errors="ignore")
-    terms = selection.transform(data)
+    terms = selection.transform(data[list(selection.kept_correlation)])
     terms.index = data.index
     return b, intercept, terms[list(b.index)]
 
@@ -113,6 +117,9 @@ def predict(study, newdata: pd.DataFrame, id: str = "patient_id") -> pd.DataFram
     out = study.predict(newdata)
     if not isinstance(out, pd.DataFrame):
         out = pd.DataFrame(out)
+    if "id" in out.columns and id not in out.columns:
+        out = out.rename(columns={"id": id})
     if id not in out.columns:
         out.insert(0, id, newdata[id].to_numpy())
+    out[id] = out[id].astype(str)
     return out.reset_index(drop=True)

@@ -1,0 +1,238 @@
+"""The demo end to end (synthetic cohort -> report), run once per module, and tests on its outputs.
+
+Needs R with the radnomo R package (fit_study), PyRadiomics and torch; skipped otherwise.
+Takes a few minutes on 2 cores (the demo's budget).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_report import assert_table_matches, parse_tables
+
+pytestmark = pytest.mark.slow
+
+DEMO_N = int(os.environ.get("RADNOMO_TEST_DEMO_N", "60"))
+
+
+def _r_ready() -> str | None:
+    try:
+        from radnomo.stats.session import r_namespace
+
+        ns = r_namespace()
+        ns.find("fit_study")
+    except Exception as exc:  # no R, no radnomo R package, or an old one
+        return f"R / radnomo R package with fit_study not available: {exc}"
+    for mod in ("radiomics", "torch", "torchvision"):
+        try:
+            __import__(mod)
+        except ImportError:
+            return f"{mod} not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    why = _r_ready()
+    if why:
+        pytest.skip(why)
+    from radnomo.pipeline.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    res = run_demo(out, n=DEMO_N, workers=2, progress=False, log=lambda m: None)
+    return res
+
+
+@pytest.fixture(scope="module")
+def results(demo):
+    return json.loads(demo.results.read_text())
+
+
+def test_every_stage_ran_and_rerun_skips_all(demo):
+    from radnomo.pipeline.demo import run_demo
+
+    assert set(demo.stages) == {"split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report"}
+    again = run_demo(demo.out_dir.parent, n=DEMO_N, workers=2, progress=False, log=lambda m: None)
+    assert all(o.skipped for o in again.stages.values())
+    assert {k: o.key for k, o in again.stages.items()} == {k: o.key for k, o in demo.stages.items()}
+
+
+def test_report_has_every_table_and_figure(demo, results):
+    page = demo.report.read_text()
+    assert "http://" not in page.replace("http://www.w3.org", "") and "<script" not in page  # offline, no JS
+    tables = results["tables"]
+    for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
+                 "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam"):
+        assert name in tables, name
+        assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
+    figs = results["figures"]
+    assert len(figs["roc"]) == 2 and len(figs["calibration"]) == 2 and len(figs["decision"]) == 2
+    n_img = page.count("data:image/png;base64,")
+    # 2 ROC + 2 calibration + 2 DCA + nomogram + SHAP (2 summaries + per-patient) + Grad-CAM (4 sequences)
+    assert n_img >= 2 + 2 + 2 + 1 + 2 + 4
+    for section in ("Table 1.", "Table 2.", "Table 3.", "DeLong", "Nomogram", "SHAP", "Grad-CAM", "Run record",
+                    "deviations", "oracle AUC"):
+        assert section in page, section
+    # Table 3 covers the four models on train and test, with the cut-off chosen on train
+    m = pd.DataFrame(tables["metrics"])
+    assert set(m.model) == {"clinical", "rad_score", "dl_score", "nomogram"} and set(m.set) == {"train", "test"}
+    for model, g in m.groupby("model"):
+        assert g.loc[g.set == "test", "threshold"].iloc[0] == g.loc[g.set == "train", "threshold"].iloc[0]
+
+
+def test_html_numbers_agree_with_results_json_and_csv(demo, results):
+    html_tables = parse_tables(demo.report.read_text())
+    for name in ("table1", "clinical_multivariable", "metrics", "delong", "steps", "rad_score_terms"):
+        assert_table_matches(html_tables[f"t-{name}"], results["tables"][name])
+        csv = pd.read_csv(demo.out_dir / "report" / "tables" / f"{name}.csv")
+        js = pd.DataFrame(results["tables"][name])
+        num = csv.select_dtypes("number").columns
+        np.testing.assert_allclose(csv[num].to_numpy(float), js[num].to_numpy(float), rtol=1e-12, equal_nan=True)
+
+
+def test_run_record(results, demo):
+    rec = results["run_record"]
+    assert rec["seeds"]["split"] == 20250101 and rec["versions"]["pyradiomics"]
+    assert rec["versions"]["R"].startswith("R version")
+    assert rec["input_hashes"]["manifest_sha256"] and rec["input_hashes"]["images_sha256"]
+    counts = rec["patients"]
+    assert counts["train"]["n"] + counts["test"]["n"] == DEMO_N
+    # the 7:3 stratified split: round(0.3 n_class) per class in test
+    split = pd.DataFrame(results["tables"]["split"])
+    for cls, g in split.groupby("label"):
+        assert (g.split == "test").sum() == round(0.3 * len(g))
+    dev = {d["setting"] for d in rec["deviations_from_study_config"]}
+    assert {"deep.train.epochs", "deep.slices.image_size", "radiomics.params", "stats.B"} <= dev
+    assert any("random initialisation" in w for w in rec["warnings"]) or rec["configuration"]["deep"]["train"]["weights"] != "imagenet"
+    steps = pd.DataFrame(results["tables"]["steps"])
+    assert {"radiomics", "deep", "clinical", "nomogram"} <= set(steps.block)
+
+
+def test_clinical_model_finds_the_true_drivers(results, demo):
+    """The synthetic outcome depends on lnafp and multiple_low_signal (ground_truth.json): both
+    have OR > 1 in the univariable table, and lnafp is in the multivariable model."""
+    uni = pd.DataFrame(results["tables"]["clinical_univariable"])
+    or_col = "odds_ratio"
+    var_col = "variable" if "variable" in uni.columns else "term"
+    for drv in ("lnafp", "multiple_low_signal"):
+        rows = uni.loc[uni[var_col].astype(str).str.startswith(drv)]
+        assert len(rows) and (rows[or_col] > 1).all(), drv
+    multi = pd.DataFrame(results["tables"]["clinical_multivariable"])
+    assert multi[var_col].astype(str).str.startswith("lnafp").any()
+    oracle = results["run_record"]["oracle"]
+    assert 0.5 < oracle["oracle_auc"] <= 1
+    assert f"oracle AUC {oracle['oracle_auc']:.3f}" in demo.report.read_text()  # next to the nomogram's test AUC
+
+
+def test_shap_equals_closed_form(demo):
+    stats_dir = demo.out_dir / "stats"
+    for kind in ("rad", "dl"):
+        coef = pd.read_csv(stats_dir / f"shap_{kind}_coefficients.csv").set_index("term")["estimate"]
+        tr = pd.read_csv(stats_dir / f"shap_{kind}_train.csv", dtype={"patient_id": str}).set_index("patient_id")
+        te = pd.read_csv(stats_dir / f"shap_{kind}_test.csv", dtype={"patient_id": str}).set_index("patient_id")
+        phi = pd.read_csv(demo.out_dir / "shap" / f"shap_{kind}_test.csv", dtype={"patient_id": str}).set_index("patient_id")
+        b = coef.drop("(Intercept)")
+        np.testing.assert_allclose(phi[b.index].to_numpy(), ((te[b.index] - tr[b.index].mean()) * b).to_numpy(),
+                                   atol=1e-10)
+        # and the SHAP values add up to the study's own linear score (R predict) minus its training mean
+        scores = pd.read_csv(demo.out_dir / "model" / ".." / "stats" / "tables" / "scores.csv", dtype={"id": str})
+        p = scores.loc[scores.set == "test"].set_index("id")[f"{kind}_score"].loc[phi.index]
+        lp = np.log(p / (1 - p))
+        ptr = scores.loc[scores.set == "train", f"{kind}_score"]
+        base = coef["(Intercept)"] + (tr[b.index].mean() * b).sum()
+        np.testing.assert_allclose(phi[b.index].sum(axis=1) + base, lp, atol=1e-6)
+        assert math.isfinite(float(np.log(ptr / (1 - ptr)).mean()))
+
+
+def test_no_leakage_from_the_test_set(demo):
+    """Permuting the test labels and replacing the test features by noise changes nothing fitted."""
+    from radnomo.stats import fit_study
+
+    d = demo.out_dir / "stats"
+    train = pd.read_csv(d / "data_train.csv.gz", dtype={"patient_id": str})
+    test = pd.read_csv(d / "data_test.csv.gz", dtype={"patient_id": str})
+    cols = json.loads((d / "columns.json").read_text())
+    cfg = json.loads((demo.out_dir / "stats" / "stage.json").read_text())["inputs"]["stats"]
+    kw = dict(outcome="label", radiomics=cols["radiomics"], deep=cols["deep"], clinical=cols["clinical"],
+              id="patient_id", mwu_alpha=cfg["mwu_alpha"], cor_threshold=cfg["cor_threshold"],
+              pca_variance=cfg["pca_variance"], nfolds=cfg["nfolds"], lambda_=cfg["lambda"],
+              clinical_alpha=cfg["clinical_alpha"], B=cfg["B"], seed=cfg["seed"])
+    rng = np.random.default_rng(7)
+    bad = test.copy()
+    bad["label"] = rng.permutation(bad["label"].to_numpy())
+    feats = cols["radiomics"] + cols["deep"]
+    bad[feats] = rng.normal(size=(len(bad), len(feats))) * 100
+    a = fit_study(train, test, **kw)
+    b = fit_study(train, bad, **kw)
+    for attr in ("selection_rad", "selection_dl", "rad_score", "dl_score"):
+        pd.testing.assert_frame_equal(getattr(a, attr).coefficients, getattr(b, attr).coefficients)
+    pd.testing.assert_frame_equal(a.clinical.multivariable, b.clinical.multivariable)
+    pd.testing.assert_frame_equal(a.nomogram.coefficients, b.nomogram.coefficients)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    tr = lambda s: s.scores.loc[s.scores.set == "train"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(tr(a), tr(b))
+    mt = lambda s: s.metrics.loc[s.metrics.set == "train"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mt(a), mt(b))
+    # and the run's own fit is the one fitted on these training rows
+    run_coef = pd.read_csv(demo.out_dir / "stats" / "tables" / "nomogram_coefficients.csv")
+    np.testing.assert_allclose(run_coef.select_dtypes("number").to_numpy(float),
+                               a.nomogram.coefficients.select_dtypes("number").to_numpy(float), rtol=1e-10)
+
+
+def test_deep_models_saw_only_training_patients(demo):
+    import torch
+
+    split = pd.read_csv(demo.out_dir / "split" / "split.csv", dtype={"patient_id": str})
+    train_ids = set(split.loc[split.split == "train", "patient_id"])
+    for p in sorted((demo.out_dir / "deep" / "models").glob("*/model.pt")):
+        rec = torch.load(p, map_location="cpu", weights_only=False)
+        assert set(rec["train_patients"]) <= train_ids and rec["train_patients"], p
+
+
+def test_predict_reproduces_the_run_scores(demo, tmp_path):
+    """`predict` with the saved model on training patients gives the scores computed during `run`."""
+    from radnomo.pipeline.model import predict_cohort
+
+    split = pd.read_csv(demo.out_dir / "split" / "split.csv", dtype={"patient_id": str})
+    man = pd.read_csv(demo.out_dir / "split" / "manifest.csv", dtype={"patient_id": str})
+    pick = split.loc[split.split == "train", "patient_id"].head(4).tolist()
+    sub = man.loc[man.patient_id.isin(pick)].drop(columns=["split"])
+    sub.to_csv(tmp_path / "manifest.csv", index=False)
+    clinical = demo.out_dir.parent / "cohort" / "clinical.csv"
+    got = predict_cohort(demo.model, tmp_path / "manifest.csv", clinical, tmp_path / "scores.csv",
+                         workers=2, progress=False, log=lambda m: None).set_index("patient_id")
+    ref = pd.read_csv(demo.out_dir / "stats" / "tables" / "scores.csv", dtype={"id": str})
+    ref = ref.loc[ref.set == "train"].set_index("id").loc[pick]
+    for m in ("clinical", "rad_score", "dl_score", "nomogram"):
+        np.testing.assert_allclose(got.loc[pick, m].to_numpy(float), ref[m].to_numpy(float), rtol=1e-5, atol=1e-7,
+                                   err_msg=m)
+    cut = json.loads((demo.model / "model.json").read_text())["cutoffs"]
+    assert ((got.loc[pick, "nomogram"] >= cut["nomogram"]).astype(int) == got.loc[pick, "nomogram_positive"]).all()
+
+
+def test_cli_evaluate_on_labelled_cohort(demo, tmp_path):
+    """`radnomo evaluate` reports Table 3's metrics; on the test set it reproduces the run's test rows."""
+    from click.testing import CliRunner
+
+    from radnomo.cli import main
+
+    split = pd.read_csv(demo.out_dir / "split" / "split.csv", dtype={"patient_id": str})
+    man = pd.read_csv(demo.out_dir / "split" / "manifest.csv", dtype={"patient_id": str})
+    test_ids = split.loc[split.split == "test", "patient_id"].tolist()
+    man.loc[man.patient_id.isin(test_ids)].drop(columns=["split"]).to_csv(tmp_path / "m.csv", index=False)
+    clinical = demo.out_dir.parent / "cohort" / "clinical.csv"
+    r = CliRunner().invoke(main, ["evaluate", str(demo.model), str(tmp_path / "m.csv"), "--clinical", str(clinical),
+                                  "--out", str(tmp_path / "ev"), "--workers", "2", "--quiet"])
+    assert r.exit_code == 0, r.output
+    ev = pd.read_csv(tmp_path / "ev" / "metrics.csv").set_index("model")
+    ref = pd.read_csv(demo.out_dir / "stats" / "tables" / "metrics.csv")
+    ref = ref.loc[ref.set == "test"].set_index("model")
+    for col in ("auc", "auc_lower", "auc_upper", "sensitivity", "specificity", "accuracy"):
+        np.testing.assert_allclose(ev.loc[ref.index, col], ref[col], rtol=1e-4, atol=1e-6, err_msg=col)
