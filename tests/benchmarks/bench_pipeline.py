@@ -1,0 +1,131 @@
+"""Benchmark of the study pipeline: wall time and peak memory per stage.
+
+1. ``demo``: ``radnomo demo`` (synthetic cohort, n = 40 by default, the demo's
+   lighter settings), every stage from the images.
+2. ``paper-stats``: the statistics stages (stats = R ``fit_study``, SHAP, report)
+   at the paper's size: 224 patients, 4788 radiomics + 6656 deep feature
+   columns. The image stages are not run here (hours on 2 cores): the feature
+   tables are synthetic matrices of the study's width, built from the synthetic
+   cohort's clinical table and latent image factors (a few informative columns,
+   the rest correlated noise), so only the timing is meaningful, not the AUCs.
+
+Writes ``bench_pipeline.json`` (and prints it). Goals: demo under 10 minutes
+on 2 cores; the paper-size statistics stages under 2 minutes.
+
+Usage: ``python tests/benchmarks/bench_pipeline.py [--out DIR] [--demo-n 40] [--skip-demo]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+
+def bench_demo(out: Path, n: int) -> dict:
+    from radnomo.pipeline.demo import run_demo
+
+    t = time.perf_counter()
+    res = run_demo(out / "demo", n=n, workers=2, progress=False, log=lambda m: None)
+    total = time.perf_counter() - t
+    return {"n": n, "total_seconds": round(total, 1),
+            "stages": {k: {"seconds": round(o.seconds, 1), "peak_rss_mb": o.peak_rss_mb} for k, o in res.stages.items()}}
+
+
+def synthetic_feature_tables(n: int = 224, seed: int = 20250101):
+    """Clinical table + feature matrices of the study's width (see the module docstring)."""
+    import numpy as np
+    import pandas as pd
+
+    from radnomo.synth.clinical import simulate_subjects
+
+    subj = simulate_subjects(n, seed)
+    rng = np.random.default_rng(seed)
+
+    def block(prefix_cols, informative):
+        k = len(prefix_cols)
+        base = rng.normal(size=(n, 40))  # 40 latent directions -> strongly correlated columns
+        mix = rng.normal(size=(40, k))
+        x = base @ mix / np.sqrt(40) + 0.5 * rng.normal(size=(n, k))
+        for j, lat in enumerate(informative):
+            x[:, j] += 1.5 * subj[lat].to_numpy()
+        return pd.DataFrame(x, columns=prefix_cols)
+
+    seqs = ("t2", "ap", "pvp", "dp")
+    rad_cols = [f"{s}_rad_{k}" for s in seqs for k in range(1, 1198)]
+    deep_cols = [f"{s}_dl_{k}" for s in seqs for k in range(1, 1665)]
+    rad = block(rad_cols, ["t2_pattern"] * 5 + ["texture_pvp"] * 5)
+    deep = block(deep_cols, ["texture_pvp"] * 10)
+    rad.insert(0, "patient_id", subj.patient_id)
+    deep.insert(0, "patient_id", subj.patient_id)
+    clinical = subj[[c for c in subj.columns if c not in ("texture_pvp", "t2_pattern", "linear_predictor",
+                                                            "true_risk", "inr", "creatinine_mg_dl", "ascites")]]
+    return clinical, rad, deep
+
+
+def bench_paper_stats(out: Path) -> dict:
+    import pandas as pd
+
+    from radnomo.io.tables import write_feature_table
+    from radnomo.pipeline.cohort import stratified_split
+    from radnomo.pipeline.config import load_config, study_config_path
+    from radnomo.pipeline.rundir import RunDirectory, StageOutcome
+    from radnomo.pipeline.stages import RunContext, stage_report, stage_shap, stage_stats, write_csv
+
+    clinical, rad, deep = synthetic_feature_tables()
+    root = out / "paper_stats"
+    rd = RunDirectory(root)
+    cfg = load_config(study_config_path())
+    labels = clinical.set_index("patient_id")["label"]
+    split = stratified_split(labels, cfg.split.test_fraction, cfg.split.seed)
+    write_csv(pd.DataFrame({"patient_id": labels.index, "label": labels.to_numpy(), "split": split.to_numpy()}),
+              rd.stage_dir("split") / "split.csv")
+    write_csv(clinical.drop(columns="label"), rd.stage_dir("split") / "clinical.csv")
+    write_feature_table(rad, rd.stage_dir("radiomics") / "radiomics.parquet")
+    write_feature_table(deep, rd.stage_dir("deep") / "deep.parquet")
+    write_csv(pd.DataFrame(columns=["epoch", "loss", "sequence"]), rd.stage_dir("deep") / "history.csv")
+    write_csv(pd.DataFrame(columns=["patient_id", "png"]), rd.stage_dir("deep") / "gradcam.csv")
+    (root / "run.json").write_text(json.dumps({"notes": ["benchmark: synthetic feature tables"]}))
+    ctx = RunContext(config=cfg, rundir=rd, workers=2, progress=False, log=lambda m: None)
+    for name in ("split", "preprocess", "radiomics", "deep"):
+        ctx.outcomes[name] = StageOutcome(name, rd.stage_dir(name), f"bench-{name}", True)
+    stages = {}
+    for name, fn in (("stats", stage_stats), ("shap", stage_shap)):
+        o = fn(ctx)
+        ctx.outcomes[name] = o
+        stages[name] = {"seconds": round(o.seconds, 1), "peak_rss_mb": o.peak_rss_mb}
+    ctx.outcomes["model"] = StageOutcome("model", rd.stage_dir("model"), "bench-model", True)
+    o = stage_report(ctx)
+    stages["report"] = {"seconds": round(o.seconds, 1), "peak_rss_mb": o.peak_rss_mb}
+    return {"n": len(clinical), "n_radiomics": rad.shape[1] - 1, "n_deep": deep.shape[1] - 1,
+            "B": cfg.stats.B, "nfolds": cfg.stats.nfolds, "stages": stages,
+            "statistics_seconds": round(sum(s["seconds"] for s in stages.values()), 1)}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--demo-n", type=int, default=40)
+    ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--skip-paper", action="store_true")
+    args = ap.parse_args(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="radnomo_bench_pipeline_"))
+    out.mkdir(parents=True, exist_ok=True)
+    from radnomo.runtime import default_workers
+
+    result = {"machine": {"platform": platform.platform(), "cores": default_workers()}}
+    if not args.skip_demo:
+        result["demo"] = bench_demo(out, args.demo_n)
+    if not args.skip_paper:
+        result["paper_stats"] = bench_paper_stats(out)
+    (out / "bench_pipeline.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"-> {out / 'bench_pipeline.json'}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
