@@ -1,6 +1,6 @@
 """Benchmark of the study pipeline: wall time and peak memory per stage.
 
-1. ``demo``: ``radnomo demo`` (synthetic cohort, n = 40 by default, the demo's
+1. ``demo``: ``radnomo demo`` (synthetic cohort, n = 60 by default, the demo's
    lighter settings), every stage from the images.
 2. ``paper-stats``: the statistics stages (stats = R ``fit_study``, SHAP, report)
    at the paper's size: 224 patients, 4788 radiomics + 6656 deep feature
@@ -108,7 +108,7 @@ def bench_paper_stats(out: Path) -> dict:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
-    ap.add_argument("--demo-n", type=int, default=40)
+    ap.add_argument("--demo-n", type=int, default=60)
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-paper", action="store_true")
     args = ap.parse_args(argv)

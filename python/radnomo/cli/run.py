@@ -45,7 +45,7 @@ def run(config, out_dir, overrides, workers, until, quiet):
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
               show_default=True, help="Folder for the synthetic cohort and the run.")
-@click.option("--n", "n", type=click.IntRange(min=20), default=40, show_default=True, help="Number of patients.")
+@click.option("--n", "n", type=click.IntRange(min=20), default=60, show_default=True, help="Number of patients.")
 @set_option
 @workers_option
 @quiet_option

@@ -38,7 +38,7 @@ def demo_config(manifest: Path, clinical: Path, overrides=()):
     return parse_config(apply_overrides(raw, overrides), base_dir=study.parent)
 
 
-def run_demo(out_dir: str | Path = "demo_out", *, n: int = 40, seed: int = DEMO_SEED, workers: int | None = None,
+def run_demo(out_dir: str | Path = "demo_out", *, n: int = 60, seed: int = DEMO_SEED, workers: int | None = None,
              progress: bool = True, overrides=(), log: Callable[[str], None] = print) -> RunSummary:
     """Generate ``n`` synthetic patients (size ``small``) in ``out_dir/cohort`` and run the study into ``out_dir/run``.
 
