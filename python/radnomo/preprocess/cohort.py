@@ -33,10 +33,10 @@ from radnomo.preprocess.config import PreprocessConfig
 from radnomo.preprocess.normalize import Normalize
 from radnomo.preprocess.qc import qc_mosaic
 from radnomo.preprocess.registration import Registration
-from radnomo.preprocess.resample import Resample
+from radnomo.preprocess.resample import Resample, crop_grid
 
 #: Bumped when the outputs of the same configuration change.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -91,28 +91,45 @@ def preprocess_images(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk
         raise InputError(f"reference sequence {config.reference!r} is not among the sequences {list(images)}")
     register, n4, resample, normalize = _steps(config)
     ref = images[config.reference]
-    grid = resample.grid(ref)
+    full_grid = resample.grid(ref)
     out_images, out_masks, records = {}, {}, {}
-    ref_mask = resample.mask(sitk.Cast(masks[config.reference] == label, sitk.sitkUInt8), grid)
+    transforms, reg_records, reg_seconds = {}, {}, {}
     for seq, img in images.items():
         t0 = time.perf_counter()
         if seq == config.reference:
-            tx = sitk.Euler3DTransform()
-            reg_rec = {"method": "reference", "metric_before": None, "metric_after": None}
+            transforms[seq] = sitk.Euler3DTransform()
+            reg_records[seq] = {"method": "reference", "metric_before": None, "metric_after": None}
         else:
-            tx, reg_rec = register.apply(ref, img)
-        t_reg = time.perf_counter() - t0
+            transforms[seq], reg_records[seq] = register.apply(ref, img)
+        reg_seconds[seq] = time.perf_counter() - t0
+    # masks on the full grid first (nearest neighbour, cheap), then the (optionally cropped) grid
+    full_masks = {seq: (resample.mask(sitk.Cast(masks[seq] == label, sitk.sitkUInt8), full_grid, transforms[seq])
+                        if config.mask_source == "own" and seq != config.reference else None)
+                  for seq in images}
+    ref_full_mask = resample.mask(sitk.Cast(masks[config.reference] == label, sitk.sitkUInt8), full_grid)
+    grid, start = full_grid, (0, 0, 0)
+    if config.crop_margin_mm is not None:
+        grid, start = crop_grid(full_grid, [ref_full_mask] + [m for m in full_masks.values() if m is not None],
+                                config.crop_margin_mm)
+
+    def on_grid(mask_full: sitk.Image) -> sitk.Image:
+        if grid is full_grid:
+            return mask_full
+        return sitk.RegionOfInterest(mask_full, list(grid.GetSize()), list(start))
+
+    ref_mask = on_grid(ref_full_mask)
+    resample_rec = resample.record(grid, full_grid=full_grid, crop_start=start, crop_margin_mm=config.crop_margin_mm)
+    for seq, img in images.items():
+        t0 = time.perf_counter()
         corrected, n4_rec = n4.apply(img)
-        res_img = resample.image(corrected, grid, tx)
-        if config.mask_source == "own" and seq != config.reference:
-            res_mask = resample.mask(sitk.Cast(masks[seq] == label, sitk.sitkUInt8), grid, tx)
-        else:
-            res_mask = ref_mask
+        res_img = resample.image(corrected, grid, transforms[seq])
+        res_mask = on_grid(full_masks[seq]) if full_masks[seq] is not None else ref_mask
         norm_img, norm_rec = normalize.apply(res_img)
         out_images[seq], out_masks[seq] = norm_img, res_mask
-        reg_rec["seconds"] = t_reg
-        records[seq] = {"registration": reg_rec, "n4": n4_rec, "resample": resample.record(grid),
-                        "normalize": norm_rec, "seconds": time.perf_counter() - t0}
+        reg_rec = reg_records[seq]
+        reg_rec["seconds"] = reg_seconds[seq]
+        records[seq] = {"registration": reg_rec, "n4": n4_rec, "resample": dict(resample_rec),
+                        "normalize": norm_rec, "seconds": time.perf_counter() - t0 + reg_seconds[seq]}
     return out_images, out_masks, records
 
 
@@ -175,7 +192,8 @@ def _preprocess_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
             "n4": rec["n4"]["enabled"], "n4_shrink_factor": rec["n4"]["shrink_factor"],
             "n4_iterations": " ".join(map(str, rec["n4"]["iterations"])), "n4_seconds": rec["n4"]["seconds"],
             "spacing_mm": " ".join(f"{s:g}" for s in config.spacing),
-            "size": " ".join(map(str, rec["resample"]["size"])), "normalization": rec["normalize"]["method"],
+            "size": " ".join(map(str, rec["resample"]["size"])),
+            "crop_margin_mm": config.crop_margin_mm, "normalization": rec["normalize"]["method"],
             "roi_voxels": n_roi, "roi_volume_mm3": n_roi * float(np.prod(config.spacing)),
             "seconds": rec["seconds"], "qc_png": f"qc/{name}.png",
         })

@@ -33,16 +33,22 @@ class Registration:
     iterations: int = 200
     seed: int = 20250101
 
-    #: Upper bound on metric samples per evaluation (keeps large volumes affordable).
-    max_samples: int = 50_000
+    #: Upper bound on metric samples per evaluation at each resolution level (keeps large volumes
+    #: affordable; the fraction ``sampling`` applies below it).
+    max_samples: int = 20_000
 
-    def _method(self, fixed: sitk.Image) -> sitk.ImageRegistrationMethod:
+    def _percentage(self, n_vox: float) -> float:
+        return min(float(self.sampling), max(1e-4, self.max_samples / max(n_vox, 1.0)))
+
+    def _method(self, fixed: sitk.Image, shrink: list[int] | None = None) -> sitk.ImageRegistrationMethod:
         reg = sitk.ImageRegistrationMethod()
         reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=self.bins)
         reg.SetMetricSamplingStrategy(reg.RANDOM)
-        n_vox = float(np.prod(fixed.GetSize()))
-        reg.SetMetricSamplingPercentage(min(float(self.sampling), max(1e-4, self.max_samples / n_vox)),
-                                        int(self.seed))
+        if shrink is None:
+            reg.SetMetricSamplingPercentage(self._percentage(float(np.prod(fixed.GetSize()))), int(self.seed))
+        else:  # about the same number of samples at every level (the percentage is of that level's voxels)
+            pct = [self._percentage(float(np.prod([max(1, n // s) for n in fixed.GetSize()]))) for s in shrink]
+            reg.SetMetricSamplingPercentagePerLevel(pct, int(self.seed))
         reg.SetInterpolator(sitk.sitkLinear)
         return reg
 
@@ -53,20 +59,27 @@ class Registration:
         return float(reg.MetricEvaluate(_f32(fixed), _f32(moving)))
 
     def _levels(self, image: sitk.Image) -> tuple[list[int], list[float]]:
-        # coarse-to-fine; the finest level is skipped for large images (sub-voxel accuracy at 2x shrink
-        # is still well under the 1 mm output grid)
+        # coarse-to-fine; large images (> 2 million voxels) use shrink 4 and 2 only: every level costs
+        # about a second of fixed set-up on a full-size MRI, and 2x-shrunk accuracy (~0.2 mm on the
+        # benchmark patient) is well under the 1 mm output grid
         big = float(np.prod(image.GetSize())) > 2e6
-        shrink = [s for s in ((8, 4, 2) if big else (4, 2, 1)) if min(image.GetSize()) // s >= 4] or [1]
+        shrink = [s for s in ((4, 2) if big else (4, 2, 1)) if min(image.GetSize()) // s >= 4] or [1]
         sigmas = [max(0.0, float(np.log2(s))) for s in shrink]
         return shrink, sigmas
 
     def _run(self, fixed, moving, initial: sitk.Transform, levels) -> sitk.Transform:
-        reg = self._method(fixed)
+        shrink, sigmas = levels
+        reg = self._method(fixed, list(shrink))
+        # the step is re-estimated every iteration so that no point moves more than 1.5 fixed-image
+        # voxel sizes per step (ITK's physical-shift estimator): converges in tens of iterations where a fixed
+        # learning rate crawled to the iteration limit
+        max_step = 1.5 * float(min(fixed.GetSpacing()))
         reg.SetOptimizerAsRegularStepGradientDescent(learningRate=1.0, minStep=1e-4,
                                                      numberOfIterations=self.iterations,
-                                                     relaxationFactor=0.5, gradientMagnitudeTolerance=1e-6)
+                                                     relaxationFactor=0.5, gradientMagnitudeTolerance=1e-6,
+                                                     estimateLearningRate=reg.EachIteration,
+                                                     maximumStepSizeInPhysicalUnits=max_step)
         reg.SetOptimizerScalesFromPhysicalShift()
-        shrink, sigmas = levels
         reg.SetShrinkFactorsPerLevel(shrink)
         reg.SetSmoothingSigmasPerLevel(sigmas)
         reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()

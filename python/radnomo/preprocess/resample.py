@@ -27,6 +27,48 @@ def reference_grid(reference: sitk.Image, spacing: tuple[float, float, float]) -
     return grid
 
 
+def crop_grid(grid: sitk.Image, masks, margin_mm: float) -> tuple[sitk.Image, tuple[int, ...]]:
+    """The sub-grid of ``grid`` around the non-zero voxels of ``masks``, plus ``margin_mm`` on each side.
+
+    Parameters
+    ----------
+    grid : the full output grid.
+    masks : one or more masks already resampled onto ``grid`` (their union is used).
+    margin_mm : margin added to the bounding box on every side, in mm (rounded
+        up to whole voxels per axis); the box is clipped to ``grid``.
+
+    Returns
+    -------
+    (sub_grid, start_index): ``sub_grid`` has ``grid``'s spacing and direction and
+    its voxel centres are exactly ``grid``'s voxels ``start_index ..
+    start_index + size - 1`` (x, y, z order), so values resampled onto it equal
+    the corresponding voxels resampled onto ``grid``. An all-empty union gives
+    the whole grid back.
+    """
+    union = None
+    for m in masks:
+        arr = sitk.GetArrayViewFromImage(m) != 0
+        union = arr.copy() if union is None else (union | arr)
+    if union is None or not union.any():
+        return grid, (0, 0, 0)
+    size = np.asarray(grid.GetSize(), int)
+    lo, hi = [], []
+    for ax_np in (2, 1, 0):  # numpy axes (z, y, x) -> x, y, z
+        other = tuple(a for a in range(3) if a != ax_np)
+        idx = np.nonzero(union.any(axis=other))[0]
+        lo.append(int(idx[0]))
+        hi.append(int(idx[-1]))
+    pad = np.ceil(float(margin_mm) / np.asarray(grid.GetSpacing(), float) - 1e-9).astype(int)
+    start = np.maximum(0, np.asarray(lo) - pad)
+    stop = np.minimum(size - 1, np.asarray(hi) + pad)
+    new_size = stop - start + 1
+    sub = sitk.Image([int(v) for v in new_size], sitk.sitkUInt8)
+    sub.SetSpacing(grid.GetSpacing())
+    sub.SetDirection(grid.GetDirection())
+    sub.SetOrigin(grid.TransformIndexToPhysicalPoint([int(v) for v in start]))
+    return sub, tuple(int(v) for v in start)
+
+
 @dataclass(frozen=True)
 class Resample:
     """Resample an image or mask onto ``grid`` through an optional transform.
@@ -53,6 +95,12 @@ class Resample:
         tx = transform if transform is not None else sitk.Transform(3, sitk.sitkIdentity)
         return sitk.Resample(mask, grid, tx, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
 
-    def record(self, grid: sitk.Image) -> dict:
-        return {"spacing": list(self.spacing), "size": list(grid.GetSize()), "origin": list(grid.GetOrigin()),
-                "image_interpolator": "BSpline", "mask_interpolator": "NearestNeighbor"}
+    def record(self, grid: sitk.Image, *, full_grid: sitk.Image | None = None, crop_start=None,
+               crop_margin_mm: float | None = None) -> dict:
+        rec = {"spacing": list(self.spacing), "size": list(grid.GetSize()), "origin": list(grid.GetOrigin()),
+               "image_interpolator": "BSpline", "mask_interpolator": "NearestNeighbor",
+               "crop_margin_mm": crop_margin_mm}
+        if full_grid is not None:
+            rec.update(full_size=list(full_grid.GetSize()), full_origin=list(full_grid.GetOrigin()),
+                       crop_start_index=list(crop_start) if crop_start is not None else [0, 0, 0])
+        return rec
