@@ -399,7 +399,8 @@ def table1(table: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
     from radnomo.stats import baseline_table
 
     data = table[["split", "label", *cfg.data.clinical_variables]].copy()
-    data["split"] = pd.Categorical(data["split"], categories=["train", "test"]).astype(str)
+    # group labels that cannot collide with baseline_table's own columns (it has a 'test' column)
+    data["split"] = data["split"].map({"train": "training set", "test": "test set"})
     cat = [c for c in cfg.data.categorical if c in cfg.data.clinical_variables] + ["label"]
     return baseline_table(data, "split", [*cfg.data.clinical_variables, "label"], categorical=cat)
 
