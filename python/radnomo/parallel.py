@@ -128,9 +128,15 @@ def _call(fn: Callable, payload: Any) -> tuple[str, Any, float]:
 def limit_threads(n: int = 1) -> None:
     """Worker initialiser: one compute thread per process, so N processes use N cores.
 
-    Sets the SimpleITK/ITK global thread count and, for libraries that read them
-    at start-up, the OpenMP/BLAS environment variables of the worker process.
+    Sets the SimpleITK/ITK global thread count; the OpenMP/BLAS environment
+    variables of the worker process (read by libraries imported later, torch
+    included); BLAS/OpenMP pools already loaded (numpy's OpenBLAS is, by
+    unpickling this function) through threadpoolctl when it is installed; and
+    torch's thread count only when torch is already imported (importing it here
+    cost every radiomics worker about a second and a few hundred MB).
     """
+    import sys
+
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
     try:
@@ -140,11 +146,16 @@ def limit_threads(n: int = 1) -> None:
     except ImportError:  # pragma: no cover
         pass
     try:
-        import torch
+        from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(n)
-    except Exception:  # torch absent or not yet importable
+        threadpool_limits(limits=n)
+    except ImportError:  # pragma: no cover - optional
         pass
+    if "torch" in sys.modules:
+        try:
+            sys.modules["torch"].set_num_threads(n)
+        except Exception:  # pragma: no cover - a half-imported torch
+            pass
 
 
 def process_pool(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:

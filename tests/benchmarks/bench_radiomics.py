@@ -114,6 +114,9 @@ def main() -> None:
     if args._measure:
         measure(args._measure, args._root, args.params, args.workers)
         return
+    import os
+
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         root = make_cases(Path(tmp), args.cases, args.roi_voxels)
         pyr = _run("pyradiomics", root, args.params)
@@ -130,6 +133,9 @@ def main() -> None:
         print(f"feature values compared: {n}, largest relative difference {worst:.2e}")
         print(f"radnomo workers={args.workers}: {many['seconds'] / per:.2f} s/sequence, "
               f"speed-up {one['seconds'] / many['seconds']:.2f}x over workers=1")
+        # (worker processes are children of the forkserver, so their CPU time and memory are not in
+        # this process's RUSAGE_CHILDREN: peak MB is reported for workers=1 only)
+        print(f"load average after: {os.getloadavg()[0]:.2f} (a speed-up needs {args.workers} idle cores)")
 
 
 if __name__ == "__main__":

@@ -102,3 +102,19 @@ def test_dask_local_cluster_executor():
         res = run_cases(square, {"a": 2, "b": -1, "c": 4}, executor=client.get_executor(), progress=False)
     assert res.results == {"a": 4, "c": 16}
     assert res.errors["case_id"].tolist() == ["b"]
+
+
+def test_limit_threads_caps_itk_and_blas_without_importing_torch():
+    """In a fresh interpreter (numpy's OpenBLAS already loaded): ITK and BLAS pools at 1 thread,
+    OMP_NUM_THREADS set for libraries imported later, and torch not imported by the initialiser."""
+    import subprocess
+    import sys
+
+    code = ("import numpy, sys, os, SimpleITK as sitk\n"
+            "from radnomo.parallel import limit_threads\n"
+            "limit_threads(1)\n"
+            "from threadpoolctl import threadpool_info\n"
+            "print(sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), os.environ['OMP_NUM_THREADS'],\n"
+            "      max(d['num_threads'] for d in threadpool_info()), 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1", "1", "False"]
