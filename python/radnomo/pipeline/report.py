@@ -21,6 +21,10 @@ import pandas as pd
 
 from radnomo.pipeline.study_adapter import MODEL_LABELS
 
+#: Per-feature tables (thousands of rows: PCA rotation, Mann-Whitney U of every feature) are
+#: written as CSV only, not into results.json or the page.
+CSV_ONLY_SUFFIXES = ("_rotation", "_mwu")
+
 # Sections of the report: (title, table-name candidates, explanation).
 TABLE_SECTIONS = [
     ("Table 1. Baseline characteristics by split", ["table1", "baseline"],
@@ -397,13 +401,19 @@ def build_report(ctx, out: Path) -> dict:
                 + "</pre>")
     body.append("<h2>Other tables</h2>")
     for n in tables:
-        if n not in used and n not in ("split",):
+        if n.endswith(CSV_ONLY_SUFFIXES):
+            body.append(f"<p class='note'>{html.escape(n)}: {tables[n].shape[0]} rows x {tables[n].shape[1]} "
+                        f"columns, in tables/{html.escape(n)}.csv</p>")
+        elif n not in used and n not in ("split",):
             body.append(f"<h3>{html.escape(n)}</h3>" + table_html(tables[n], n, 50))
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(ctx.config.report.title)}</title><style>{CSS}</style></head><body>"
             + "\n".join(body) + "</body></html>")
     write_text_atomic(out / "report.html", page)
-    results = {"title": ctx.config.report.title, "tables": {n: records(df) for n, df in tables.items()},
+    big = sorted(n for n in tables if n.endswith(CSV_ONLY_SUFFIXES))
+    results = {"title": ctx.config.report.title,
+               "tables": {n: records(df) for n, df in tables.items() if n not in big},
+               "tables_csv_only": big,
                "figures": {k: [str(p.relative_to(out)) for p, _ in v] for k, v in figs.items()},
                "run_record": record}
     write_text_atomic(out / "results.json", json.dumps(results, indent=1, default=str, allow_nan=False))

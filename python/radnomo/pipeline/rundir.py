@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from radnomo.io.atomic import write_text_atomic
 from radnomo.parallel import hash_key
 
 STAGE_FILE = "stage.json"
+ATTEMPT_FILE = ".attempt"
 
 
 @dataclass
@@ -120,7 +122,7 @@ class RunDirectory:
 
     def run_stage(self, name: str, key_parts: dict[str, Any], fn: Callable[[Path], dict],
                   outputs: Callable[[dict], list[str]] | list[str] | None = None,
-                  log: Callable[[str], None] | None = None) -> StageOutcome:
+                  log: Callable[[str], None] | None = None, clean_on_change: tuple[str, ...] = ()) -> StageOutcome:
         """Run ``fn(stage_dir) -> info`` unless its key matches a finished run.
 
         Parameters
@@ -130,6 +132,9 @@ class RunDirectory:
         fn : the stage; returns a JSON-serialisable summary (``info``).
         outputs : files (relative to the stage folder) that must exist for the stage to
             count as done; a list or a function of ``info``.
+        clean_on_change : paths in the stage folder (engine caches, checkpoints) removed
+            before running when the previous attempt had another key; an interrupted
+            attempt with the same key keeps them, so the engine can resume.
         """
         key = hash_key(name, key_parts)
         sdir = self.stage_dir(name)
@@ -139,6 +144,16 @@ class RunDirectory:
                 log(f"[{name}] up to date (key {key[:12]}), skipped")
             return StageOutcome(name, sdir, key, True, rec.get("info", {}), 0.0, None)
         (sdir / STAGE_FILE).unlink(missing_ok=True)
+        attempt = sdir / ATTEMPT_FILE
+        previous = attempt.read_text().strip() if attempt.exists() else None
+        if previous != key:
+            for rel in clean_on_change:
+                p = sdir / rel
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+        write_text_atomic(attempt, key)
         if log:
             log(f"[{name}] running")
         t0 = time.perf_counter()

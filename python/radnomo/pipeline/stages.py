@@ -28,6 +28,8 @@ from radnomo.pipeline.cohort import PipelineWarning, load_cohort, manifest_split
 from radnomo.pipeline.config import StudyConfig
 from radnomo.pipeline.rundir import RunDirectory, StageOutcome
 
+#: Bumped when a stage's outputs change meaning; part of every stage key.
+STAGES_VERSION = 2
 STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report")
 
 
@@ -79,7 +81,7 @@ def stage_split(ctx: RunContext) -> StageOutcome:
     cfg = ctx.config
     manifest = cfg.resolve(cfg.data.manifest)
     clinical = cfg.resolve(cfg.data.clinical)
-    parts = {"data": cfg.section_dict("data"), "split": cfg.section_dict("split"),
+    parts = {"version": STAGES_VERSION, "data": cfg.section_dict("data"), "split": cfg.section_dict("split"),
              "manifest_sha256": file_sha256(manifest) if manifest and manifest.exists() else None,
              "clinical_sha256": file_sha256(clinical) if clinical and clinical.exists() else None}
 
@@ -130,7 +132,7 @@ def stage_preprocess(ctx: RunContext) -> StageOutcome:
     """Registration to the reference phase, N4, 1 mm resampling (or pass-through when disabled)."""
     cfg = ctx.config
     src = ctx.path("split", "manifest.csv")
-    parts = {"split": ctx.key("split"), "preprocess": cfg.section_dict("preprocess"), "images": _image_hashes(src)}
+    parts = {"version": STAGES_VERSION, "split": ctx.key("split"), "preprocess": cfg.section_dict("preprocess"), "images": _image_hashes(src)}
 
     def run(d: Path) -> dict:
         if not cfg.preprocess.enabled:
@@ -163,7 +165,7 @@ def radiomics_params(cfg: StudyConfig):
 def stage_radiomics(ctx: RunContext) -> StageOutcome:
     """PyRadiomics features of every patient and sequence (radiomics.parquet)."""
     params = radiomics_params(ctx.config)
-    parts = {"preprocess": ctx.key("preprocess"), "params_sha256": params.sha256}
+    parts = {"version": STAGES_VERSION, "preprocess": ctx.key("preprocess"), "params_sha256": params.sha256}
 
     def run(d: Path) -> dict:
         from radnomo.features.radiomics import extract_radiomics
@@ -203,7 +205,7 @@ def stage_deep(ctx: RunContext) -> StageOutcome:
     """Fine-tune DenseNet-169 per sequence on the training patients, extract features, Grad-CAM."""
     cfg = ctx.config
     weights, msgs = deep_weights(cfg)
-    parts = {"preprocess": ctx.key("preprocess"), "split": ctx.key("split"), "deep": cfg.section_dict("deep"),
+    parts = {"version": STAGES_VERSION, "preprocess": ctx.key("preprocess"), "split": ctx.key("split"), "deep": cfg.section_dict("deep"),
              "weights": weights}
 
     def run(d: Path) -> dict:
@@ -244,7 +246,10 @@ def stage_deep(ctx: RunContext) -> StageOutcome:
         return {"weights": weights, "n_patients": int(len(res.table)), "n_features": int(res.table.shape[1] - 1),
                 "n_train_patients": len(train_ids), "warnings": msgs + fails}
 
-    return ctx.rundir.run_stage("deep", parts, run, ["deep.parquet", "history.csv", "gradcam.csv"], ctx.log)
+    # the deep engine's caches (checkpoints, per-slice features) are keyed by weights and slice
+    # settings, not by the images: drop them when this stage's inputs changed
+    return ctx.rundir.run_stage("deep", parts, run, ["deep.parquet", "history.csv", "gradcam.csv"], ctx.log,
+                                clean_on_change=("models", ".deep.parquet.parts", "gradcam"))
 
 
 def _gradcam_picks(test: pd.DataFrame, k: int) -> list[str]:
@@ -319,7 +324,7 @@ print(study$metrics)
 def stage_stats(ctx: RunContext) -> StageOutcome:
     """R ``fit_study`` on the training split (evaluation on both); tables, study.rds, SHAP inputs."""
     cfg = ctx.config
-    parts = {"split": ctx.key("split"), "radiomics": ctx.key("radiomics"), "deep": ctx.key("deep"),
+    parts = {"version": STAGES_VERSION, "split": ctx.key("split"), "radiomics": ctx.key("radiomics"), "deep": ctx.key("deep"),
              "stats": cfg.section_dict("stats"), "clinical": list(cfg.data.clinical_variables)}
 
     def run(d: Path) -> dict:
@@ -419,7 +424,7 @@ def _plot_nomogram(study, path: Path) -> None:
 def stage_shap(ctx: RunContext) -> StageOutcome:
     """SHAP summary (test set, training background) and per-patient bar plots for the Rad and DL scores."""
     cfg = ctx.config
-    parts = {"stats": ctx.key("stats"), "shap_patients": cfg.report.shap_patients}
+    parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "shap_patients": cfg.report.shap_patients}
 
     def run(d: Path) -> dict:
         from radnomo.explain.shap import (expected_value, linear_shap_values, plot_shap_patient,
@@ -467,7 +472,7 @@ def stage_model(ctx: RunContext) -> StageOutcome:
     """The reusable model artifact (see :mod:`radnomo.pipeline.model`)."""
     from radnomo.pipeline.model import write_model
 
-    parts = {"stats": ctx.key("stats"), "deep": ctx.key("deep"), "radiomics": ctx.key("radiomics"),
+    parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "deep": ctx.key("deep"), "radiomics": ctx.key("radiomics"),
              "preprocess": ctx.config.section_dict("preprocess")}
 
     def run(d: Path) -> dict:
@@ -483,6 +488,7 @@ def stage_report(ctx: RunContext) -> StageOutcome:
     from radnomo.pipeline.report import build_report
 
     parts = {s: ctx.key(s) for s in STAGES if s != "report"}
+    parts["version"] = STAGES_VERSION
     parts["report"] = ctx.config.section_dict("report")
 
     def run(d: Path) -> dict:

@@ -52,3 +52,24 @@ def test_failed_stage_is_not_recorded(tmp_path):
     with pytest.raises(InputError, match="did not write its outputs"):
         rd.run_stage("a", {}, lambda d: {}, ["missing.csv"])
     assert rd.read_record("a") is None
+
+
+def test_caches_are_cleaned_only_when_the_key_changes(tmp_path):
+    rd = RunDirectory(tmp_path)
+
+    def interrupted(d):
+        (d / "cache").mkdir(exist_ok=True)
+        (d / "cache" / "part").write_text("x")
+        raise KeyboardInterrupt
+
+    import pytest as _pytest
+
+    with _pytest.raises(KeyboardInterrupt):
+        rd.run_stage("s", {"v": 1}, interrupted, [], clean_on_change=("cache",))
+    seen = []
+    rd.run_stage("s", {"v": 1}, lambda d: seen.append((d / "cache" / "part").exists()) or {}, [],
+                 clean_on_change=("cache",))
+    assert seen == [True]  # same key: the engine may resume from its cache
+    rd.run_stage("s", {"v": 2}, lambda d: seen.append((d / "cache").exists()) or {}, [],
+                 clean_on_change=("cache",))
+    assert seen == [True, False]  # inputs changed: stale cache removed
