@@ -36,6 +36,8 @@ TABLE_SECTIONS = [
     ("Table 3. Performance of the clinical model, Rad score, DL score and nomogram", ["metrics"],
      "AUC with DeLong 95% CI; the cut-off (Youden) is chosen on the training set and reused on the test set."),
     ("DeLong comparisons of AUCs", ["delong"], "Paired DeLong tests between the models, per set."),
+    ("DeLong p-values, training set", ["delong_matrix_train"], "Two-sided p-values of the paired DeLong tests."),
+    ("DeLong p-values, test set", ["delong_matrix_test"], "Two-sided p-values of the paired DeLong tests."),
     ("Features surviving each selection step", ["steps", "selection_steps"],
      "Counts after Mann–Whitney U, correlation pruning, PCA and LASSO (training set)."),
 ]
@@ -210,6 +212,21 @@ overflow-x:auto;font-size:.8em}
 """
 
 
+def delong_matrix(delong: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """DeLong p-values as a model x model matrix per set (symmetric; diagonal empty)."""
+    out = {}
+    sc = _split_col(delong)
+    groups = delong.groupby(sc, sort=False) if sc else [("all", delong)]
+    for split, g in groups:
+        models = list(dict.fromkeys([*g.model_1, *g.model_2]))
+        m = pd.DataFrame(np.nan, index=models, columns=models)
+        for r in g.itertuples():
+            m.loc[r.model_1, r.model_2] = m.loc[r.model_2, r.model_1] = float(r.p)
+        m.index.name = "model"
+        out[f"delong_matrix_{split}"] = m.reset_index()
+    return out
+
+
 def collect_tables(ctx) -> dict[str, pd.DataFrame]:
     """Every table of the run: the study's, the split's, SHAP's, the deep training history, Grad-CAM."""
     t: dict[str, pd.DataFrame] = {}
@@ -217,6 +234,8 @@ def collect_tables(ctx) -> dict[str, pd.DataFrame]:
     if sdir.exists():
         for p in sorted(sdir.glob("*.csv")):
             t[p.stem] = pd.read_csv(p)
+    if "delong" in t and {"model_1", "model_2", "p"} <= set(t["delong"].columns):
+        t.update(delong_matrix(t["delong"]))
     t["split"] = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
     ex = ctx.path("split", "excluded.csv")
     if ex.exists():

@@ -70,7 +70,8 @@ def test_report_has_every_table_and_figure(demo, results):
     assert "http://" not in page.replace("http://www.w3.org", "") and "<script" not in page  # offline, no JS
     tables = results["tables"]
     for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
-                 "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam"):
+                 "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam", "delong_matrix_train",
+                 "delong_matrix_test"):
         assert name in tables, name
         assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
     figs = results["figures"]

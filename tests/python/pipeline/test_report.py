@@ -87,3 +87,13 @@ def test_roc_points_match_sklearn():
     np.testing.assert_allclose(tpr, ref_tpr)
     # trapezoid area = AUC (Mann-Whitney), sklearn's roc_auc_score as reference
     assert np.trapezoid(tpr, fpr) == pytest.approx(metrics.roc_auc_score(y, s), abs=1e-12)
+
+
+def test_delong_matrix_is_symmetric_per_set():
+    from radnomo.pipeline.report import delong_matrix
+
+    d = pd.DataFrame({"set": ["train"] * 3, "model_1": ["a", "a", "b"], "model_2": ["b", "c", "c"],
+                      "p": [0.1, 0.2, 0.3]})
+    m = delong_matrix(d)["delong_matrix_train"].set_index("model")
+    assert m.loc["a", "b"] == m.loc["b", "a"] == 0.1 and m.loc["c", "b"] == 0.3
+    assert np.isnan(m.loc["a", "a"])
