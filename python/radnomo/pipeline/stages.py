@@ -29,7 +29,7 @@ from radnomo.pipeline.config import StudyConfig
 from radnomo.pipeline.rundir import RunDirectory, StageOutcome
 
 #: Bumped when a stage's outputs change meaning; part of every stage key.
-STAGES_VERSION = 2
+STAGES_VERSION = 3
 STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report")
 
 
