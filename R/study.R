@@ -36,6 +36,12 @@
 #' @param B Bootstrap resamples for the training-set calibration.
 #' @param seed Integer seed (feature-selection folds and calibration bootstrap).
 #' @param thresholds Decision-curve thresholds.
+#' @param score How the Rad and DL scores are formed from the selected terms:
+#'   `"logistic"` (the study's: an unpenalised logistic refit by
+#'   [score_model()], whose linear predictor is the score) or `"lasso"` (the
+#'   LASSO linear predictor itself, no refit — the usual radiomics Rad-score,
+#'   shrunken and therefore more stable in small training sets, where a
+#'   refit can separate completely).
 #' @return An object of class `"radnomo_study"`: a list with
 #'   `selection_rad`, `selection_dl`, `rad_score`, `dl_score`, `clinical`,
 #'   `nomogram` (each NULL when its block is absent), `scores`
@@ -48,8 +54,9 @@
 fit_study <- function(train, test = NULL, outcome = "label", radiomics = character(), deep = character(),
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
-                      seed = 1, thresholds = seq(0, 1, by = 0.01)) {
+                      seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso")) {
   lambda <- match.arg(lambda, c("min", "1se"))
+  score <- match.arg(score)
   for (a in c("radiomics", "deep", "clinical")) {
     v <- get(a)
     if (is.null(v)) v <- character()
@@ -68,12 +75,12 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   settings <- list(outcome = outcome, radiomics = radiomics, deep = deep, clinical = clinical, id = id,
                    mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
                    nfolds = nfolds, lambda = lambda, clinical_alpha = clinical_alpha, B = B, seed = seed,
-                   thresholds = thresholds, event_level = attr(code_y, "event"))
+                   thresholds = thresholds, score = score, event_level = attr(code_y, "event"))
 
   sel_args <- list(mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
                    nfolds = nfolds, lambda = lambda, seed = seed)
-  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics")
-  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep")
+  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics", score)
+  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep", score)
   clin <- NULL
   if (length(clinical)) {
     clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha)
@@ -170,15 +177,49 @@ outcome_coder <- function(y_train, outcome) {
 
 #' Selection + score model for one feature block
 #' @noRd
-fit_score_block <- function(train, y, cols, pca, sel_args, block) {
+fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logistic") {
   if (!length(cols)) return(list(selection = NULL, score = NULL, steps = NULL))
-  sel <- do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args))
+  sel <- tryCatch(
+    do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args)),
+    radnomo_nothing_selected = function(e) {
+      warning("The ", block, " block: ", conditionMessage(e), " It is left out of the study models.",
+              call. = FALSE)
+      NULL
+    })
+  if (is.null(sel)) return(list(selection = NULL, score = NULL, steps = NULL))
   if (!length(sel$selected)) {
     warning("The ", block, " block selected no term; it is left out of the study models.", call. = FALSE)
     return(list(selection = sel, score = NULL, steps = sel$steps))
   }
+  if (score == "lasso") return(list(selection = sel, score = lasso_score(sel), steps = sel$steps))
   z <- transform_features(sel, train)
   list(selection = sel, score = score_model(z, y, sel$selected), steps = sel$steps)
+}
+
+#' The LASSO linear predictor as a score model (internal)
+#'
+#' Rad score = LASSO intercept + sum of the selected terms' LASSO coefficients
+#' times their z-scored values (or PC scores): the usual radiomics "Rad-score"
+#' (e.g. Huang et al., J Clin Oncol 2016;34:2157), with no unpenalised refit.
+#' Same interface as a "radnomo_score": `coefficients` (term, estimate),
+#' `features`, and a predict method on [transform_features()] output.
+#' @noRd
+lasso_score <- function(sel) {
+  cf <- sel$coefficients
+  b <- stats::setNames(cf$coefficient, cf$term)
+  structure(list(coefficients = data.frame(term = names(b), estimate = unname(b), stringsAsFactors = FALSE),
+                 features = sel$selected, intercept = unname(b[["(Intercept)"]]),
+                 beta = b[sel$selected], method = "lasso"),
+            class = c("radnomo_lasso_score", "radnomo_score"))
+}
+
+#' @export
+predict.radnomo_lasso_score <- function(object, newdata, type = c("link", "response"), ...) {
+  type <- match.arg(type)
+  check_has_columns(newdata, object$features, "newdata")
+  z <- as.matrix(as.data.frame(newdata)[, object$features, drop = FALSE])
+  lp <- object$intercept + drop(z %*% object$beta)
+  if (type == "response") stats::plogis(lp) else lp
 }
 
 #' Linear scores of the frozen Rad and DL models

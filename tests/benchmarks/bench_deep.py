@@ -153,7 +153,7 @@ def main(argv=None) -> dict:
     if a.out:
         path = Path(a.out) / "bench_deep.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(res, indent=2))
+        path.write_text(json.dumps(res, indent=2), encoding="utf-8")
         print(f"wrote {path}")
     print(json.dumps(res, indent=2))
     return res

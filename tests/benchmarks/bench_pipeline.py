@@ -96,7 +96,7 @@ def bench_paper_stats(out: Path) -> dict:
     write_feature_table(deep, rd.stage_dir("deep") / "deep.parquet")
     write_csv(pd.DataFrame(columns=["epoch", "loss", "sequence"]), rd.stage_dir("deep") / "history.csv")
     write_csv(pd.DataFrame(columns=["patient_id", "png"]), rd.stage_dir("deep") / "gradcam.csv")
-    (root / "run.json").write_text(json.dumps({"notes": ["benchmark: synthetic feature tables"]}))
+    (root / "run.json").write_text(json.dumps({"notes": ["benchmark: synthetic feature tables"]}), encoding="utf-8")
     ctx = RunContext(config=cfg, rundir=rd, workers=2, progress=False, log=lambda m: None)
     for name in ("split", "preprocess", "radiomics", "deep"):
         ctx.outcomes[name] = StageOutcome(name, rd.stage_dir(name), f"bench-{name}", True)
@@ -134,7 +134,7 @@ def main(argv=None) -> dict:
             result[name] = fn()
         except Exception as exc:  # recorded: a benchmark reports what happened
             result[name] = {"error": f"{type(exc).__name__}: {exc}", "seconds_until_error": round(time.perf_counter() - t, 1)}
-    (out / "bench_pipeline.json").write_text(json.dumps(result, indent=2))
+    (out / "bench_pipeline.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
     print(f"-> {out / 'bench_pipeline.json'}")
     return result

@@ -95,3 +95,52 @@ test_that("empty blocks are skipped and bad input is reported", {
   te <- s$test; te$label <- ifelse(te$label == 1, "recur", "other")
   expect_error(fit_study(tr, te, radiomics = s$radiomics), "test outcome.*other")
 })
+
+test_that("score = 'lasso' uses the LASSO linear predictor itself as the Rad/DL score", {
+  set.seed(21)
+  n <- 150
+  d <- data.frame(patient_id = sprintf("P%03d", seq_len(n)), lnafp = rnorm(n, 2.6, 2), stringsAsFactors = FALSE)
+  for (j in 1:15) d[[sprintf("rad_%02d", j)]] <- rnorm(n)
+  for (j in 1:12) d[[sprintf("dl_%02d", j)]] <- abs(rnorm(n))
+  d$dl_01 <- rnorm(n, 0.8, 0.6)
+  d$label <- rbinom(n, 1, plogis(-1 + 0.3 * d$lnafp + 1.5 * d$rad_01 + 1.5 * (d$dl_01 - 0.8)))
+  tr <- d[1:100, ]
+  te <- d[101:n, ]
+  rad <- sprintf("rad_%02d", 1:15)
+  dl <- sprintf("dl_%02d", 1:12)
+  fs <- suppressWarnings(fit_study(tr, te, radiomics = rad, deep = dl, clinical = "lnafp", B = 10,
+                                   seed = 4, nfolds = 5, score = "lasso"))
+  expect_identical(fs$settings$score, "lasso")
+  p <- predict(fs, te)
+  # reference: the selection's own LASSO linear predictor (glmnet coefficients at lambda.min)
+  expect_equal(p$rad_score_lp, unname(predict(fs$selection_rad, te[, rad], type = "link")), tolerance = 1e-10)
+  expect_equal(p$dl_score_lp, unname(predict(fs$selection_dl, te[, dl], type = "link")), tolerance = 1e-10)
+  expect_equal(p$rad_score, plogis(p$rad_score_lp), tolerance = 1e-12)
+  expect_identical(fs$rad_score$coefficients$term[1], "(Intercept)")
+  # the logistic (default) refit differs from the LASSO score
+  fl <- suppressWarnings(fit_study(tr, te, radiomics = rad, deep = dl, clinical = "lnafp", B = 10,
+                                   seed = 4, nfolds = 5))
+  expect_identical(fl$settings$score, "logistic")
+  expect_s3_class(fl$rad_score$fit, "glm")
+  expect_null(fs$rad_score$fit)
+  expect_s3_class(fs$rad_score, "radnomo_lasso_score")
+  expect_error(fit_study(tr, te, radiomics = rad, score = "ridge"), "should be one of")
+})
+
+test_that("a block in which no feature passes the MWU step is left out with a warning", {
+  set.seed(5)
+  n <- 80
+  d <- data.frame(patient_id = sprintf("P%03d", seq_len(n)), lnafp = rnorm(n, 2.6, 2), stringsAsFactors = FALSE)
+  d$label <- rbinom(n, 1, plogis(-1 + 0.8 * d$lnafp))
+  for (j in 1:3) d[[sprintf("dl_%d", j)]] <- rnorm(n)
+  # make the deep block pure noise that cannot pass p < 1e-6
+  expect_warning(fs <- fit_study(d[1:60, ], d[61:n, ], deep = sprintf("dl_%d", 1:3), clinical = "lnafp",
+                                 mwu_alpha = 1e-6, B = 5, seed = 1, nfolds = 5),
+                 "deep block: No feature passed")
+  expect_null(fs$selection_dl)
+  expect_true(all(is.na(fs$scores$dl_score)))
+  expect_false(any(fs$steps$block == "deep"))
+  # select_features alone still errors (its class lets callers tell this case apart)
+  expect_error(select_features(as.matrix(d[, sprintf("dl_%d", 1:3)]), d$label, mwu_alpha = 1e-6),
+               class = "radnomo_nothing_selected")
+})

@@ -217,6 +217,9 @@ class StatsSection:
     B : bootstrap resamples of the bias-corrected calibration curve (rms::calibrate).
     seed : seed of the LASSO folds and the bootstrap.
     dca_max_threshold, dca_step : decision-curve thresholds 0, step, ..., max.
+    score : how the Rad and DL scores are formed from the selected terms:
+        ``"logistic"`` (study: an unpenalised logistic refit) or ``"lasso"``
+        (the LASSO linear predictor itself; more stable in small training sets).
     """
 
     mwu_alpha: float = 0.05
@@ -229,6 +232,7 @@ class StatsSection:
     seed: int = 20250101
     dca_max_threshold: float = 0.99
     dca_step: float = 0.01
+    score: str = "logistic"
 
     def __post_init__(self):
         for name in ("mwu_alpha", "clinical_alpha"):
@@ -240,6 +244,7 @@ class StatsSection:
                f"must be in (0, 1], not {self.pca_variance!r}")
         _check(_is_int(self.nfolds) and self.nfolds >= 3, "stats.nfolds", f"must be an integer >= 3, not {self.nfolds!r}")
         _check(self.lambda_ in ("min", "1se"), "stats.lambda", f"must be 'min' or '1se', not {self.lambda_!r}")
+        _check(self.score in ("logistic", "lasso"), "stats.score", f"must be 'logistic' or 'lasso', not {self.score!r}")
         _check(_is_int(self.B) and self.B >= 10, "stats.B", f"must be an integer >= 10, not {self.B!r}")
         _check(_is_int(self.seed), "stats.seed", f"must be an integer, not {self.seed!r}")
         _check(_is_num(self.dca_max_threshold) and 0 < self.dca_max_threshold < 1, "stats.dca_max_threshold",

@@ -50,7 +50,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, n: int = 60, seed: int = DEMO_
     log(f"[demo] synthetic cohort: {n} patients -> {out_dir / 'cohort'}")
     paths = generate_cohort(out_dir / "cohort", n=n, size="small", seed=seed, workers=workers, progress=progress)
     cfg = demo_config(paths.manifest, paths.clinical, overrides)
-    truth = json.loads(Path(paths.ground_truth).read_text())
+    truth = json.loads(Path(paths.ground_truth).read_text(encoding="utf-8"))
     oracle = {k: truth["outcome"][k] for k in ("oracle_auc", "expected_oracle_auc", "drivers", "model")
               if k in truth.get("outcome", {})}
     notes = [f"synthetic cohort: radnomo.synth.generate_cohort(n={n}, size='small', seed={seed})",

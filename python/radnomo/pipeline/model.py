@@ -63,7 +63,7 @@ def write_model(ctx, d: Path) -> dict:
     tables = ctx.rundir.root / "stats" / "tables"
     metrics = pd.read_csv(tables / "metrics.csv") if (tables / "metrics.csv").exists() else None
     coefs = {p.stem: pd.read_csv(p).to_dict(orient="records") for p in sorted(tables.glob("*coefficients*.csv"))}
-    cols = json.loads(ctx.path("stats", "columns.json").read_text())
+    cols = json.loads(ctx.path("stats", "columns.json").read_text(encoding="utf-8"))
     from radnomo.runtime import software_versions
 
     info = {"format": MODEL_FORMAT, "cutoffs": _cutoffs(metrics), "columns": cols,
@@ -95,10 +95,10 @@ def load_model(path: str | Path) -> StudyModel:
     mj = path / "model.json"
     if not mj.exists():
         raise InputError(f"{path} is not a radnomo model folder (no model.json); use the 'model' folder of a run")
-    info = json.loads(mj.read_text())
+    info = json.loads(mj.read_text(encoding="utf-8"))
     if info.get("format") != MODEL_FORMAT:
         raise InputError(f"{mj}: unknown model format {info.get('format')!r} (expected {MODEL_FORMAT!r})")
-    raw = yaml.safe_load((path / "config.yaml").read_text())
+    raw = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
     raw["radiomics"] = {"params": "radiomics_params.yaml"}
     raw["data"] = {**raw["data"], "manifest": None, "clinical": None}
     return StudyModel(path=path, info=info, config=parse_config(raw, base_dir=path))

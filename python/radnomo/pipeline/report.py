@@ -271,7 +271,7 @@ def run_record(ctx) -> dict[str, Any]:
         versions.update({f"R:{k}": v for k, v in r_package_versions().items()})
     except Exception as exc:  # R absent: recorded, not fatal for the record
         versions["R"] = f"unavailable ({exc})"
-    runmeta = json.loads((ctx.rundir.root / "run.json").read_text()) if (ctx.rundir.root / "run.json").exists() else {}
+    runmeta = json.loads((ctx.rundir.root / "run.json").read_text(encoding="utf-8")) if (ctx.rundir.root / "run.json").exists() else {}
     ref = runmeta.get("reference_config")
     if ref is None:
         from radnomo.pipeline.config import load_config, study_config_path

@@ -145,7 +145,7 @@ class RunDirectory:
             return StageOutcome(name, sdir, key, True, rec.get("info", {}), 0.0, None)
         (sdir / STAGE_FILE).unlink(missing_ok=True)
         attempt = sdir / ATTEMPT_FILE
-        previous = attempt.read_text().strip() if attempt.exists() else None
+        previous = attempt.read_text(encoding="utf-8").strip() if attempt.exists() else None
         if previous != key:
             for rel in clean_on_change:
                 p = sdir / rel

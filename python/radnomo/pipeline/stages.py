@@ -316,7 +316,7 @@ study <- fit_study(train, test, outcome = "label", radiomics = cols$radiomics, d
                    clinical = cols$clinical, id = "patient_id",
                    mwu_alpha = {mwu_alpha}, cor_threshold = {cor_threshold}, pca_variance = {pca_variance},
                    nfolds = {nfolds}, lambda = "{lam}", clinical_alpha = {clinical_alpha}, B = {B},
-                   seed = {seed}, thresholds = seq(0, {dmax}, by = {dstep}))
+                   seed = {seed}, thresholds = seq(0, {dmax}, by = {dstep}), score = "{score}")
 print(study$metrics)
 """
 
@@ -353,7 +353,7 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
         write_text_atomic(d / "fit_study.R", _RERUN_R.format(
             mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
             lam=s.lambda_, clinical_alpha=s.clinical_alpha, B=s.B, seed=s.seed, dmax=s.dca_max_threshold,
-            dstep=s.dca_step))
+            dstep=s.dca_step, score=s.score))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             study = sa.fit(train, test, outcome="label", radiomics=rad_cols, deep=deep_cols,

@@ -48,7 +48,8 @@ def fit(train: pd.DataFrame, test: pd.DataFrame | None, *, outcome: str, radiomi
                         clinical=list(clinical), id=id, mwu_alpha=settings.mwu_alpha,
                         cor_threshold=settings.cor_threshold, pca_variance=settings.pca_variance,
                         nfolds=settings.nfolds, lambda_=settings.lambda_, clinical_alpha=settings.clinical_alpha,
-                        B=settings.B, seed=settings.seed, thresholds=settings.thresholds())
+                        B=settings.B, seed=settings.seed, thresholds=settings.thresholds(),
+                        score=settings.score)
 
 
 def load(path: str | Path) -> Any:

@@ -127,13 +127,14 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
               radiomics=(), deep=(), clinical=(), id: str = "patient_id", mwu_alpha: float = 0.05,
               cor_threshold: float = 0.9, pca_variance: float = 0.95, nfolds: int = 10,
               lambda_: str = "min", clinical_alpha: float = 0.05, B: int = 200, seed: int = 1,
-              thresholds=None) -> Study:
+              thresholds=None, score: str = "logistic") -> Study:
     """Fit the study's statistics on ``train`` and evaluate on ``train`` and ``test``.
 
     Mirrors R ``radnomo::fit_study`` (``lambda_`` is R's ``lambda``). ``train``
     and ``test`` hold ``id``, ``outcome``, the ``radiomics`` and ``deep``
     feature columns and the ``clinical`` candidate columns. Everything is
-    fitted on ``train`` only.
+    fitted on ``train`` only. ``score``: ``"logistic"`` (the study's refit) or
+    ``"lasso"`` (the LASSO linear predictor as the score, no refit).
     """
     radiomics, deep, clinical = tuple_of_str(radiomics), tuple_of_str(deep), tuple_of_str(clinical)
     feats = radiomics + deep
@@ -142,6 +143,7 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
                   cor_threshold=float(cor_threshold), pca_variance=float(pca_variance), nfolds=int(nfolds),
                   clinical_alpha=float(clinical_alpha), B=int(B), seed=int(seed))
     kwargs["lambda"] = str(lambda_)
+    kwargs["score"] = str(score)
     if thresholds is not None:
         kwargs["thresholds"] = cv.r_numvec(np.asarray(thresholds, dtype=float))
     test_r = None if test is None else study_frame(test, feats, "test")

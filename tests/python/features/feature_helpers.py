@@ -72,5 +72,5 @@ setting:
 @pytest.fixture
 def small_params(tmp_path) -> Path:
     p = tmp_path / "small.yaml"
-    p.write_text(SMALL_PARAMS)
+    p.write_text(SMALL_PARAMS, encoding="utf-8")
     return p

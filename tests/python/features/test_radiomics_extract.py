@@ -46,7 +46,7 @@ def test_study_params_give_1197_features_per_sequence(tmp_path):
 ])
 def test_params_schema_errors_name_the_key(tmp_path, text, word):
     p = tmp_path / "bad.yaml"
-    p.write_text(text)
+    p.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_params(p)
     assert word in str(err.value) and str(p) in str(err.value)
@@ -54,10 +54,10 @@ def test_params_schema_errors_name_the_key(tmp_path, text, word):
 
 def test_params_hash_ignores_comments_and_order(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text("setting: {binWidth: 5, label: 1}\nimageType: {Original: {}}\n")
-    b.write_text("# comment\nimageType: {Original: {}}\nsetting: {label: 1, binWidth: 5}\n")
+    a.write_text("setting: {binWidth: 5, label: 1}\nimageType: {Original: {}}\n", encoding="utf-8")
+    b.write_text("# comment\nimageType: {Original: {}}\nsetting: {label: 1, binWidth: 5}\n", encoding="utf-8")
     assert load_params(a).sha256 == load_params(b).sha256
-    b.write_text("imageType: {Original: {}}\nsetting: {label: 1, binWidth: 6}\n")
+    b.write_text("imageType: {Original: {}}\nsetting: {label: 1, binWidth: 6}\n", encoding="utf-8")
     assert load_params(a).sha256 != load_params(b).sha256
 
 
@@ -142,7 +142,7 @@ def test_cli_extract_radiomics(tmp_path, small_params):
     assert r.exit_code == 1
     assert "1 of 2 patient(s) failed" in r.output and "pvp.nrrd" in r.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text("setting: {binwidth: 5}\n")
+    bad.write_text("setting: {binwidth: 5}\n", encoding="utf-8")
     r = runner.invoke(main, ["extract", "radiomics", str(manifest), "--params", str(bad), "--out", str(out)])
     assert r.exit_code != 0 and "binwidth" in r.output
     for args in (["extract", "--help"], ["extract", "radiomics", "--help"]):

@@ -25,6 +25,6 @@ def test_run_reports_config_errors_clearly(tmp_path):
 
 
 def test_predict_refuses_a_folder_that_is_not_a_model(tmp_path):
-    (tmp_path / "m.csv").write_text("patient_id,t2_image,t2_mask\nA,a,b\n")
+    (tmp_path / "m.csv").write_text("patient_id,t2_image,t2_mask\nA,a,b\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["predict", str(tmp_path), str(tmp_path / "m.csv"), "--out", str(tmp_path / "s.csv")])
     assert r.exit_code != 0 and "not a radnomo model folder" in r.output

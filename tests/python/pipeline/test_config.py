@@ -41,6 +41,7 @@ def test_unknown_keys_are_named_with_the_allowed_ones():
     ("split.test_fraction=1.5", r"split.test_fraction: must be a number in \(0, 1\)"),
     ("stats.B=5", r"stats.B: must be an integer >= 10"),
     ("stats.lambda=max", r"stats.lambda"),
+    ("stats.score=ridge", r"stats.score: must be .logistic. or .lasso."),
     ("deep.train.epochs=0", r"deep.train: epochs must be a positive integer"),
     ("deep.slices.image_size=16", r"deep.slices: image_size must be an integer >= 32"),
     ("preprocess.registration=elastic", r"preprocess: registration must be one of"),
@@ -76,10 +77,10 @@ def test_file_errors(tmp_path):
     with pytest.raises(InputError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
     p = tmp_path / "c.yaml"
-    p.write_text("- a\n- b\n")
+    p.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(InputError, match="top level must be a mapping"):
         read_yaml(p)
-    p.write_text("data: {categorical: [sex], clinical_variables: [age]}\n")
+    p.write_text("data: {categorical: [sex], clinical_variables: [age]}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"data.categorical: \['sex'\] are not in data.clinical_variables"):
         load_config(p)
 

@@ -53,7 +53,7 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def results(demo):
-    return json.loads(demo.results.read_text())
+    return json.loads(demo.results.read_text(encoding="utf-8"))
 
 
 def test_every_stage_ran_and_rerun_skips_all(demo):
@@ -66,7 +66,7 @@ def test_every_stage_ran_and_rerun_skips_all(demo):
 
 
 def test_report_has_every_table_and_figure(demo, results):
-    page = demo.report.read_text()
+    page = demo.report.read_text(encoding="utf-8")
     assert "http://" not in page.replace("http://www.w3.org", "") and "<script" not in page  # offline, no JS
     tables = results["tables"]
     for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
@@ -90,7 +90,7 @@ def test_report_has_every_table_and_figure(demo, results):
 
 
 def test_html_numbers_agree_with_results_json_and_csv(demo, results):
-    html_tables = parse_tables(demo.report.read_text())
+    html_tables = parse_tables(demo.report.read_text(encoding="utf-8"))
     for name in ("table1", "clinical_multivariable", "metrics", "delong", "steps", "rad_score_terms"):
         assert_table_matches(html_tables[f"t-{name}"], results["tables"][name])
         csv = pd.read_csv(demo.out_dir / "report" / "tables" / f"{name}.csv")
@@ -121,12 +121,12 @@ def test_nomogram_test_auc_is_shown_next_to_the_oracle_auc(results, demo):
     """The synthetic cohort's oracle AUC (true risk vs outcome, ground_truth.json) is in the record
     and in the page beside the nomogram's test AUC. (The clinical drivers: test_drivers.py.)"""
     oracle = results["run_record"]["oracle"]
-    truth = json.loads((demo.out_dir.parent / "cohort" / "ground_truth.json").read_text())["outcome"]
+    truth = json.loads((demo.out_dir.parent / "cohort" / "ground_truth.json").read_text(encoding="utf-8"))["outcome"]
     assert oracle["oracle_auc"] == truth["oracle_auc"] and 0.5 < oracle["oracle_auc"] <= 1
     assert set(oracle["drivers"]) == {"lnafp", "multiple_low_signal", "t2_pattern", "texture_pvp"}
     m = pd.DataFrame(results["tables"]["metrics"])
     nomo_test = m.loc[(m.model == "nomogram") & (m.set == "test"), "auc"].iloc[0]
-    page = demo.report.read_text()
+    page = demo.report.read_text(encoding="utf-8")
     assert f"Nomogram test AUC {nomo_test:.3f}" in page and f"oracle AUC {oracle['oracle_auc']:.3f}" in page
 
 
@@ -158,8 +158,8 @@ def test_no_leakage_from_the_test_set(demo):
     d = demo.out_dir / "stats"
     train = pd.read_csv(d / "data_train.csv.gz", dtype={"patient_id": str})
     test = pd.read_csv(d / "data_test.csv.gz", dtype={"patient_id": str})
-    cols = json.loads((d / "columns.json").read_text())
-    cfg = json.loads((demo.out_dir / "stats" / "stage.json").read_text())["inputs"]["stats"]
+    cols = json.loads((d / "columns.json").read_text(encoding="utf-8"))
+    cfg = json.loads((demo.out_dir / "stats" / "stage.json").read_text(encoding="utf-8"))["inputs"]["stats"]
     kw = dict(outcome="label", radiomics=cols["radiomics"], deep=cols["deep"], clinical=cols["clinical"],
               id="patient_id", mwu_alpha=cfg["mwu_alpha"], cor_threshold=cfg["cor_threshold"],
               pca_variance=cfg["pca_variance"], nfolds=cfg["nfolds"], lambda_=cfg["lambda"],
@@ -213,7 +213,7 @@ def test_predict_reproduces_the_run_scores(demo, tmp_path):
     for m in ("clinical", "rad_score", "dl_score", "nomogram"):
         np.testing.assert_allclose(got.loc[pick, m].to_numpy(float), ref[m].to_numpy(float), rtol=1e-5, atol=1e-7,
                                    err_msg=m)
-    cut = json.loads((demo.model / "model.json").read_text())["cutoffs"]
+    cut = json.loads((demo.model / "model.json").read_text(encoding="utf-8"))["cutoffs"]
     assert ((got.loc[pick, "nomogram"] >= cut["nomogram"]).astype(int) == got.loc[pick, "nomogram_positive"]).all()
 
 

@@ -13,7 +13,7 @@ from radnomo.pipeline.rundir import RunDirectory
 def _stage(calls, text):
     def fn(d):
         calls.append(text)
-        (d / "out.txt").write_text(text)
+        (d / "out.txt").write_text(text, encoding="utf-8")
         return {"n": len(text)}
     return fn
 
@@ -24,7 +24,7 @@ def test_rerun_skips_and_changes_invalidate_downstream(tmp_path):
     a = rd.run_stage("a", {"x": 1}, _stage(calls, "A"), ["out.txt"])
     b = rd.run_stage("b", {"up": a.key}, _stage(calls, "B"), ["out.txt"])
     assert not a.skipped and not b.skipped and calls == ["A", "B"]
-    rec = json.loads((tmp_path / "a" / "stage.json").read_text())
+    rec = json.loads((tmp_path / "a" / "stage.json").read_text(encoding="utf-8"))
     assert rec["key"] == a.key and rec["info"] == {"n": 1} and rec["seconds"] >= 0
 
     a2 = rd.run_stage("a", {"x": 1}, _stage(calls, "A"), ["out.txt"])
@@ -59,7 +59,7 @@ def test_caches_are_cleaned_only_when_the_key_changes(tmp_path):
 
     def interrupted(d):
         (d / "cache").mkdir(exist_ok=True)
-        (d / "cache" / "part").write_text("x")
+        (d / "cache" / "part").write_text("x", encoding="utf-8")
         raise KeyboardInterrupt
 
     import pytest as _pytest

@@ -21,7 +21,7 @@ def test_synth_command_writes_cohort_identical_to_api(tmp_path, cohort3, synth_s
     for pid in ("P0001", "P0002"):
         for f in ("t2.nii.gz", "pvp_mask.nii.gz", "dp.nii.gz"):
             assert (out / "images" / pid / f).read_bytes() == (cohort3.root / "images" / pid / f).read_bytes()
-    gt = json.loads((out / "ground_truth.json").read_text())
+    gt = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
     assert gt["generator"]["n"] == 2 and gt["generator"]["size"] == "tiny"
 
 

@@ -20,7 +20,7 @@ SEQS = ("t2", "ap", "pvp", "dp")
 
 
 def _truth(paths):
-    return json.loads(paths.ground_truth.read_text())
+    return json.loads(paths.ground_truth.read_text(encoding="utf-8"))
 
 
 def _affine(rec):
