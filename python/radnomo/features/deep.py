@@ -162,7 +162,12 @@ def _cache_key(info: WeightsInfo, slices: SliceConfig) -> str:
 
 def _patient_slice_features(manifest, pid, seq, model, slices, cfg, dev, cache_dir):
     """Per-slice features of one patient/sequence, from the cache when present."""
-    cache = cache_dir / seq / f"{_safe_name(pid)}.npz" if cache_dir is not None else None
+    cache = None
+    if cache_dir is not None:
+        # keyed by the image/mask content: re-preprocessed inputs never reuse stale features
+        digest = manifest.input_digest(pid, seq)
+        if digest is not None:
+            cache = cache_dir / seq / f"{_safe_name(pid)}-{digest[:16]}.npz"
     if cache is not None and cache.exists():
         z = np.load(cache)
         return z["features"], z["slice_index"], z["roi_voxels"], int(z["n_roi_slices"])

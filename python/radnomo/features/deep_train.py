@@ -269,10 +269,19 @@ def run_epoch(model, opt, scaler, images, labels, *, config: DeepTrainConfig, ep
     return tot / max(cnt, 1), slice_prob
 
 
-def _fingerprint(sequence: str, config: DeepTrainConfig, train_patients: list[str], weights_sha: str | None) -> str:
+def _fingerprint(sequence: str, config: DeepTrainConfig, train_patients: list[str], weights_sha: str | None,
+                 inputs: dict | None = None) -> str:
+    """What a trained model depends on: settings, training patients, their labels and image/mask content."""
     blob = json.dumps({"sequence": sequence, "config": config.to_dict(), "train": sorted(train_patients),
-                       "weights_sha256": weights_sha}, sort_keys=True)
+                       "weights_sha256": weights_sha, "inputs": inputs or {}}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _label_of(manifest, pid: str):
+    if "label" not in manifest.table.columns:
+        return None
+    v = manifest.row(pid)["label"]
+    return None if pd.isna(v) else int(v)
 
 
 def _checkpoints(folder: Path) -> list[Path]:
@@ -353,7 +362,9 @@ def train_deep_model(
     model_path = out_dir / "model.pt"
 
     with torch_threads(num_threads):
-        fp = _fingerprint(sequence, config, ids, weights_info(config.weights).sha256)
+        inputs = {pid: {"label": _label_of(manifest, pid), "digest": manifest.input_digest(pid, sequence)}
+                  for pid in ids}
+        fp = _fingerprint(sequence, config, ids, weights_info(config.weights).sha256, inputs)
         if resume and model_path.exists():
             done = torch.load(model_path, map_location="cpu", weights_only=True)
             if done.get("fingerprint") == fp:
@@ -364,7 +375,7 @@ def train_deep_model(
         if existing and resume:
             ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
             if ck.get("fingerprint") != fp:
-                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration or training set; "
+                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration, training set or training images; "
                                  "use another output folder, or resume=False (--no-resume) to start over")
         model, winfo, _ = build_densenet169(config.weights, seed=config.seed)
 

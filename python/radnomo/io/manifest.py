@@ -85,6 +85,25 @@ class Manifest:
         keep = self.table["patient_id"].isin([str(p) for p in patient_ids])
         return Manifest(self.table.loc[keep].reset_index(drop=True), self.root, self.sequences, self.path)
 
+    def input_digest(self, patient_id: str, sequence: str) -> str | None:
+        """SHA-256 over the content of one patient/sequence's image and mask files.
+
+        Used to key caches by what the files contain (not their names), so a
+        re-preprocessed image never reuses stale results. ``None`` when a file
+        is missing (the reader then reports the proper error).
+        """
+        import hashlib
+
+        from radnomo.io.atomic import file_sha256
+
+        paths = (self.image_path(patient_id, sequence), self.mask_path(patient_id, sequence))
+        if not all(p.exists() for p in paths):
+            return None
+        h = hashlib.sha256()
+        for p in paths:
+            h.update(file_sha256(p).encode())
+        return h.hexdigest()
+
     def check_files(self) -> list[str]:
         """Return one message per missing image/mask file (empty list: all present)."""
         problems = []

@@ -122,3 +122,43 @@ def test_registry_entry_point(manifest, weights_file, tmp_path):
     res = fn(manifest, DeepExtractConfig(slices=S32), tmp_path / "d.parquet", workers=1, executor=None,
              progress=False, weights=str(weights_file), sequences=["t2"], device="cpu")
     assert res.table.shape == (6, 1665) and (tmp_path / "d.parquet").exists()
+
+
+def test_cache_is_keyed_by_image_content(cohort_dir, weights_file, tmp_path, monkeypatch):
+    """Re-preprocessed (changed) images must not reuse stale cached slice features."""
+    import shutil
+
+    import SimpleITK as sitk
+
+    from radnomo.io.manifest import read_manifest
+
+    work = tmp_path / "cohort"
+    shutil.copytree(cohort_dir, work)
+    m = read_manifest(work / "manifest.csv")
+    out = tmp_path / "deep.parquet"
+    cfg = DeepExtractConfig(slices=S32)
+    first = extract_deep_features(m, out, weights=str(weights_file), sequences=["ap"], config=cfg,
+                                  device="cpu", progress=False)
+    # change p2's arterial image content (same file name)
+    img_path = m.image_path("p2", "ap")
+    img = sitk.ReadImage(str(img_path))
+    arr = sitk.GetArrayFromImage(img).astype(np.float32)
+    new = sitk.GetImageFromArray(np.sqrt(np.abs(arr)) * 7.0)
+    new.CopyInformation(img)
+    sitk.WriteImage(new, str(img_path))
+
+    calls = []
+    real = deep.slice_features
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(deep, "slice_features", counting)
+    second = extract_deep_features(m, out, weights=str(weights_file), sequences=["ap"], config=cfg,
+                                   device="cpu", progress=False)
+    assert len(calls) == 1  # only the changed patient/sequence was recomputed
+    a = first.table.set_index("patient_id")
+    b = second.table.set_index("patient_id")
+    assert not np.allclose(a.loc["p2"].to_numpy(float), b.loc["p2"].to_numpy(float))
+    np.testing.assert_array_equal(a.drop(index="p2").to_numpy(), b.drop(index="p2").to_numpy())

@@ -101,3 +101,31 @@ def test_resume_equals_uninterrupted_run(manifest, tmp_path):
     with pytest.raises(InputError, match="another configuration"):
         train_deep_model(manifest, "ap", tmp_path / "mixed", config=DeepTrainConfig(**{**TINY, "lr": 0.02}),
                          device="cpu", progress=False)
+
+
+def test_finished_model_is_not_reused_when_training_images_change(cohort_dir, tmp_path):
+    """The skip-if-done / resume fingerprint covers the training images' content and labels."""
+    import shutil
+
+    import SimpleITK as sitk
+
+    from radnomo.io.manifest import read_manifest
+
+    work = tmp_path / "cohort"
+    shutil.copytree(cohort_dir, work)
+    m = read_manifest(work / "manifest.csv")
+    cfg = DeepTrainConfig(**{**TINY, "epochs": 1})
+    first = train_deep_model(m, "t2", tmp_path / "t2", config=cfg, device="cpu", progress=False)
+    again = train_deep_model(m, "t2", tmp_path / "t2", config=cfg, device="cpu", progress=False)
+    assert again.skipped and not first.skipped
+    p = m.image_path("p1", "t2")
+    img = sitk.ReadImage(str(p))
+    new = sitk.GetImageFromArray(sitk.GetArrayFromImage(img).astype(np.float32) * 0.5 + 3.0)
+    new.CopyInformation(img)
+    sitk.WriteImage(new, str(p))
+    # never silently stale: the old checkpoints are refused with a clear message...
+    with pytest.raises(InputError, match="training images"):
+        train_deep_model(m, "t2", tmp_path / "t2", config=cfg, device="cpu", progress=False)
+    # ...and an explicit fresh start retrains
+    changed = train_deep_model(m, "t2", tmp_path / "t2", config=cfg, device="cpu", progress=False, resume=False)
+    assert not changed.skipped
