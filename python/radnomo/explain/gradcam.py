@@ -99,7 +99,15 @@ def save_gradcam_overlay(image: np.ndarray, cam: np.ndarray, mask: np.ndarray | 
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="bilinear")
-    im = ax.imshow(cam, cmap="jet", alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear")
+    cam = np.asarray(cam, dtype=float)
+    empty = not np.isfinite(cam).any() or np.nanmax(cam) <= 0
+    # near-zero heat is left transparent so the anatomy under it stays readable
+    shown = np.ma.masked_less(np.nan_to_num(cam), 0.05)
+    im = ax.imshow(shown, cmap="jet", alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear")
+    if empty:
+        ax.text(0.5, 0.03, "Grad-CAM is zero on this slice:\nno region raises the predicted risk",
+                transform=ax.transAxes, ha="center", va="bottom", fontsize=8, color="white",
+                bbox=dict(facecolor="black", alpha=0.6, edgecolor="none"))
     if mask is not None and np.asarray(mask).any() and not np.asarray(mask).all():
         ax.contour(np.asarray(mask, float), levels=[0.5], colors="lime", linewidths=1.2)
     ax.set_axis_off()
