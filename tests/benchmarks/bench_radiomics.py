@@ -62,8 +62,16 @@ def _peak_mb() -> float:
     return max(own, kids) / 1024.0
 
 
-def measure(kind: str, root: Path, params: Path, workers: int) -> None:
-    """Run in a fresh process: one engine, print JSON {seconds, peak_mb}."""
+def measure(kind: str, root: Path, params: Path, workers: int, one_thread: bool = False) -> None:
+    """Run in a fresh process: one engine, print JSON {seconds, peak_mb}.
+
+    ``one_thread``: limit this process to one compute thread (ITK, BLAS), as every
+    pool worker is, so that 1 worker vs N workers compares 1 core with N cores.
+    """
+    if one_thread:
+        from radnomo.parallel import limit_threads
+
+        limit_threads(1)
     t0 = time.perf_counter()
     if kind == "pyradiomics":
         exe = Path(sys.executable).with_name("pyradiomics")
@@ -72,15 +80,17 @@ def measure(kind: str, root: Path, params: Path, workers: int) -> None:
     else:
         from radnomo.features.radiomics import extract_radiomics
 
-        res = extract_radiomics(root / "manifest.csv", params, root / f"radnomo_w{workers}.parquet",
-                                workers=workers, progress=False, cache_dir=root / f"cache_w{workers}")
+        tag = f"w{workers}" + ("t1" if one_thread else "")  # own output and cache: nothing is reused
+        res = extract_radiomics(root / "manifest.csv", params, root / f"radnomo_{tag}.parquet",
+                                workers=workers, progress=False, cache_dir=root / f"cache_{tag}")
         assert res.n_failed == 0, res.errors
     print(json.dumps({"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb()}))
 
 
-def _run(kind: str, root: Path, params: Path, workers: int = 1) -> dict:
+def _run(kind: str, root: Path, params: Path, workers: int = 1, one_thread: bool = False) -> dict:
     out = subprocess.run([sys.executable, __file__, "--_measure", kind, "--_root", str(root), "--params", str(params),
-                          "--workers", str(workers)], check=True, capture_output=True, text=True)
+                          "--workers", str(workers)] + (["--_one-thread"] if one_thread else []),
+                         check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -110,9 +120,10 @@ def main() -> None:
     ap.add_argument("--params", type=Path, default=REPO / "pipelines" / "hcc_recurrence" / "radiomics.yaml")
     ap.add_argument("--_measure", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_root", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--_one-thread", dest="one_thread", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._measure:
-        measure(args._measure, args._root, args.params, args.workers)
+        measure(args._measure, args._root, args.params, args.workers, args.one_thread)
         return
     import os
 
@@ -123,6 +134,7 @@ def main() -> None:
         one = _run("radnomo", root, args.params, 1)
         n, worst = compare(root)
         many = _run("radnomo", root, args.params, args.workers)
+        single = _run("radnomo", root, args.params, 1, one_thread=True)
         per = args.cases
         print(f"\nparams: {args.params.name}; {args.cases} case(s), ROI ~{args.roi_voxels} voxels, serial")
         print(f"{'engine':<22}{'s/sequence':>12}{'peak MB':>10}")
@@ -132,7 +144,9 @@ def main() -> None:
               f"memory {one['peak_mb'] / pyr['peak_mb']:.2f}")
         print(f"feature values compared: {n}, largest relative difference {worst:.2e}")
         print(f"radnomo workers={args.workers}: {many['seconds'] / per:.2f} s/sequence, "
-              f"speed-up {one['seconds'] / many['seconds']:.2f}x over workers=1")
+              f"speed-up {one['seconds'] / many['seconds']:.2f}x over workers=1 (in-process, ITK may use "
+              f"several threads); {single['seconds'] / many['seconds']:.2f}x over one worker on one core "
+              f"({single['seconds'] / per:.2f} s/sequence)")
         # (worker processes are children of the forkserver, so their CPU time and memory are not in
         # this process's RUSAGE_CHILDREN: peak MB is reported for workers=1 only)
         print(f"load average after: {os.getloadavg()[0]:.2f} (a speed-up needs {args.workers} idle cores)")
