@@ -46,10 +46,10 @@ def _cutoffs(metrics: pd.DataFrame | None) -> dict[str, float]:
 
 def write_model(ctx, d: Path) -> dict:
     """Assemble the artifact in ``d`` from a finished run (stages preprocess..stats)."""
-    from radnomo.pipeline.stages import effective_config_yaml, write_json
+    from radnomo.pipeline.stages import model_config_yaml, write_json
 
     cfg = ctx.config
-    write_text_atomic(d / "config.yaml", effective_config_yaml(cfg))
+    write_text_atomic(d / "config.yaml", model_config_yaml(cfg))
     write_json(cfg.raw["preprocess"], d / "preprocess.json")
     shutil.copyfile(ctx.path("radiomics", "params.yaml"), d / "radiomics_params.yaml")
     shutil.copyfile(ctx.path("stats", "study.rds"), d / "study.rds")

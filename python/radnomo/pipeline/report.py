@@ -260,9 +260,11 @@ def collect_tables(ctx) -> dict[str, pd.DataFrame]:
 def run_record(ctx) -> dict[str, Any]:
     """Software versions, seeds, configuration and its deviations, input hashes, counts, warnings, timings."""
     from radnomo.pipeline.config import config_diff
+    from radnomo.pipeline.stages import portable_config
     from radnomo.runtime import software_versions
 
     cfg = ctx.config
+    raw = portable_config(cfg)  # no absolute machine paths in the report
     versions = software_versions()
     try:
         from radnomo.stats.session import r_package_versions, r_version
@@ -278,7 +280,7 @@ def run_record(ctx) -> dict[str, Any]:
 
         p = study_config_path()
         ref = load_config(p).raw if p else None
-    deviations = config_diff(cfg.raw, ref) if ref is not None else []
+    deviations = config_diff(raw, ref) if ref is not None else []
     stages, warns = {}, []
     for name, o in ctx.outcomes.items():
         rec = ctx.rundir.read_record(name) or {}
@@ -291,7 +293,7 @@ def run_record(ctx) -> dict[str, Any]:
         "versions": versions,
         "seeds": {"split": cfg.split.seed, "preprocess": cfg.preprocess.settings.seed,
                   "deep_train": cfg.deep.train.seed, "stats": cfg.stats.seed},
-        "configuration": cfg.raw,
+        "configuration": raw,
         "deviations_from_study_config": deviations,
         "input_hashes": {"manifest_sha256": split_rec.get("inputs", {}).get("manifest_sha256"),
                          "clinical_sha256": split_rec.get("inputs", {}).get("clinical_sha256"),

@@ -504,5 +504,52 @@ STAGE_FUNCTIONS: dict[str, Callable[[RunContext], StageOutcome]] = {
 
 
 def effective_config_yaml(cfg: StudyConfig) -> str:
-    """The effective configuration as YAML (paths as written; base folder noted)."""
+    """The effective configuration as YAML (paths as written; base folder noted).
+
+    For the run folder's own record only (it names this machine's folders);
+    what leaves the run (model artifact, report) uses :func:`portable_config`.
+    """
     return f"# base folder: {cfg.base_dir}\n" + yaml.safe_dump(cfg.raw, sort_keys=False)
+
+
+#: Configuration entries that are file paths: (section, key) or (section, sub, key).
+_PATH_KEYS = (("data", "manifest"), ("data", "clinical"), ("radiomics", "params"), ("deep", "train", "weights"))
+
+
+def _portable_path(value: Any, base_dir: Path) -> Any:
+    """A path without this machine's folders: relative to ``base_dir`` when inside it, else the file name."""
+    if not isinstance(value, str) or value in ("imagenet", "none") or not Path(value).is_absolute():
+        return value
+    p = Path(value)
+    try:
+        return p.relative_to(Path(base_dir).resolve()).as_posix()
+    except ValueError:
+        return p.name
+
+
+def portable_config(cfg: StudyConfig) -> dict:
+    """The effective configuration with no absolute machine paths (for the model artifact and the report).
+
+    Absolute input paths (``data.manifest``, ``data.clinical``, ``radiomics.params``,
+    ``deep.train.weights``) become relative to the configuration's folder when
+    inside it, else just the file name; the inputs themselves are identified by
+    their SHA-256 in the run record.
+    """
+    import copy
+
+    raw = copy.deepcopy(cfg.raw)
+    for keys in _PATH_KEYS:
+        node = raw
+        for k in keys[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict) and keys[-1] in node:
+            node[keys[-1]] = _portable_path(node[keys[-1]], cfg.base_dir)
+    return raw
+
+
+def model_config_yaml(cfg: StudyConfig) -> str:
+    """The configuration stored with the model: portable, without the study cohort's file paths."""
+    raw = portable_config(cfg)
+    raw["data"] = {**raw["data"], "manifest": None, "clinical": None}
+    return ("# radnomo model configuration (the study cohort's files are not part of the model)\n"
+            + yaml.safe_dump(raw, sort_keys=False))

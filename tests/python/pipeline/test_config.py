@@ -88,3 +88,38 @@ def test_file_errors(tmp_path):
 def test_dca_thresholds():
     cfg = parse_config({"stats": {"dca_max_threshold": 0.5, "dca_step": 0.1}})
     assert cfg.stats.thresholds() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+
+
+def test_model_and_report_configuration_hold_no_absolute_machine_paths(tmp_path):
+    """The model artifact and the report travel: absolute input paths must not appear in them."""
+    import yaml
+
+    from radnomo.pipeline.config import load_config
+    from radnomo.pipeline.model import load_model
+    from radnomo.pipeline.stages import model_config_yaml, portable_config
+
+    study = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence"
+    raw = yaml.safe_load((study / "config.yaml").read_text(encoding="utf-8"))
+    elsewhere = tmp_path / "site" / "cohort"
+    raw["data"]["manifest"] = str(elsewhere / "manifest.csv")
+    raw["data"]["clinical"] = str(elsewhere / "clinical.csv")
+    raw["radiomics"]["params"] = str(study / "radiomics.yaml")  # absolute, outside the config folder
+    cfgdir = tmp_path / "cfg"
+    cfgdir.mkdir()
+    (cfgdir / "study.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    cfg = load_config(cfgdir / "study.yaml")
+    port = portable_config(cfg)
+    assert port["data"]["manifest"] == "manifest.csv" and port["data"]["clinical"] == "clinical.csv"
+    assert port["radiomics"]["params"] == "radiomics.yaml"
+    assert cfg.raw["data"]["manifest"] == str(elsewhere / "manifest.csv")  # the checked config is untouched
+    text = model_config_yaml(cfg)
+    assert str(tmp_path) not in text and str(study) not in text and "base folder" not in text
+    # the stored configuration still loads as a model configuration
+    mdir = tmp_path / "model"
+    mdir.mkdir()
+    (mdir / "config.yaml").write_text(text, encoding="utf-8")
+    (mdir / "radiomics_params.yaml").write_text((study / "radiomics.yaml").read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    (mdir / "model.json").write_text('{"format": "radnomo-study-model-v1"}', encoding="utf-8")
+    model = load_model(mdir)
+    assert model.config.data.clinical_variables == cfg.data.clinical_variables
