@@ -28,7 +28,11 @@ CSV_ONLY_SUFFIXES = ("_rotation", "_mwu")
 # Sections of the report: (title, table-name candidates, explanation).
 TABLE_SECTIONS = [
     ("Table 1. Baseline characteristics by split", ["table1", "baseline"],
-     "Training vs test set; p-values compare the two sets."),
+     "Training vs test set; p-values compare the two sets (comparability of the split)."),
+    ("Table 1 (cont.). Baseline characteristics by outcome, training set", ["table1_train_by_outcome"],
+     "Patients with vs without the outcome, training set; p-values compare the two groups."),
+    ("Table 1 (cont.). Baseline characteristics by outcome, test set", ["table1_test_by_outcome"],
+     "Patients with vs without the outcome, test set; p-values compare the two groups."),
     ("Table 2. Univariable logistic regression (clinical variables)", ["clinical_univariable", "univariable"],
      "Odds ratios with Wald 95% CIs, training set."),
     ("Table 2 (cont.). Multivariable clinical model", ["clinical_multivariable", "multivariable"],
@@ -130,6 +134,14 @@ def roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tps = np.cumsum(y)[distinct]
     fps = (distinct + 1) - tps
     return np.r_[0, fps / max(1, (1 - y).sum())], np.r_[0, tps / max(1, y.sum())]
+
+
+def set_counts(scores: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Patients and events per set (``train``/``test``) of the per-patient scores table."""
+    sc = _split_col(scores)
+    y = _label_col(scores)
+    groups = scores.groupby(sc, sort=False) if sc else [("all", scores)]
+    return {str(k): (int(len(g)), int(g[y].sum())) for k, g in groups}
 
 
 def plot_roc(scores: pd.DataFrame, models: list[str], path: Path, split: str, auc: dict[str, float]) -> Path:
@@ -338,6 +350,8 @@ def build_report(ctx, out: Path) -> dict:
                             auc[getattr(r, "model")] = float(getattr(r, "auc"))
                 p = plot_roc(sub, models, out / "figures" / f"roc_{split}.png", split, auc)
                 figs.setdefault("roc", []).append((p, f"ROC curves, {split} set"))
+    # "n = .., events = .." of each set, for the figure titles
+    set_n = {k: f" (n = {n}, events = {e})" for k, (n, e) in set_counts(tables[sname]).items()} if sname else {}
     # calibration per split
     for split in ("train", "test"):
         curve = next((tables[n] for n in tables if "calibration" in n and split in n and "curve" in n), None)
@@ -348,7 +362,7 @@ def build_report(ctx, out: Path) -> dict:
         if curve is not None or boot is not None:
             extra = " (bootstrap bias-corrected)" if boot is not None else ""
             p = plot_calibration_tables(curve, boot, out / "figures" / f"calibration_{split}.png",
-                                        f"Nomogram calibration, {split} set{extra}")
+                                        f"Nomogram calibration, {split} set{set_n.get(split, '')}" + ("\n" + extra.strip() if extra else ""))
             figs.setdefault("calibration", []).append((p, f"Calibration of the nomogram, {split} set{extra}"))
     # decision curves per split
     dname = find(tables, ["decision", "decision_curve"])
@@ -358,7 +372,7 @@ def build_report(ctx, out: Path) -> dict:
         for split in ("train", "test"):
             sub = dc if ds is None else dc.loc[dc[ds] == split]
             if len(sub) and {"model", "threshold", "net_benefit"} <= set(sub.columns):
-                p = plot_dca(sub, out / "figures" / f"dca_{split}.png", f"Decision curves, {split} set")
+                p = plot_dca(sub, out / "figures" / f"dca_{split}.png", f"Decision curves, {split} set{set_n.get(split, '')}")
                 figs.setdefault("decision", []).append((p, f"Decision curves, {split} set"))
 
     body = [f"<h1>{html.escape(ctx.config.report.title)}</h1>"]

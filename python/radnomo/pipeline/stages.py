@@ -325,7 +325,8 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
     """R ``fit_study`` on the training split (evaluation on both); tables, study.rds, SHAP inputs."""
     cfg = ctx.config
     parts = {"version": STAGES_VERSION, "split": ctx.key("split"), "radiomics": ctx.key("radiomics"), "deep": ctx.key("deep"),
-             "stats": cfg.section_dict("stats"), "clinical": list(cfg.data.clinical_variables)}
+             "stats": cfg.section_dict("stats"), "clinical": list(cfg.data.clinical_variables),
+             "tables": 2}  # 2: Table 1 by outcome per set; training-set column first
 
     def run(d: Path) -> dict:
         from radnomo.pipeline import study_adapter as sa
@@ -369,6 +370,12 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
             names.append("table1")
         except Exception as exc:  # reported, the rest of the study stands
             msgs.append(f"Table 1 failed: {exc}")
+        for part in ("train", "test"):
+            try:
+                write_csv(table1_by_outcome(table, cfg, part), d / "tables" / f"table1_{part}_by_outcome.csv")
+                names.append(f"table1_{part}_by_outcome")
+            except Exception as exc:  # reported, the rest of the study stands
+                msgs.append(f"Table 1 by outcome ({part} set) failed: {exc}")
         study.save_rds(str(d / "study.rds"))
         # inputs of SHAP: selected terms and coefficients of the Rad and DL score models
         shap_inputs = {}
@@ -399,15 +406,42 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
                                 + [f"tables/{n}.csv" for n in info["tables"]], ctx.log)
 
 
+def _group_columns_in_order(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """``baseline_table``'s columns with the group columns in the given order (R sorts them alphabetically)."""
+    rest = [c for c in df.columns if c not in groups]
+    at = rest.index("overall") + 1 if "overall" in rest else min(2, len(rest))
+    return df[[*rest[:at], *[g for g in groups if g in df.columns], *rest[at:]]]
+
+
 def table1(table: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
-    """Baseline characteristics by split with p-values (R ``baseline_table``), all analysed patients."""
+    """Baseline characteristics, training vs test set, with p-values (R ``baseline_table``), all analysed patients.
+
+    Columns: variable, level, overall, training set, test set, p_value, test.
+    """
     from radnomo.stats import baseline_table
 
     data = table[["split", "label", *cfg.data.clinical_variables]].copy()
     # group labels that cannot collide with baseline_table's own columns (it has a 'test' column)
     data["split"] = data["split"].map({"train": "training set", "test": "test set"})
     cat = [c for c in cfg.data.categorical if c in cfg.data.clinical_variables] + ["label"]
-    return baseline_table(data, "split", [*cfg.data.clinical_variables, "label"], categorical=cat)
+    out = baseline_table(data, "split", [*cfg.data.clinical_variables, "label"], categorical=cat)
+    return _group_columns_in_order(out, ["training set", "test set"])
+
+
+def table1_by_outcome(table: pd.DataFrame, cfg: StudyConfig, split: str) -> pd.DataFrame:
+    """Baseline characteristics of one set (``train``/``test``) by outcome, with p-values.
+
+    Columns: variable, level, overall, ``outcome = 1``, ``outcome = 0`` (named
+    with the configured outcome), p_value, test.
+    """
+    from radnomo.stats import baseline_table
+
+    data = table.loc[table["split"] == split, ["label", *cfg.data.clinical_variables]].copy()
+    pos, neg = f"{cfg.data.outcome} = 1", f"{cfg.data.outcome} = 0"
+    data["label"] = data["label"].map({1: pos, 0: neg})
+    cat = [c for c in cfg.data.categorical if c in cfg.data.clinical_variables]
+    out = baseline_table(data, "label", list(cfg.data.clinical_variables), categorical=cat)
+    return _group_columns_in_order(out, [pos, neg])
 
 
 def _plot_nomogram(study, path: Path) -> None:
