@@ -384,6 +384,10 @@ def build_report(ctx, out: Path) -> dict:
                     "(pipelines/hcc_recurrence/config.yaml):" + table_html(pd.DataFrame(
                         [{k: json.dumps(v) if not isinstance(v, str) else v for k, v in r.items()}
                          for r in record["deviations_from_study_config"]]), "deviations", 500) + "</div>")
+    if record["warnings"]:
+        body.append(f"<div class='warn' id='warnings'><b>{len(record['warnings'])} warning(s) in this run</b> "
+                    "(excluded patients, failed cases, removed features, fallbacks):<ul>"
+                    + "".join(f"<li>{html.escape(w)}</li>" for w in record["warnings"]) + "</ul></div>")
     oracle = record.get("oracle")
     if oracle and mname:
         mt = tables[mname]
@@ -428,8 +432,8 @@ def build_report(ctx, out: Path) -> dict:
     body.append("<h2>Run record</h2>")
     for k in ("versions", "seeds", "input_hashes", "patients", "stages"):
         body.append(f"<h3>{k.replace('_', ' ')}</h3><pre>{html.escape(json.dumps(record[k], indent=1, default=str))}</pre>")
-    body.append("<h3>warnings</h3>" + ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in record["warnings"])
-                                       + "</ul>" if record["warnings"] else "<p>None.</p>"))
+    body.append("<h3>warnings</h3>" + (f"<p>{len(record['warnings'])}, listed at the top of the report.</p>"
+                                       if record["warnings"] else "<p>None.</p>"))
     if record["notes"]:
         body.append("<h3>notes</h3><ul>" + "".join(f"<li>{html.escape(str(w))}</li>" for w in record["notes"]) + "</ul>")
     body.append("<h3>configuration</h3><pre>" + html.escape(json.dumps(record["configuration"], indent=1, default=str))

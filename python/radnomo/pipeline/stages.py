@@ -482,7 +482,8 @@ def stage_shap(ctx: RunContext) -> StageOutcome:
             base = expected_value(b, tr, b0)
             write_csv(phi.reset_index(), d / f"shap_{kind}_test.csv")
             files = [plot_shap_summary(phi, te, d / f"shap_{kind}_summary.png",
-                                       title=f"SHAP summary, {label[kind]} (test set, training background)")]
+                                       title=f"SHAP summary, {label[kind]}: test set (n = {len(te)}), "
+                                             f"training background (n = {len(tr)})")]
             for pid in phi.index[: cfg.report.shap_patients]:
                 files.append(plot_shap_patient(phi.loc[pid], te.loc[pid], base,
                                                d / f"shap_{kind}_patient_{_safe(pid)}.png",

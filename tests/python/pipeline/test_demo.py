@@ -71,7 +71,7 @@ def test_report_has_every_table_and_figure(demo, results):
     tables = results["tables"]
     for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
                  "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam", "delong_matrix_train",
-                 "delong_matrix_test"):
+                 "delong_matrix_test", "table1_train_by_outcome", "table1_test_by_outcome"):
         assert name in tables, name
         assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
     figs = results["figures"]
@@ -115,6 +115,15 @@ def test_run_record(results, demo):
     assert any("random initialisation" in w for w in rec["warnings"]) or rec["configuration"]["deep"]["train"]["weights"] != "imagenet"
     steps = pd.DataFrame(results["tables"]["steps"])
     assert {"radiomics", "deep", "clinical", "nomogram"} <= set(steps.block)
+    # warnings are shown at the top of the page, before the tables
+    page = demo.report.read_text(encoding="utf-8")
+    assert rec["warnings"] and page.index("id='warnings'") < page.index("Table 1.")
+    # nothing that leaves the run (report, model) names this machine's folders
+    root = str(demo.out_dir.resolve().parent)
+    assert root not in page and root not in json.dumps(results)
+    for f in (demo.out_dir / "model").rglob("*"):
+        if f.suffix in (".json", ".yaml", ".csv"):
+            assert root not in f.read_text(encoding="utf-8"), f
 
 
 def test_nomogram_test_auc_is_shown_next_to_the_oracle_auc(results, demo):
