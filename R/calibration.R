@@ -23,7 +23,10 @@
 #'   model was fitted on): `rms::calibrate(fit, method = "boot", B = B)`
 #'   after `set.seed(seed)` (caller's RNG state restored). `mean_absolute_error`
 #'   is the mean absolute difference between each patient's predicted risk and
-#'   the bias-corrected calibration curve at that risk (as printed by rms).
+#'   the bias-corrected calibration curve at that risk, linearly interpolated
+#'   (`approx`, no extrapolation: patients outside the curve's `predy` grid
+#'   are left out), exactly as printed by rms' `print` method for
+#'   `calibrate.default` objects.
 #'
 #' @param y Binary outcome (0/1, logical or two-level factor, second level = event).
 #' @param risk Predicted probabilities in \[0, 1\], one per patient.
@@ -123,7 +126,9 @@ bootstrap_calibration <- function(fit, y, B, seed) {
   rownames(tab) <- NULL
   pred <- attr(cal, "predicted")
   ok <- !is.na(m[, "predy"] + m[, "calibrated.corrected"])
-  err <- pred - Hmisc::approxExtrap(m[ok, "predy"], m[ok, "calibrated.corrected"], xout = pred, ties = mean)$y
+  # as rms:::print.calibrate.default (rms 6.5): linear interpolation without
+  # extrapolation; patients outside the predy grid are left out (na.rm)
+  err <- pred - stats::approx(m[ok, "predy"], m[ok, "calibrated.corrected"], xout = pred, ties = mean)$y
   list(table = tab, mae = mean(abs(err), na.rm = TRUE))
 }
 
