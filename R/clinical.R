@@ -147,8 +147,12 @@ predict.radnomo_clinical <- function(object, newdata, type = c("response", "link
   check_no_na_columns(newdata, object$selected, "newdata")
   xl <- object$fit$xlevels
   for (v in names(xl)) {
-    unseen <- setdiff(unique(as.character(newdata[[gsub("^`|`$", "", v)]])), xl[[v]])
-    if (length(unseen)) abort("'newdata' column '", v, "' has level(s) ", name_list(unseen), " not seen in training.")
+    col <- gsub("^`|`$", "", v)
+    unseen <- setdiff(unique(as.character(newdata[[col]])), xl[[v]])
+    if (length(unseen)) abort("'newdata' column '", col, "' has level(s) ", name_list(unseen), " not seen in training.")
+    # categorical candidates (character, logical or factor in training) are
+    # re-coded with the training levels, whatever their type in newdata
+    newdata[[col]] <- factor(as.character(newdata[[col]]), levels = xl[[v]])
   }
   unname(stats::predict(object$fit, newdata = newdata, type = type))
 }

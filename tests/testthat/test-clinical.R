@@ -57,3 +57,15 @@ test_that("clinical_logistic reports problems clearly", {
   sep <- data.frame(y = rep(0:1, each = 10), a = 1:20)
   expect_warning(expect_warning(clinical_logistic(sep, "y", "a", alpha = 1), "univariable.*separation"), "multivariable.*separation")
 })
+
+test_that("a logical candidate predicts on new data (training levels reused)", {
+  d <- read_asah()
+  d$male <- d$gender == "Male"            # logical candidate
+  cl <- clinical_logistic(d, "y", c("male", "s100b"), alpha = 1)
+  # reference: the same model by glm with the logical as a 0/1 number
+  ref <- glm(y ~ as.numeric(male) + s100b, data = d, family = binomial)
+  expect_equal(predict(cl, d), unname(fitted(ref)), tolerance = 1e-10)
+  nd <- d[1:4, ]
+  nd$male <- as.character(nd$male)        # the same values as text
+  expect_equal(predict(cl, nd), unname(fitted(ref))[1:4], tolerance = 1e-10)
+})
