@@ -64,8 +64,9 @@ decision_curve <- function(y, risks, thresholds = seq(0, 1, by = 0.01), policy =
     }, simplify = "array"))
     a <- (1 - conf_level) / 2
     q <- function(m) t(apply(m, 1L, stats::quantile, probs = c(a, 1 - a), na.rm = TRUE, names = FALSE))
-    nb <- q(boot[, 1L, , drop = TRUE])
-    snb <- q(boot[, 2L, , drop = TRUE])
+    # rows x bootstraps (kept a matrix when bootstraps = 1)
+    nb <- q(matrix(boot[, 1L, ], nrow(out)))
+    snb <- q(matrix(boot[, 2L, ], nrow(out)))
     out$nb_lower <- nb[, 1L]; out$nb_upper <- nb[, 2L]
     out$snb_lower <- snb[, 1L]; out$snb_upper <- snb[, 2L]
   }

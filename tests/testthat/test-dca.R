@@ -78,6 +78,13 @@ test_that("bootstrap intervals are seeded, bracket the estimate, and rmda agrees
   a <- decision_curve(d$Cancer, list(model = fitted(fit)), thresholds = th, bootstraps = 50, seed = 1)
   b <- decision_curve(d$Cancer, list(model = fitted(fit)), thresholds = th, bootstraps = 50, seed = 1)
   expect_identical(a, b)
+  # a single resample: every interval collapses onto that resample's value
+  # (reference: dca on the resampled patients, drawn with the same seed)
+  one <- decision_curve(d$Cancer, list(model = fitted(fit)), thresholds = th, bootstraps = 1, seed = 4)
+  i <- local({ set.seed(4); sample.int(nrow(d), replace = TRUE) })
+  rs <- decision_curve(d$Cancer[i], list(model = fitted(fit)[i]), thresholds = th)
+  expect_equal(one$nb_lower, rs$net_benefit)
+  expect_equal(one$nb_upper, rs$net_benefit)
   ok <- a$model == "model"
   expect_true(all(a$nb_lower[ok] <= a$net_benefit[ok] + 1e-12 & a$net_benefit[ok] <= a$nb_upper[ok] + 1e-12))
   f <- tempfile(fileext = ".png")
