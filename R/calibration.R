@@ -94,7 +94,10 @@ calibration_stats <- function(y, risk, curve) {
   q <- stats::qnorm(0.975)
   slope_fit <- suppressWarnings(stats::glm(y ~ lg, family = stats::binomial()))
   sc <- summary(slope_fit)$coefficients
-  int_fit <- suppressWarnings(stats::glm(y ~ 1, offset = lg, family = stats::binomial()))
+  # start = 0 (the offset itself): glm's default start (logit of (y + 0.5) / 2
+  # minus the offset) diverges when some risks are near 0 or 1 (clamped logits
+  # of +-27.6), although the score equation has a finite root
+  int_fit <- suppressWarnings(stats::glm(y ~ 1, offset = lg, family = stats::binomial(), start = 0))
   ic <- summary(int_fit)$coefficients
   e <- curve$expected
   hl <- sum((curve$events - e)^2 / (e * (1 - e / curve$n)))

@@ -19,6 +19,18 @@ test_that("calibration slope and Brier match rms::val.prob; intercept solves its
   expect_true(is.na(cal$mean_absolute_error))
 })
 
+test_that("calibration intercept is finite and right when some risks are exactly 0 or 1", {
+  y <- c(0, 0, 1, 1, 0, 1, 0, 1, 0, 1)
+  risk <- c(0, 0, 0, 0.5, 0.5, 0.5, 0.6, 0.7, 0.8, 1)   # an event at risk 0
+  cal <- calibration(y, risk, groups = 3)
+  # reference: root of the intercept's score equation with the documented
+  # clamping to [1e-12, 1 - 1e-12] (glm's default start diverged to 2.25e15)
+  lg <- qlogis(pmin(pmax(risk, 1e-12), 1 - 1e-12))
+  a <- uniroot(function(a) sum(y - plogis(a + lg)), c(-50, 50), tol = 1e-12)$root
+  expect_equal(cal$stats$intercept, a, tolerance = 1e-7)
+  expect_true(is.finite(cal$stats$intercept_lower) && is.finite(cal$stats$intercept_upper))
+})
+
 test_that("grouped curve and Hosmer-Lemeshow match a hand computation", {
   risk <- seq(0.05, 0.95, length.out = 30)
   y <- c(0, 0, 0, 1, 0, 0, 0, 0, 1, 0,  0, 1, 0, 1, 1, 0, 0, 1, 0, 1,  1, 1, 0, 1, 1, 1, 1, 1, 0, 1)
