@@ -127,8 +127,11 @@ def plot_shap_patient(values: pd.Series, x: pd.Series, base_value: float, path: 
     ax.set_yticklabels([f"{_short(t)} = {x[t]:.3g}" for t in order], fontsize=8)
     ax.axvline(0, color="0.3", lw=0.8)
     score = base_value + float(values.sum())
-    ax.set_xlabel(f"SHAP value (log-odds); mean training score {base_value:.3f} -> this patient {score:.3f}")
-    ax.set_title(title or "SHAP values of one patient")
+    # short axis label: long term names push the axes right, and a long centred label was cut off
+    ax.set_xlabel("SHAP value (log-odds)")
+    # title centred on the figure, not on the (right-shifted) axes
+    fig.suptitle((title or "SHAP values of one patient")
+                 + f"\nscore {score:.3f} = mean training score {base_value:.3f} + sum of bars", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 

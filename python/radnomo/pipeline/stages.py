@@ -487,7 +487,7 @@ def stage_shap(ctx: RunContext) -> StageOutcome:
             for pid in phi.index[: cfg.report.shap_patients]:
                 files.append(plot_shap_patient(phi.loc[pid], te.loc[pid], base,
                                                d / f"shap_{kind}_patient_{_safe(pid)}.png",
-                                               title=f"{label[kind]}: patient {pid}"))
+                                               title=f"{label[kind]}: test-set patient {pid}"))
             made[kind] = {"files": [f.name for f in files], "base_value": base, "n_terms": len(b)}
         return {"plots": made}
 

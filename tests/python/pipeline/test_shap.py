@@ -64,3 +64,31 @@ def test_plots_are_real_pngs(data, tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         im = np.asarray(Image.open(p).convert("L"))
         assert im.shape[0] > 150 and im.std() > 10  # not blank
+
+
+def test_patient_plot_axis_label_fits_in_the_figure(data, tmp_path, monkeypatch):
+    """The per-patient x label (score summary) used to run past the right edge of the figure."""
+    import radnomo.explain.shap as sh
+
+    train, test, coef = data
+    phi = linear_shap_values(coef, test, train)
+    # long PyRadiomics-like names push the axes to the right, as in the study
+    long = {c: f"pvp_original_glszm_SmallAreaHighGrayLevelEmphasis_{c}" for c in phi.columns}
+    phi, test = phi.rename(columns=long), test.rename(columns=long)
+    seen = {}
+    real_save = sh._save
+
+    def spy(fig, path):
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        seen["label"] = ax.xaxis.label.get_window_extent(r)
+        seen["title"] = fig._suptitle.get_window_extent(r)
+        seen["fig"] = fig.bbox
+        return real_save(fig, path)
+
+    monkeypatch.setattr(sh, "_save", spy)
+    plot_shap_patient(phi.iloc[0], test.iloc[0], -0.856, tmp_path / "p.png", title="patient 1")
+    lab, fig = seen["label"], seen["fig"]
+    for box in (lab, seen["title"]):
+        assert box.x0 >= fig.x0 and box.x1 <= fig.x1, (box, fig)
