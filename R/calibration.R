@@ -18,7 +18,10 @@
 #' * **Brier score**: `mean((y - risk)^2)`.
 #' * **Hosmer-Lemeshow**: `sum((O_g - E_g)^2 / (E_g (1 - E_g / n_g)))` over
 #'   the risk groups above, with `G - 2` degrees of freedom (`G` = number of
-#'   groups actually formed) and an upper-tail chi-squared p-value.
+#'   groups actually formed) on the data the model was fitted on, or `G`
+#'   degrees of freedom when `validation = TRUE` (risks applied unchanged to
+#'   independent data; Hosmer, Lemeshow & Sturdivant, Applied Logistic
+#'   Regression, 3rd ed., section 5.2.2), and an upper-tail chi-squared p-value.
 #' * **Bootstrap** (only when `fit` is given; meant for the training set the
 #'   model was fitted on): `rms::calibrate(fit, method = "boot", B = B)`
 #'   after `set.seed(seed)` (caller's RNG state restored). `mean_absolute_error`
@@ -36,6 +39,9 @@
 #' @param seed Optional integer seed for the bootstrap.
 #' @param groups Number of risk groups for the grouped curve and the
 #'   Hosmer-Lemeshow test (>= 3).
+#' @param validation `TRUE` when `risk` comes from a model fitted on other
+#'   patients (a test or external set): the Hosmer-Lemeshow test then has `G`
+#'   degrees of freedom instead of `G - 2`.
 #' @return An object of class `"radnomo_calibration"`: a list with `curve`
 #'   (data.frame group, n, predicted, observed, lower, upper), `stats`
 #'   (one-row data.frame n, intercept, intercept_lower, intercept_upper,
@@ -48,14 +54,17 @@
 #' y <- rbinom(200, 1, risk)
 #' calibration(y, risk)$stats
 #' @export
-calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10) {
+calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE) {
+  if (!is.logical(validation) || length(validation) != 1L || is.na(validation)) {
+    abort("'validation' must be TRUE or FALSE.")
+  }
   y <- check_binary(y, "y")
   risk <- check_score(risk, length(y), "risk", probability = TRUE)
   check_number(B, "B", 1, 1e6, integer = TRUE)
   check_number(groups, "groups", 3, length(y), integer = TRUE)
   seed <- check_seed(seed)
   curve <- calibration_groups(y, risk, groups)
-  stats <- calibration_stats(y, risk, curve)
+  stats <- calibration_stats(y, risk, curve, validation)
   boot <- NULL
   mae <- NA_real_
   if (!is.null(fit)) {
@@ -89,7 +98,7 @@ calibration_groups <- function(y, risk, groups) {
 
 #' Logistic recalibration, Brier and Hosmer-Lemeshow
 #' @noRd
-calibration_stats <- function(y, risk, curve) {
+calibration_stats <- function(y, risk, curve, validation = FALSE) {
   lg <- stats::qlogis(pmin(pmax(risk, 1e-12), 1 - 1e-12))
   q <- stats::qnorm(0.975)
   slope_fit <- suppressWarnings(stats::glm(y ~ lg, family = stats::binomial()))
@@ -101,7 +110,7 @@ calibration_stats <- function(y, risk, curve) {
   ic <- summary(int_fit)$coefficients
   e <- curve$expected
   hl <- sum((curve$events - e)^2 / (e * (1 - e / curve$n)))
-  df <- nrow(curve) - 2L
+  df <- nrow(curve) - if (isTRUE(validation)) 0L else 2L
   data.frame(n = length(y),
              intercept = ic[1L, 1L], intercept_lower = ic[1L, 1L] - q * ic[1L, 2L],
              intercept_upper = ic[1L, 1L] + q * ic[1L, 2L],

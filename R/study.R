@@ -21,7 +21,8 @@
 #' Evaluation per set (train, test): [roc_metrics()] of each model's risk
 #' with the Youden threshold chosen on the training set and reused on the
 #' test set; paired [delong_test()] between the available models;
-#' [calibration()] of the nomogram (training set also with the `rms`
+#' [calibration()] of the nomogram with about 10 patients per risk group (3 to
+#' 10 groups; on the test set as validation, Hosmer-Lemeshow with G df; training set also with the `rms`
 #' bootstrap, `B` resamples); [decision_curve()] of all models.
 #'
 #' @param train,test data.frames with the `id`, `outcome`, feature and
@@ -121,8 +122,11 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   })) else NULL
   obj$calibration <- lapply(stats::setNames(names(sets), names(sets)), function(s) {
     sc <- scores[scores$set == s, ]
-    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed)
-    else calibration(sc$outcome, sc$nomogram)
+    # about 10 patients per risk group, 3 to 10 groups; on the test set the
+    # risks come from the frozen model (validation: HL with G df)
+    g <- calibration_group_count(nrow(sc))
+    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed, groups = g)
+    else calibration(sc$outcome, sc$nomogram, groups = g, validation = TRUE)
   })
   obj$decision <- do.call(rbind, lapply(names(sets), function(s) {
     sc <- scores[scores$set == s, ]
@@ -144,6 +148,10 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
              "metrics", "delong", "calibration", "decision", "steps", "settings")
   structure(unclass(obj)[parts], class = "radnomo_study")
 }
+
+#' Number of calibration risk groups for a set of n patients (about 10 per group, 3 to 10)
+#' @noRd
+calibration_group_count <- function(n) as.integer(min(10L, max(3L, floor(n / 10))))
 
 #' @noRd
 check_study_data <- function(data, needed, arg) {

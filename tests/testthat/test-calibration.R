@@ -75,3 +75,18 @@ test_that("bootstrap calibration is seeded, reproducible and plotted", {
   plot_calibration(a, f, title = "Training set")
   expect_gt(file.size(f), 5000)
 })
+
+test_that("validation = TRUE gives the Hosmer-Lemeshow test G degrees of freedom", {
+  # Hosmer, Lemeshow & Sturdivant (2013), section 5.2.2: for risks from a model
+  # fitted elsewhere the statistic is referred to chi-squared with G df.
+  set.seed(8)
+  risk <- runif(150, 0.02, 0.9)
+  y <- rbinom(150, 1, risk)
+  dev <- calibration(y, risk, groups = 8)$stats
+  val <- calibration(y, risk, groups = 8, validation = TRUE)$stats
+  expect_equal(val$hl_statistic, dev$hl_statistic)
+  expect_identical(dev$hl_df, 6L)
+  expect_identical(val$hl_df, 8L)
+  expect_equal(val$hl_p, pchisq(dev$hl_statistic, 8, lower.tail = FALSE), tolerance = 1e-14)
+  expect_error(calibration(y, risk, validation = NA), "validation")
+})

@@ -144,3 +144,20 @@ test_that("a block in which no feature passes the MWU step is left out with a wa
   expect_error(select_features(as.matrix(d[, sprintf("dl_%d", 1:3)]), d$label, mwu_alpha = 1e-6),
                class = "radnomo_nothing_selected")
 })
+
+test_that("calibration in fit_study sizes its risk groups to the set and treats test as validation", {
+  expect_identical(radnomo:::calibration_group_count(18), 3L)
+  expect_identical(radnomo:::calibration_group_count(68), 6L)
+  expect_identical(radnomo:::calibration_group_count(500), 10L)
+  set.seed(31)
+  n <- 130
+  d <- data.frame(patient_id = sprintf("P%03d", seq_len(n)), lnafp = rnorm(n, 2.6, 2), mls = rbinom(n, 1, 0.5),
+                  stringsAsFactors = FALSE)
+  d$label <- rbinom(n, 1, plogis(-2 + 0.4 * d$lnafp + 1.1 * d$mls))
+  fs <- suppressWarnings(fit_study(d[1:100, ], d[101:n, ], clinical = c("lnafp", "mls"), B = 10, seed = 1))
+  te <- fs$calibration$test
+  tr <- fs$calibration$train
+  expect_lte(nrow(te$curve), 3L)
+  expect_identical(te$stats$hl_df, nrow(te$curve))        # validation: G df
+  expect_identical(tr$stats$hl_df, nrow(tr$curve) - 2L)   # development: G - 2 df
+})

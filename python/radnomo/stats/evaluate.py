@@ -63,12 +63,14 @@ class Calibration(RFit):
     bootstrap: pd.DataFrame | None = None
 
 
-def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, groups: int = 10) -> Calibration:
-    """Observed vs predicted, calibration intercept/slope with 95% CIs, Brier, Hosmer–Lemeshow;
+def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, groups: int = 10,
+                validation: bool = False) -> Calibration:
+    """Observed vs predicted, calibration intercept/slope with 95% CIs, Brier, Hosmer–Lemeshow
+    (``G - 2`` df, or ``G`` df with ``validation=True`` for risks applied to independent data);
     with ``fit`` (a nomogram) also rms::calibrate bootstrap curves (R ``radnomo::calibration``)."""
     res = call("calibration", vector_arg(y, "y"), vector_arg(risk, "risk"),
                fit=None if fit is None else fit.robj, B=int(B),
-               seed=None if seed is None else int(seed), groups=int(groups))
+               seed=None if seed is None else int(seed), groups=int(groups), validation=bool(validation))
     return calibration_from_r(cv.RHandle(res))
 
 

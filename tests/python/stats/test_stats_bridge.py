@@ -298,3 +298,12 @@ def test_perfect_separation_and_ties_warn_not_crash():
     # tied scores: a valid AUC, no error
     r = stats.roc_metrics([0, 0, 1, 1, 0, 1], [0.5, 0.5, 0.5, 0.9, 0.1, 0.5]).iloc[0]
     assert 0.5 < r["auc"] < 1
+
+
+def test_calibration_validation_flag_changes_only_hl_df(clin):
+    y, risk = clin["label"], clin["risk_a"]
+    dev = stats.calibration(y, risk, groups=8).stats.iloc[0]
+    val = stats.calibration(y, risk, groups=8, validation=True).stats.iloc[0]
+    assert dev["hl_df"] == 6 and val["hl_df"] == 8
+    assert val["hl_p"] == pytest.approx(sps.chi2.sf(dev["hl_statistic"], 8), rel=1e-12)
+    assert val["slope"] == dev["slope"] and val["brier"] == dev["brier"]
