@@ -122,13 +122,24 @@ def aggregate_features(slice_features: np.ndarray, roi_voxels: np.ndarray, how: 
 
 def slice_features(model, images: np.ndarray, *, device: str = "cpu", batch_size: int = 32,
                    mixed_precision: bool = False) -> np.ndarray:
-    """Pooled DenseNet features of ``(n, S, S)`` slices in [0, 1] -> ``(n, 1664)`` float32."""
+    """Pooled DenseNet features of ``(n, S, S)`` slices in [0, 1] -> ``(n, 1664)`` float32.
+
+    On a GPU without ``mixed_precision`` the convolutions run in true float32
+    (cuDNN's TF32 shortcut is switched off here): features extracted on a GPU
+    then agree with CPU-extracted ones to float32 rounding, so a model trained
+    on GPU features scores patients extracted on a CPU unchanged. (With TF32
+    they differed by up to 5e-3 on an H200.)
+    """
+    import contextlib
+
     import torch
 
     model.eval()
     out = []
     use_amp = mixed_precision and device == "cuda"
-    with torch.inference_mode():
+    exact = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if (device == "cuda" and not use_amp) \
+        else contextlib.nullcontext()
+    with torch.inference_mode(), exact:
         for i in range(0, len(images), batch_size):
             x = to_network_input(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size]))).to(device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
