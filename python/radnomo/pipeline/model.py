@@ -193,17 +193,27 @@ def predict_cohort(model_path, manifest, clinical=None, out=None, *, work=None, 
     return scores
 
 
-def evaluate_scores(scores: pd.DataFrame, cutoffs: dict[str, float]) -> dict[str, pd.DataFrame]:
-    """Metrics of each model on a labelled cohort at the training cut-offs, and DeLong comparisons.
+def calibration_groups(n: int) -> int:
+    """Risk groups for calibrating ``n`` patients: about 10 per group, 3 to 10 (as R ``fit_study``)."""
+    return int(min(10, max(3, n // 10)))
 
-    AUC with DeLong 95% CI, sensitivity, specificity, PPV, NPV, accuracy (R ``roc_metrics``).
+
+def evaluate_scores(scores: pd.DataFrame, cutoffs: dict[str, float], thresholds=None) -> dict[str, pd.DataFrame]:
+    """Metrics of each model on a labelled cohort at the training cut-offs, DeLong comparisons,
+    the nomogram's calibration and decision curves of every model.
+
+    AUC with DeLong 95% CI, sensitivity, specificity, PPV, NPV, accuracy (R
+    ``roc_metrics``); calibration as external validation (R ``calibration`` with
+    ``validation = TRUE``: Hosmer–Lemeshow with G df); decision curves by
+    rmda's definitions at ``thresholds`` (default 0, 0.01, ..., 0.99).
     """
-    from radnomo.stats import delong_test, roc_metrics
+    from radnomo.stats import calibration, decision_curve, delong_test, roc_metrics
 
     if "label" not in scores.columns or scores["label"].isna().any():
         raise InputError("evaluation needs the outcome of every patient (column 'label')")
     y = scores["label"].astype(int).to_numpy()
-    models = [m for m in MODEL_LABELS if m in scores.columns]
+    # a block left out of the study (nothing selected) has no scores
+    models = [m for m in MODEL_LABELS if m in scores.columns and scores[m].notna().any()]
     rows = []
     for m in models:
         r = roc_metrics(y, scores[m].to_numpy(float), threshold=cutoffs.get(m))
@@ -213,6 +223,12 @@ def evaluate_scores(scores: pd.DataFrame, cutoffs: dict[str, float]) -> dict[str
     out = {"metrics": metrics}
     if len(models) >= 2:
         out["delong"] = delong_test(y, {m: scores[m].to_numpy(float) for m in models})
+    if "nomogram" in models:
+        cal = calibration(y, scores["nomogram"].to_numpy(float), groups=calibration_groups(len(y)), validation=True)
+        out["calibration_curve"], out["calibration_stats"] = cal.curve, cal.stats
+    if thresholds is None:
+        thresholds = [round(0.01 * i, 10) for i in range(100)]
+    out["decision"] = decision_curve(y, {m: scores[m].to_numpy(float) for m in models}, thresholds=thresholds)
     return out
 
 
@@ -220,7 +236,8 @@ def evaluate_cohort(model_path, manifest, clinical=None, out_dir=None, *, worker
                     log: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """Score a labelled external cohort and report the study's metrics at the training cut-offs.
 
-    Writes ``scores.csv``, ``metrics.csv``, ``delong.csv`` and ``evaluation.json`` into ``out_dir``.
+    Writes ``scores.csv``, ``metrics.csv``, ``delong.csv``, ``calibration_curve.csv``,
+    ``calibration_stats.csv``, ``decision.csv`` and ``evaluation.json`` into ``out_dir``.
     """
     from radnomo.pipeline.report import records
     from radnomo.pipeline.stages import write_csv, write_json
@@ -231,7 +248,7 @@ def evaluate_cohort(model_path, manifest, clinical=None, out_dir=None, *, worker
     model = load_model(model_path)
     scores = predict_cohort(model_path, manifest, clinical, out_dir / "scores.csv", work=out_dir / "work",
                             workers=workers, progress=progress, log=log)
-    res = evaluate_scores(scores, model.cutoffs)
+    res = evaluate_scores(scores, model.cutoffs, thresholds=model.config.stats.thresholds())
     for k, v in res.items():
         write_csv(v, out_dir / f"{k}.csv")
     write_json({"model": str(model.path), "cutoffs": model.cutoffs,

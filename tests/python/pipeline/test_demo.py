@@ -245,3 +245,14 @@ def test_cli_evaluate_on_labelled_cohort(demo, tmp_path):
     ref = ref.loc[ref.set == "test"].set_index("model")
     for col in ("auc", "auc_lower", "auc_upper", "sensitivity", "specificity", "accuracy"):
         np.testing.assert_allclose(ev.loc[ref.index, col], ref[col], rtol=1e-4, atol=1e-6, err_msg=col)
+    # calibration (external validation: HL with G df) and decision curves reproduce the run's test set
+    cal = pd.read_csv(tmp_path / "ev" / "calibration_stats.csv")
+    cal_ref = pd.read_csv(demo.out_dir / "stats" / "tables" / "calibration_test_stats.csv")
+    for col in ("brier", "slope", "intercept", "hl_statistic", "hl_df", "hl_p"):
+        np.testing.assert_allclose(cal[col], cal_ref[col], rtol=1e-4, atol=1e-8, err_msg=col)
+    dc = pd.read_csv(tmp_path / "ev" / "decision.csv", keep_default_na=False, na_values=["NA", ""])
+    dc_ref = pd.read_csv(demo.out_dir / "stats" / "tables" / "decision.csv", keep_default_na=False, na_values=["NA", ""])
+    dc_ref = dc_ref.loc[dc_ref.set == "test"].drop(columns="set").reset_index(drop=True)
+    assert len(dc) == len(dc_ref)
+    np.testing.assert_allclose(dc["net_benefit"].to_numpy(float), dc_ref["net_benefit"].to_numpy(float),
+                               rtol=1e-4, atol=1e-8)
