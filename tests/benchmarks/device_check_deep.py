@@ -27,6 +27,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--image-size", type=int, default=224)
+    ap.add_argument("--work", type=Path, default=None,
+                    help="scratch folder for the cohort and models (default: a new temporary folder)")
     args = ap.parse_args(argv)
 
     import torch
@@ -40,7 +42,9 @@ def main(argv=None) -> dict:
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    work = Path("/tmp/radnomo_device_check")
+    import tempfile
+
+    work = args.work if args.work is not None else Path(tempfile.mkdtemp(prefix="radnomo_device_check_"))
     res: dict = {"torch": torch.__version__, "cuda": torch.cuda.is_available()}
     if not torch.cuda.is_available():
         raise SystemExit("no CUDA device")

@@ -87,11 +87,13 @@ def predict(model, manifest, clinical, out, workers, quiet):
 @click.option("--clinical", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Clinical table of the cohort.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evaluation"),
-              show_default=True, help="Output folder (scores.csv, metrics.csv, delong.csv, evaluation.json).")
+              show_default=True, help="Output folder (scores.csv, metrics.csv, delong.csv, calibration_*.csv, "
+                   "decision.csv, evaluation.json).")
 @workers_option
 @quiet_option
 def evaluate(model, manifest, clinical, out_dir, workers, quiet):
-    """Evaluate the frozen MODEL on a labelled external cohort (same metrics as Table 3, training cut-offs)."""
+    """Evaluate the frozen MODEL on a labelled external cohort: Table 3's metrics at the training
+    cut-offs, DeLong tests, the nomogram's calibration and decision curves."""
     from radnomo.pipeline.model import evaluate_cohort
 
     try:
