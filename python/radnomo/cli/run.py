@@ -9,6 +9,10 @@ import click
 from radnomo.cli.options import workers_option
 from radnomo.errors import RadnomoError
 
+#: Default seed of the demo's synthetic cohort (radnomo.pipeline.demo.DEMO_SEED; kept here so
+#: ``radnomo --help`` does not import the pipeline).
+DEMO_SEED = 20250101
+
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a configuration setting (checked like the file); repeatable.")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -46,16 +50,20 @@ def run(config, out_dir, overrides, workers, until, quiet):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
               show_default=True, help="Folder for the synthetic cohort and the run.")
 @click.option("--n", "n", type=click.IntRange(min=20), default=60, show_default=True, help="Number of patients.")
+@click.option("--seed", type=click.IntRange(min=0), default=DEMO_SEED, show_default=True,
+              help="Seed of the synthetic cohort (patients, images, outcomes). The split, deep-training and "
+                   "statistics seeds stay the study configuration's (change them with --set).")
 @set_option
 @workers_option
 @quiet_option
-def demo(out_dir, n, overrides, workers, quiet):
+def demo(out_dir, n, seed, overrides, workers, quiet):
     """Generate the small synthetic cohort and run the study on it with lighter settings
     (listed in the report as deviations from the study's configuration)."""
     from radnomo.pipeline.demo import run_demo
 
     try:
-        res = run_demo(out_dir, n=n, workers=workers, progress=not quiet, overrides=overrides, log=click.echo)
+        res = run_demo(out_dir, n=n, seed=seed, workers=workers, progress=not quiet, overrides=overrides,
+                       log=click.echo)
     except RadnomoError as exc:
         _fail(exc)
     click.echo(f"report: {res.report}\nresults: {res.results}\nmodel: {res.model}")

@@ -42,17 +42,20 @@ def run_demo(out_dir: str | Path = "demo_out", *, n: int = 60, seed: int = DEMO_
              progress: bool = True, overrides=(), log: Callable[[str], None] = print) -> RunSummary:
     """Generate ``n`` synthetic patients (size ``small``) in ``out_dir/cohort`` and run the study into ``out_dir/run``.
 
-    A rerun reuses the cohort and every finished stage.
+    ``seed`` is the synthetic cohort's seed (patients, images, outcomes; ``radnomo demo --seed``);
+    the split, deep-training and statistics seeds are the study configuration's. A rerun reuses
+    the cohort (patients are regenerated when the seed changed) and every finished stage.
     """
-    from radnomo.synth.cohort import generate_cohort
+    from radnomo.synth import cohort as synth_cohort
 
     out_dir = Path(out_dir)
     log(f"[demo] synthetic cohort: {n} patients -> {out_dir / 'cohort'}")
-    paths = generate_cohort(out_dir / "cohort", n=n, size="small", seed=seed, workers=workers, progress=progress)
+    paths = synth_cohort.generate_cohort(out_dir / "cohort", n=n, size="small", seed=seed, workers=workers, progress=progress)
     cfg = demo_config(paths.manifest, paths.clinical, overrides)
     truth = json.loads(Path(paths.ground_truth).read_text(encoding="utf-8"))
     oracle = {k: truth["outcome"][k] for k in ("oracle_auc", "expected_oracle_auc", "drivers", "model")
               if k in truth.get("outcome", {})}
+    oracle["cohort_seed"] = truth.get("generator", {}).get("seed", seed)
     notes = [f"synthetic cohort: radnomo.synth.generate_cohort(n={n}, size='small', seed={seed})",
              "true drivers of the outcome: " + ", ".join(sorted(oracle.get("drivers", {})))]
     return run_study(cfg, out_dir / "run", workers=workers, progress=progress, log=log,

@@ -301,10 +301,13 @@ def run_record(ctx) -> dict[str, Any]:
         warns += [f"[{name}] {w}" for w in (rec.get("info", {}) or {}).get("warnings", [])]
     split_rec = ctx.rundir.read_record("split") or {}
     pre_rec = ctx.rundir.read_record("preprocess") or {}
+    seeds = {"split": cfg.split.seed, "preprocess": cfg.preprocess.settings.seed,
+             "deep_train": cfg.deep.train.seed, "stats": cfg.stats.seed}
+    if (runmeta.get("oracle") or {}).get("cohort_seed") is not None:
+        seeds["synthetic_cohort"] = runmeta["oracle"]["cohort_seed"]
     return {
         "versions": versions,
-        "seeds": {"split": cfg.split.seed, "preprocess": cfg.preprocess.settings.seed,
-                  "deep_train": cfg.deep.train.seed, "stats": cfg.stats.seed},
+        "seeds": seeds,
         "configuration": raw,
         "deviations_from_study_config": deviations,
         "input_hashes": {"manifest_sha256": split_rec.get("inputs", {}).get("manifest_sha256"),
