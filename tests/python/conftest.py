@@ -11,12 +11,21 @@ os.environ.setdefault("TZ", "UTC")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = (REPO / ".." / "shared" / "reference").resolve()
+#: Reference data shipped with the repository (public data and other software's outputs);
+#: sources and licences in tests/reference/PROVENANCE.md.
+REFERENCE = REPO / "tests" / "reference"
+
+
+def reference_file(*parts: str) -> Path:
+    """A file or folder of tests/reference; a missing one fails the calling test (never skips)."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"reference data missing: {path} (part of the repository; see "
+                    "tests/reference/PROVENANCE.md)", pytrace=False)
+    return path
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """../shared/reference (public data and other software's outputs); skip when absent."""
-    if not REFERENCE.is_dir():
-        pytest.skip(f"reference data not found at {REFERENCE}")
-    return REFERENCE
+    """tests/reference; fails (does not skip) when the folder is missing."""
+    return reference_file()

@@ -1,24 +1,39 @@
 # Shared fixtures for the radnomo tests.
 
-# Path to the read-only reference data shipped next to the repository
-# (../shared/reference relative to the repository root).
+# Path to a reference file in tests/reference (public data and other
+# software's outputs, shipped with the repository; sources and licences in
+# tests/reference/PROVENANCE.md). test_path() also resolves inside R CMD check.
 reference_path <- function(...) {
-  file.path(testthat::test_path(), "..", "..", "..", "shared", "reference", ...)
+  testthat::test_path("..", "reference", ...)
 }
 
-# Skip the calling test when a reference file is absent.
-skip_if_no_reference <- function(...) {
+# A reference file that must exist: a missing file fails the calling test
+# (it is part of the repository, never optional).
+reference_file <- function(...) {
   p <- reference_path(...)
-  if (!file.exists(p)) testthat::skip(paste("reference data not found:", p))
+  if (!file.exists(p)) {
+    stop("reference file missing: ", file.path("tests", "reference", ...),
+         " (looked for ", normalizePath(p, mustWork = FALSE),
+         "); it is part of the repository, see tests/reference/PROVENANCE.md", call. = FALSE)
+  }
   p
 }
 
-# pROC's aSAH data set (113 patients, 41 poor outcomes), outcome coded 0/1.
+# pROC's aSAH data set (113 patients, 41 poor outcomes), loaded from the
+# installed pROC package, with the column types of a plain CSV read: gos6 and
+# wfns as numbers (ordered factors 1..5 in pROC), outcome and gender as text
+# (pROC's gender factor has "Male" as its first level; as text the reference
+# level is "Female", which the tests' terms such as genderMale assume);
+# outcome also coded 0/1 as y.
 read_asah <- function() {
-  p <- skip_if_no_reference("clinstats", "pROC", "aSAH.csv")
-  d <- utils::read.csv(p, stringsAsFactors = FALSE)
+  e <- new.env()
+  utils::data("aSAH", package = "pROC", envir = e)
+  d <- e$aSAH
+  d$gos6 <- as.integer(as.character(d$gos6))
+  d$wfns <- as.numeric(as.character(d$wfns))
+  d$outcome <- as.character(d$outcome)
+  d$gender <- as.character(d$gender)
   d$y <- as.integer(d$outcome == "Poor")
-  d$wfns <- as.numeric(d$wfns)
   d
 }
 

@@ -1,9 +1,10 @@
-# References: rmda 1.6 outputs in ../shared/reference/clinstats/rmda (see its
-# README: decision_curve(..., study.design = "cohort", thresholds = seq(0, 1, by = 0.01)),
-# the rmda tutorial's printed opt-out table, and dcurves' outputs on df_binary.
+# References (tests/reference/PROVENANCE.md): rmda 1.6 outputs in
+# tests/reference/clinstats/rmda (decision_curve(..., study.design = "cohort",
+# thresholds = seq(0, 1, by = 0.01))), the rmda tutorial's printed opt-out
+# table (numbers quoted below), and dcurves' outputs on df_binary.
 
 read_rmda <- function(file) {
-  p <- skip_if_no_reference("clinstats", "rmda", file)
+  p <- reference_file("clinstats", "rmda", file)
   utils::read.csv(p, stringsAsFactors = FALSE)
 }
 
@@ -54,7 +55,7 @@ test_that("opt-out net benefit matches the rmda tutorial's printed table", {
 })
 
 test_that("net benefit matches dcurves on df_binary", {
-  p <- skip_if_no_reference("clinstats", "dcurves", "df_binary.csv")
+  p <- reference_file("clinstats", "dcurves", "df_binary.csv")
   d <- utils::read.csv(p)
   y <- as.integer(d$cancer)
   dc <- decision_curve(y, list(cancerpredmarker = d$cancerpredmarker), thresholds = 0.25)
@@ -63,7 +64,7 @@ test_that("net benefit matches dcurves on df_binary", {
   expect_equal(dc$net_benefit, c(0.0640000, -0.1466667, 0), tolerance = 1e-6)
   # dcurves case 1 (cancer ~ famhistory, a 0/1 "risk"); thresholds strictly
   # inside (0, 1), where dcurves' nudging of 0/1 values makes no difference
-  ref <- utils::read.csv(skip_if_no_reference("clinstats", "dcurves", "r_case1_results.csv"))
+  ref <- utils::read.csv(reference_file("clinstats", "dcurves", "r_case1_results.csv"))
   ref <- ref[ref$threshold > 0 & ref$threshold < 1, ]
   th <- ref$threshold[ref$variable == "famhistory"]
   dc <- decision_curve(y, list(famhistory = d$famhistory), thresholds = th)

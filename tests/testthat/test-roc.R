@@ -1,9 +1,10 @@
-# Reference values: pROC 1.18.0 on its aSAH data set, listed with their
-# provenance in ../shared/reference/README.md (pROC's own tests, re-derived).
+# Reference values: pROC 1.18.0 on its aSAH data set (loaded from the installed
+# pROC), with their provenance in tests/reference/PROVENANCE.md (pROC's own
+# tests, re-derived).
 
 test_that("roc_metrics reproduces pROC's aSAH AUCs, DeLong CIs and Youden point", {
   d <- read_asah()
-  s <- roc_metrics(d$outcome, d$s100b)   # factor outcome: second level "Poor" = event
+  s <- roc_metrics(d$outcome, d$s100b)   # text outcome: sorted levels Good, Poor; "Poor" = event
   expect_equal(s$auc, 0.7313685637, tolerance = 1e-8)
   expect_equal(s$auc_lower, 0.6301182118, tolerance = 1e-8)
   expect_equal(s$auc_upper, 0.8326189156, tolerance = 1e-8)

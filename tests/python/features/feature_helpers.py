@@ -1,4 +1,4 @@
-"""Shared helpers for feature tests: reference-data location and tiny synthetic cases."""
+"""Helpers for feature tests: the reference-data location (tests/reference) and tiny synthetic cases."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ import SimpleITK as sitk
 
 
 REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO / ".." / "shared" / "reference"
+#: Reference data shipped with the repository; sources and licences in tests/reference/PROVENANCE.md.
+REFERENCE = REPO / "tests" / "reference"
 
 
 def reference_dir(*parts: str) -> Path:
-    """A folder of ../shared/reference, or skip the test with the reason."""
+    """A file or folder of tests/reference; a missing one fails the test (never skips)."""
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"reference data not present: {path}")
+        pytest.fail(f"reference data missing: {path} (part of the repository; see "
+                    "tests/reference/PROVENANCE.md)", pytrace=False)
     return path
 
 

@@ -4,7 +4,7 @@ Texture classes map to IBSI's "3D, averaged" (GLCM, GLRLM: PyRadiomics
 computes one matrix per direction and averages the features over the 13
 directions) or plain "3D" (GLSZM, NGTDM; GLDM with alpha 0 and distance 1 =
 IBSI's NGLDM). Names per IBSI 1 reference manual, tags as in
-../shared/reference/ibsi/reference_values/ibsi_1_reference_values_digital_phantom.csv.
+tests/reference/ibsi/reference_values/ibsi_1_reference_values_digital_phantom.csv.
 """
 
 IBSI_TAGS = {

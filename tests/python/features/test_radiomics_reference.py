@@ -1,13 +1,15 @@
 """radnomo's PyRadiomics extraction against values radnomo did not produce.
 
-1. PyRadiomics' own per-class baselines (../shared/reference/pyradiomics, AIM-Harvard/pyradiomics
+Reference files are in tests/reference (sources, versions and licences in tests/reference/PROVENANCE.md);
+a missing one fails the test.
+
+1. PyRadiomics' own per-class baselines (tests/reference/pyradiomics, AIM-Harvard/pyradiomics
    commit 8ed5793, data/baseline/baseline_<class>.csv): each column is re-extracted through radnomo
    (image reading + geometry checks + params schema + extractor) with that column's settings.
-2. A real liver CT (../shared/reference/liver, QIICR/dcmqi ct-3slice + liver_seg.nrrd; expected
+2. A real liver CT (tests/reference/liver, QIICR/dcmqi ct-3slice + liver_seg.nrrd; expected
    statistics from dcmqi's TID1500 SR example): mean, SD (ddof 1), min, max, volume.
-3. The IBSI chapter 1 digital phantom (../shared/reference/ibsi; consensus values
-   ibsi_1_reference_values_digital_phantom.csv, CC BY 4.0).
-"""
+3. The IBSI chapter 1 digital phantom (tests/reference/ibsi; consensus values
+   ibsi_1_reference_values_digital_phantom.csv, CC BY 4.0)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ CLASSES = ("firstorder", "glcm", "gldm", "glrlm", "glszm", "ngtdm", "shape")
 def _baseline_columns():
     ref = reference_dir("pyradiomics")
     derived = pd.read_csv(ref / "baseline_settings_by_testcase_DERIVED.csv")
-    # lung images are not in the snapshot (too large); shape2D-only columns need a single-slice ROI.
+    # lung images are not available (too large; not in tests/reference); shape2D-only columns need a
+    # single-slice ROI.
     return ref, [r for _, r in derived.iterrows() if not r["case"].startswith("lung") and r["variant"] != "shape2D"]
 
 
@@ -75,7 +78,7 @@ def test_pyradiomics_baselines_reproduced():
 
 def test_liver_ct_statistics():
     liver = reference_dir("liver", "dcmqi_ct3slice")
-    # The folder holds the CT series (3 files) and a DICOM-SEG (1 file): the CT series is used.
+    # The folder holds the CT series (3 DICOM files), the NRRD mask and dcmqi's licence: the CT series is read.
     image, mask = read_image_and_mask(liver, liver / "liver_seg.nrrd")
     assert image.GetSize() == (512, 512, 3)
     params = RadiomicsParams.from_dict({"featureClass": {"firstorder": ["Mean", "Minimum", "Maximum", "Variance",
@@ -90,7 +93,7 @@ def test_liver_ct_statistics():
     assert math.sqrt(f["original_firstorder_Variance"] * n / (n - 1)) == pytest.approx(59.1691, abs=5e-5)
     assert f["original_firstorder_Minimum"] == -778
     assert f["original_firstorder_Maximum"] == 221
-    assert f["original_firstorder_Median"] == 45  # recomputed in ../shared/reference/liver/README.md
+    assert f["original_firstorder_Median"] == 45  # computed from these files (PROVENANCE.md)
     assert n * float(np.prod(image.GetSpacing())) == pytest.approx(70361.9, abs=0.05)
 
 

@@ -1,10 +1,10 @@
 """Every bridge function, checked against independent references.
 
 References (provenance):
-- pROC 1.18.0 on its aSAH data (../shared/reference/clinstats/pROC, numbers in
-  ../shared/reference/README.md);
-- real rmda 1.6 output on its dcaData (../shared/reference/clinstats/rmda);
-- dcurves' R output on df_binary (../shared/reference/clinstats/dcurves);
+- pROC 1.18.0 on its aSAH data (loaded from the installed pROC; numbers in
+  tests/reference/PROVENANCE.md);
+- real rmda 1.6 output on its dcaData (tests/reference/clinstats/rmda);
+- dcurves' R output on df_binary (tests/reference/clinstats/dcurves);
 - independent Python implementations in this file: Newton–Raphson logistic
   regression (Wald CIs), scipy's Mann–Whitney U / chi-squared / Fisher tests,
   closed-form Brier score and linear SHAP-free predictions.
@@ -41,11 +41,29 @@ def logistic_irls(X: np.ndarray, y: np.ndarray, iters: int = 50):
     return beta, np.sqrt(np.diag(cov))
 
 
+@pytest.fixture(scope="session")
+def asah_csv(tmp_path_factory):
+    """pROC's aSAH data set, written to a CSV by R from the installed pROC package."""
+    from rpy2 import robjects
+
+    from radnomo.stats import session
+
+    session.r_namespace()  # starts R the bridge's way (library path restored for child processes)
+    path = tmp_path_factory.mktemp("asah") / "aSAH.csv"
+    robjects.r('''function(path) {
+        e <- new.env()
+        utils::data("aSAH", package = "pROC", envir = e)
+        utils::write.csv(e$aSAH, path, row.names = FALSE)
+    }''')(str(path))
+    return path
+
+
 @pytest.fixture(scope="module")
-def asah(reference_dir):
-    df = pd.read_csv(reference_dir / "clinstats" / "pROC" / "aSAH.csv")
+def asah(asah_csv):
+    df = pd.read_csv(asah_csv)
+    assert df.shape == (113, 7) and int((df["outcome"] == "Poor").sum()) == 41
     df["y"] = (df["outcome"] == "Poor").astype(int)
-    df["wfns"] = df["wfns"].astype(float)
+    df["wfns"] = df["wfns"].astype(float)  # pROC: an ordered factor with levels 1..5
     return df
 
 
