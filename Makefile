@@ -9,7 +9,7 @@ export TZ := UTC
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car
+R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R)
 
 .PHONY: setup test test-r test-python demo bench doc clean
@@ -19,7 +19,7 @@ setup: $(STAMP)/r-debs $(STAMP)/venv $(STAMP)/rpkg $(STAMP)/pydev
 # System R and the R packages radnomo needs, from Debian (CRAN is not reachable).
 $(STAMP)/r-debs:
 	@mkdir -p $(STAMP)
-	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car","brglm2","lpSolve")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  echo "R and its packages are present"; \
 	else \
 	  echo "installing R from Debian: $(R_DEBS)"; \

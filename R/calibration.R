@@ -23,8 +23,13 @@
 #'   independent data; Hosmer, Lemeshow & Sturdivant, Applied Logistic
 #'   Regression, 3rd ed., section 5.2.2), and an upper-tail chi-squared p-value.
 #' * **Bootstrap** (only when `fit` is given; meant for the training set the
-#'   model was fitted on): `rms::calibrate(fit, method = "boot", B = B)`
-#'   after `set.seed(seed)` (caller's RNG state restored). `mean_absolute_error`
+#'   model was fitted on): the computation of `rms::calibrate(fit, method =
+#'   "boot", B = B)` after `set.seed(seed)` (caller's RNG state restored),
+#'   run through rms' own resampling engine (`rms::predab.resample`) with
+#'   one difference: a resample whose refit separates is refitted by Firth's
+#'   method (`separation = "firth"`), so the bootstrap repeats the procedure
+#'   that [fit_nomogram()] applies; without separation the numbers are those
+#'   of `rms::calibrate`. `mean_absolute_error`
 #'   is the mean absolute difference between each patient's predicted risk and
 #'   the bias-corrected calibration curve at that risk, linearly interpolated
 #'   (`approx`, no extrapolation: patients outside the curve's `predy` grid
@@ -39,6 +44,10 @@
 #' @param seed Optional integer seed for the bootstrap.
 #' @param groups Number of risk groups for the grouped curve and the
 #'   Hosmer-Lemeshow test (>= 3).
+#' @param separation How each bootstrap refit handles (quasi-)complete
+#'   separation: `"firth"` (default) refits a separated resample with Firth's
+#'   method, as [fit_nomogram()] does; `"error"`/`"warn"` drop it as a failed
+#'   resample, as rms does for a divergent refit.
 #' @param validation `TRUE` when `risk` comes from a model fitted on other
 #'   patients (a test or external set): the Hosmer-Lemeshow test then has `G`
 #'   degrees of freedom instead of `G - 2`.
@@ -47,14 +56,19 @@
 #'   (one-row data.frame n, intercept, intercept_lower, intercept_upper,
 #'   slope, slope_lower, slope_upper, brier, hl_statistic, hl_df, hl_p),
 #'   `bootstrap` (data.frame predicted, apparent, bias_corrected, ideal, or
-#'   NULL), `mean_absolute_error` (or NA), `risk` and `y`.
+#'   NULL), `mean_absolute_error` (or NA), `bootstrap_resamples` (named
+#'   integer: requested, failed (resamples whose refit failed and were left
+#'   out, as rms does), firth (refitted with Firth's method); NULL without
+#'   bootstrap), `risk` and `y`.
 #' @examples
 #' set.seed(1)
 #' risk <- runif(200)
 #' y <- rbinom(200, 1, risk)
 #' calibration(y, risk)$stats
 #' @export
-calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE) {
+calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE,
+                        separation = c("firth", "error", "warn")) {
+  separation <- match.arg(separation)
   if (!is.logical(validation) || length(validation) != 1L || is.na(validation)) {
     abort("'validation' must be TRUE or FALSE.")
   }
@@ -67,14 +81,16 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
   stats <- calibration_stats(y, risk, curve, validation)
   boot <- NULL
   mae <- NA_real_
+  resamples <- NULL
   if (!is.null(fit)) {
-    res <- bootstrap_calibration(fit, y, B, seed)
+    res <- bootstrap_calibration(fit, y, B, seed, separation)
     boot <- res$table
     mae <- res$mae
+    resamples <- res$resamples
   }
   structure(list(curve = curve[, c("group", "n", "predicted", "observed", "lower", "upper")],
                  stats = stats, bootstrap = boot, mean_absolute_error = mae,
-                 risk = risk, y = y),
+                 bootstrap_resamples = resamples, risk = risk, y = y),
             class = "radnomo_calibration")
 }
 
@@ -121,9 +137,22 @@ calibration_stats <- function(y, risk, curve, validation = FALSE) {
              hl_p = if (df > 0) stats::pchisq(hl, df, lower.tail = FALSE) else NA_real_)
 }
 
-#' rms::calibrate bootstrap of an lrm fit
+#' Bootstrap calibration of an lrm fit, through rms' resampling engine
+#'
+#' The same computation as `rms::calibrate(fit, method = "boot", B = B)`
+#' (rms 6.5): `rms::predab.resample()` draws the resamples, refits the model
+#' on each, and measures the calibration error on a grid of 50 predicted
+#' risks (from the 5th smallest to the 5th largest prediction) with a
+#' `lowess(iter = 0)` smooth interpolated on the grid; the bias-corrected
+#' curve is the apparent curve minus the mean optimism. The refit differs
+#' from rms' only under separation: each resample is checked
+#' ([detect_separation()]) and, when it is separated (or maximum likelihood
+#' fails), refitted with Firth's method (`separation = "firth"`) or dropped
+#' as a failed resample (`"error"`, `"warn"`: rms' own behaviour for a
+#' divergent refit). Without separation the result equals `rms::calibrate()`
+#' with the same seed.
 #' @noRd
-bootstrap_calibration <- function(fit, y, B, seed) {
+bootstrap_calibration <- function(fit, y, B, seed, separation = "firth") {
   if (inherits(fit, "radnomo_nomogram")) fit <- fit$fit
   if (!inherits(fit, "lrm")) abort("'fit' must be a radnomo_nomogram or an rms::lrm fit.")
   if (is.null(fit$x) || is.null(fit$y)) abort("'fit' must be fitted with x = TRUE, y = TRUE for bootstrap calibration.")
@@ -131,17 +160,49 @@ bootstrap_calibration <- function(fit, y, B, seed) {
     abort("'fit' was fitted on ", NROW(fit$y), " patients but 'y' has ", length(y),
           "; bootstrap calibration applies to the model's own training set.")
   }
-  cal <- with_seed(seed, rms::calibrate(fit, method = "boot", B = B))
-  m <- unclass(cal)
-  tab <- data.frame(predicted = m[, "predy"], apparent = m[, "calibrated.orig"],
-                    bias_corrected = m[, "calibrated.corrected"], ideal = m[, "predy"])
-  rownames(tab) <- NULL
-  pred <- attr(cal, "predicted")
-  ok <- !is.na(m[, "predy"] + m[, "calibrated.corrected"])
+  n <- length(fit$y)
+  if (n < 11L) abort("Bootstrap calibration needs more than 10 patients; the fit has ", n, ".")
+  fit$y <- as.integer(factor(fit$y)) - 1L
+  predicted <- stats::plogis(fit$linear.predictors)
+  p <- sort(predicted)
+  predy <- seq(p[5L], p[n - 4L], length.out = 50L)
+  refits <- new.env()
+  refits$firth <- 0L
+  refits$failed <- 0L
+  refits$total <- 0L
+  base_fitter <- resample_fitter(if (separation == "lasso") "firth" else separation)
+  fitter <- function(x, y, ...) {
+    f <- base_fitter(x, y, ...)
+    refits$total <- refits$total + 1L
+    if (isTRUE(f$fail)) refits$failed <- refits$failed + 1L
+    if (identical(f$radnomo_method, "firth")) refits$firth <- refits$firth + 1L
+    f
+  }
+  z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = calibration_error,
+                                            B = B, bw = FALSE, estimates = FALSE, predy = predy, kint = 1L))
+  orig <- attr(z, "keepinfo")$orig.cal
+  corrected <- orig - z[, "optimism"]
+  tab <- data.frame(predicted = predy, apparent = orig, bias_corrected = corrected, ideal = predy)
+  ok <- !is.na(predy + corrected)
   # as rms:::print.calibrate.default (rms 6.5): linear interpolation without
   # extrapolation; patients outside the predy grid are left out (na.rm)
-  err <- pred - stats::approx(m[ok, "predy"], m[ok, "calibrated.corrected"], xout = pred, ties = mean)$y
-  list(table = tab, mae = mean(abs(err), na.rm = TRUE))
+  err <- predicted - stats::approx(predy[ok], corrected[ok], xout = predicted, ties = mean)$y
+  list(table = tab, mae = mean(abs(err), na.rm = TRUE),
+       resamples = c(requested = as.integer(B), failed = refits$failed, firth = refits$firth))
+}
+
+#' Calibration error of a logistic linear predictor on a grid of risks
+#'
+#' The measure `rms::calibrate` hands to `rms::predab.resample` for a binary
+#' `lrm`: the observed-risk curve is a `lowess(iter = 0)` smooth of the
+#' outcome on the predicted risk, read at `predy` by linear interpolation
+#' (first value at tied risks); the error is that curve minus `predy`.
+#' @noRd
+calibration_error <- function(x, y, iter, predy, kint = 1L, ...) {
+  risk <- stats::plogis(x)
+  smooth <- stats::lowess(risk, y >= kint, iter = 0)
+  curve <- stats::approx(smooth, xout = predy, ties = function(v) v[1L])$y
+  if (iter == 0) structure(curve - predy, keepinfo = list(orig.cal = curve)) else curve - predy
 }
 
 #' Plot a calibration curve to a file

@@ -24,19 +24,29 @@
 #'   factor whose second level is the event).
 #' @param candidates Character vector of candidate predictor columns.
 #' @param alpha Univariable p-value threshold for entering the multivariable model.
+#' @param separation What the multivariable model does under (quasi-)complete
+#'   separation or non-convergence: `"firth"` (default; Firth's bias-reduced
+#'   refit, `brglm2::brglmFit`, with a warning of class
+#'   `radnomo_separation`), `"error"` or `"warn"` (keep the
+#'   maximum-likelihood fit); see [score_model()]. The univariable models are
+#'   maximum-likelihood fits, with a warning when one separates.
 #' @return An object of class `"radnomo_clinical"`: a list with `univariable`
 #'   and `multivariable` (data.frames variable, term, odds_ratio, or_lower,
 #'   or_upper, p_value; also estimate and std_error), `vif` (data.frame term,
 #'   vif), `selected` (variables in the multivariable model), `fit` (the
 #'   multivariable glm, or NULL with a warning when no candidate passes),
-#'   `outcome`, `candidates`, `alpha`.
+#'   `outcome`, `candidates`, `alpha`, `separation` (one-row data.frame
+#'   separation, converged, method, note for the multivariable fit; NULL
+#'   without one).
 #' @examples
 #' set.seed(1)
 #' d <- data.frame(age = rnorm(80, 60, 10), sex = sample(c("F", "M"), 80, TRUE))
 #' d$label <- rbinom(80, 1, plogis((d$age - 60) / 5))
 #' clinical_logistic(d, "label", c("age", "sex"))$multivariable
 #' @export
-clinical_logistic <- function(data, outcome, candidates, alpha = 0.05) {
+clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
+                              separation = c("firth", "error", "warn")) {
+  separation <- match.arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   check_column_name(outcome, data, "outcome")
   if (!is.character(candidates) || !length(candidates) || anyNA(candidates)) {
@@ -65,11 +75,13 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05) {
                           candidates = candidates, alpha = alpha),
                      class = "radnomo_clinical"))
   }
-  fit <- fit_binomial_glm(make_formula(outcome, selected), df, label = "multivariable clinical model")
+  res <- fit_logistic(make_formula(outcome, selected), df, label = "multivariable clinical model",
+                      separation = separation)
+  fit <- res$fit
   multi <- term_table(fit, selected)
   structure(list(univariable = uni, multivariable = multi, vif = design_vif(fit),
                  selected = selected, fit = fit, outcome = outcome,
-                 candidates = candidates, alpha = alpha),
+                 candidates = candidates, alpha = alpha, separation = res$info),
             class = "radnomo_clinical")
 }
 

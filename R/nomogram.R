@@ -18,6 +18,14 @@
 #' @param outcome Name of the binary outcome column.
 #' @param predictors Character vector of predictor columns (e.g. Rad score,
 #'   DL score and clinical variables).
+#' @param separation What to do under (quasi-)complete separation or
+#'   non-convergence (detected exactly, see [score_model()]): `"firth"`
+#'   (default) keeps the `rms::lrm` object (so rms draws the nomogram and
+#'   runs its bootstrap) but replaces its coefficients, covariance and linear
+#'   predictors by Firth's bias-reduced estimates (`brglm2::brglmFit`) on the
+#'   same design matrix, with a warning of class `radnomo_separation`;
+#'   `"error"` stops with an error of that class; `"warn"` keeps the
+#'   maximum-likelihood fit with a warning.
 #' @return An object of class `"radnomo_nomogram"`: a list with `points`
 #'   (data.frame variable, value (character), value_numeric, points: each
 #'   predictor's axis values and their points), `total_points` (data.frame
@@ -25,7 +33,8 @@
 #'   maps to), `coefficients` (data.frame term, estimate, std_error, z,
 #'   p_value, odds_ratio, or_lower, or_upper; Wald 95%), `fit` (the lrm),
 #'   `nomogram` (the rms nomogram object), `outcome`, `predictors`,
-#'   `points_scale` (sc) and `points_intercept` (a).
+#'   `points_scale` (sc), `points_intercept` (a) and `separation` (one-row
+#'   data.frame separation, converged, method `"ml"`/`"firth"`, note).
 #' @examples
 #' set.seed(1)
 #' d <- data.frame(a = rnorm(100), b = rnorm(100))
@@ -33,7 +42,8 @@
 #' nom <- fit_nomogram(d, "y", c("a", "b"))
 #' head(nom$points)
 #' @export
-fit_nomogram <- function(data, outcome, predictors) {
+fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn")) {
+  separation <- match.arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   check_column_name(outcome, data, "outcome")
   if (!is.character(predictors) || !length(predictors) || anyNA(predictors)) {
@@ -48,7 +58,8 @@ fit_nomogram <- function(data, outcome, predictors) {
   dd <- rms::datadist(df[, predictors, drop = FALSE])
   old <- options(datadist = dd)
   on.exit(options(old), add = TRUE)
-  fit <- fit_lrm(make_formula(outcome, predictors), df)
+  lfit <- fit_lrm(make_formula(outcome, predictors), df, separation = separation)
+  fit <- lfit$fit
   nom <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk")
   info <- attr(nom, "info")
 
@@ -66,28 +77,70 @@ fit_nomogram <- function(data, outcome, predictors) {
   coefs <- wald_table(cf, se[names(cf)], term = names(cf))
   structure(list(points = pts, total_points = total, coefficients = coefs, fit = fit,
                  nomogram = nom, outcome = outcome, predictors = predictors,
-                 points_scale = info$sc, points_intercept = unname(info$Intercept)),
+                 points_scale = info$sc, points_intercept = unname(info$Intercept),
+                 separation = lfit$info),
             class = "radnomo_nomogram")
 }
 
-#' rms::lrm with separation turned into a clear warning or error
+#' rms::lrm with separation detected and the policy applied
+#'
+#' The nomogram is always an `rms::lrm` object, so that rms draws it and its
+#' bootstrap calibration runs through rms' own resampling engine. Under
+#' separation with `separation = "firth"` the lrm's coefficients, covariance
+#' and linear predictors are replaced by Firth's estimates computed on the
+#' lrm's own design matrix (same columns, same coding), so the nomogram, its
+#' predictions and its points are those of the Firth fit; the likelihood-based
+#' `stats` of the maximum-likelihood fit are set to NA where they no longer
+#' apply, and `fit$radnomo_method` records "firth".
 #' @noRd
-fit_lrm <- function(formula, data) {
+fit_lrm <- function(formula, data, separation = "firth", label = "nomogram model") {
   fit <- tryCatch(
     withCallingHandlers(rms::lrm(formula, data = data, x = TRUE, y = TRUE),
-                        warning = function(w) {
-                          warning("Nomogram model (rms::lrm): ", conditionMessage(w),
-                                  " - this often means (quasi-)complete separation.", call. = FALSE)
-                          invokeRestart("muffleWarning")
-                        }),
-    error = function(e) abort("The nomogram model could not be fitted by rms::lrm (",
-                              conditionMessage(e), "); check for (quasi-)complete separation ",
-                              "or collinear predictors.")
+                        warning = function(w) invokeRestart("muffleWarning")),
+    error = function(e) abort("The ", label, " could not be fitted by rms::lrm (",
+                              conditionMessage(e), "); check for collinear predictors.")
   )
-  if (isTRUE(fit$fail)) {
-    abort("rms::lrm did not converge for the nomogram model; check for (quasi-)complete separation.")
+  converged <- !isTRUE(fit$fail) && all(is.finite(stats::coef(fit)))
+  x1 <- cbind(Intercept = 1, fit$x)
+  det <- detect_separation(x1, fit$y)
+  separated <- isTRUE(det$separated)
+  fit$radnomo_method <- "ml"
+  if (!separated && converged) return(list(fit = fit, info = fit_info(FALSE, TRUE, "ml", "")))
+  what <- separation_description(label, separated, converged, det$infinite)
+  if (separation == "error") separation_abort(what)
+  if (separation == "warn") {
+    if (!converged) abort("rms::lrm did not converge for the ", label, "; check for (quasi-)complete separation.")
+    separation_warning(what, " The maximum-likelihood estimates, odds ratios and points are not reliable.")
+    return(list(fit = fit, info = fit_info(separated, converged, "ml", what)))
   }
-  fit
+  ff <- firth_fit_matrix(x1, fit$y)
+  b <- stats::setNames(ff$coefficients, names(stats::coef(fit)))
+  fit$coefficients <- b
+  fit$var <- ff$var
+  dimnames(fit$var) <- list(names(b), names(b))
+  fit$linear.predictors <- drop(x1 %*% b)
+  names(fit$linear.predictors) <- NULL
+  fit$fail <- FALSE
+  fit$radnomo_method <- "firth"
+  lik <- intersect(names(fit$stats), c("Model L.R.", "d.f.", "P", "R2", "g", "gr", "gp", "Max Deriv"))
+  fit$stats[lik] <- NA_real_
+  fit$stats[c("C", "Dxy", "Brier")] <- firth_discrimination(fit$linear.predictors, fit$y)
+  fit$info.matrix <- NULL
+  note <- paste0(what, " Refitted with Firth's bias-reduced logistic regression (separation = \"firth\"); ",
+                 "the nomogram draws the Firth coefficients.")
+  separation_warning(note)
+  list(fit = fit, info = fit_info(separated, converged, "firth", note))
+}
+
+#' C index, Somers' Dxy and Brier score of a linear predictor (as lrm reports them)
+#' @noRd
+firth_discrimination <- function(lp, y) {
+  y <- as.integer(y)
+  r <- rank(lp)
+  n1 <- sum(y == 1L)
+  n0 <- sum(y == 0L)
+  c_index <- (sum(r[y == 1L]) - n1 * (n1 + 1) / 2) / (n1 * n0)
+  c(C = c_index, Dxy = 2 * c_index - 1, Brier = mean((stats::plogis(lp) - y)^2))
 }
 
 #' Predict from a nomogram

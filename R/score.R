@@ -7,16 +7,28 @@
 #' (log-odds) of this model is the score (e.g. the Rad score on the
 #' z-scored selected radiomics features, the DL score on selected principal
 #' components). Odds ratios and their 95% confidence intervals are Wald
-#' intervals, `exp(beta +/- qnorm(0.975) * SE)`. Perfect separation gives a
-#' warning, not an error.
+#' intervals, `exp(beta +/- qnorm(0.975) * SE)`.
+#'
+#' (Quasi-)complete separation is detected exactly (a linear program, see
+#' [fit_study()]'s section on separation) together with non-convergence, and
+#' `separation` decides what happens: `"firth"` (default) refits with Firth's
+#' bias-reduced logistic regression (`brglm2::brglmFit`), whose estimates are
+#' always finite; `"error"` stops with an error of class
+#' `radnomo_separation`; `"warn"` keeps the maximum-likelihood fit. Each
+#' applied policy gives a warning of class `radnomo_separation`; the returned
+#' `separation` element records what was done.
 #'
 #' @param x data.frame or matrix containing (at least) the columns `features`,
 #'   e.g. the output of [transform_features()] on the training data.
 #' @param y Binary outcome (0/1, logical or two-level factor, second level = event).
 #' @param features Character vector of column names of `x` to use (>= 1).
+#' @param separation What to do under separation or non-convergence:
+#'   `"firth"`, `"error"` or `"warn"` (see Details).
 #' @return An object of class `"radnomo_score"`: a list with `coefficients`
 #'   (data.frame term, estimate, std_error, z, p_value, odds_ratio, or_lower,
-#'   or_upper; intercept first), `features` and `fit` (the glm).
+#'   or_upper; intercept first), `features`, `fit` (the glm; a `brglmFit`
+#'   glm when Firth's method was used) and `separation` (one-row data.frame
+#'   separation, converged, method `"ml"`/`"firth"`, note).
 #' @examples
 #' set.seed(1)
 #' x <- data.frame(a = rnorm(50), b = rnorm(50))
@@ -24,7 +36,8 @@
 #' sc <- score_model(x, y, c("a", "b"))
 #' head(predict(sc, x))
 #' @export
-score_model <- function(x, y, features) {
+score_model <- function(x, y, features, separation = c("firth", "error", "warn")) {
+  separation <- match.arg(separation)
   y <- check_binary(y, "y")
   if (!is.character(features) || !length(features) || anyNA(features)) {
     abort("'features' must be a non-empty character vector of column names of 'x'.")
@@ -36,8 +49,9 @@ score_model <- function(x, y, features) {
   xm <- check_feature_matrix(x[, features, drop = FALSE], "x")
   df <- as.data.frame(xm, stringsAsFactors = FALSE)
   df$.y <- y
-  fit <- fit_binomial_glm(make_formula(".y", features), df, label = "score model")
-  structure(list(coefficients = glm_wald_table(fit, features), features = features, fit = fit),
+  res <- fit_logistic(make_formula(".y", features), df, label = "score model", separation = separation)
+  structure(list(coefficients = glm_wald_table(res$fit, features), features = features, fit = res$fit,
+                 separation = res$info),
             class = "radnomo_score")
 }
 

@@ -195,7 +195,7 @@ lasso_fit <- function(z, y, nfolds, lambda, seed) {
     warning("Only one term ('", terms, "') survived before the LASSO, which needs at least two; ",
             "an unpenalised logistic regression on it is used instead.", call. = FALSE)
     df <- data.frame(z, .y = y, check.names = FALSE)
-    fit <- fit_binomial_glm(make_formula(".y", terms), df, label = "single-term logistic model")
+    fit <- fit_logistic(make_formula(".y", terms), df, label = "single-term logistic model")$fit
     b <- stats::coef(fit)
     return(list(cv = NULL, lambda_min = NA_real_, lambda_1se = NA_real_, lambda_used = NA_real_,
                 coefficients = data.frame(term = c("(Intercept)", terms), coefficient = unname(b),

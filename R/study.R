@@ -25,6 +25,36 @@
 #' 10 groups; on the test set as validation, Hosmer-Lemeshow with G df; training set also with the `rms`
 #' bootstrap, `B` resamples); [decision_curve()] of all models.
 #'
+#' @section Separation:
+#' Small training sets, strong markers and scores refitted after a LASSO
+#' often separate the outcome classes, and then maximum-likelihood logistic
+#' estimates do not exist (they diverge). Every logistic fit of the study —
+#' the Rad and DL score refits, the multivariable clinical model, the
+#' nomogram and the refits inside the nomogram's bootstrap calibration — is
+#' checked for (quasi-)complete separation with an exact linear program
+#' (Konis 2007) and for non-convergence. `separation` then decides:
+#' * `"firth"` (default): refit with Firth's bias-reduced logistic
+#'   regression (`brglm2::brglmFit`, `type = "AS_mean"`), whose estimates are
+#'   always finite (Heinze & Schemper, Stat Med 2002;21:2409-19). The
+#'   nomogram stays an `rms::lrm` carrying the Firth coefficients, so rms
+#'   draws it; bootstrap refits that separate are refitted the same way.
+#' * `"lasso"`: a separated Rad/DL score refit is replaced by the LASSO
+#'   linear predictor of its block (as `score = "lasso"`); the clinical model
+#'   and the nomogram, which have no LASSO step, use Firth's method.
+#' * `"error"`: stop with an error of class `radnomo_separation`.
+#'
+#' Each applied policy gives a warning of class `radnomo_separation` that
+#' names the model, and the result's `fits` table records, per model,
+#' whether separation was found, whether maximum likelihood converged, the
+#' method used (`"ml"`, `"firth"`, `"lasso"`) and the note. Predictions of the
+#' returned (and saved) study use the fitted coefficients, so they reproduce
+#' the penalised fits.
+#'
+#' A set (train or test) whose outcome has a single class cannot be
+#' evaluated: its scores are kept, its metrics, DeLong tests, calibration and
+#' decision curves are left out, with a warning of class
+#' `radnomo_degenerate_set`.
+#'
 #' @param train,test data.frames with the `id`, `outcome`, feature and
 #'   clinical columns (`test` optional).
 #' @param outcome Name of the binary outcome column (0/1, logical, or factor /
@@ -43,21 +73,28 @@
 #'   LASSO linear predictor itself, no refit — the usual radiomics Rad-score,
 #'   shrunken and therefore more stable in small training sets, where a
 #'   refit can separate completely).
+#' @param separation What every logistic fit of the study does when its data
+#'   are (quasi-)completely separated or its maximum-likelihood fit does not
+#'   converge (see the section Separation): `"firth"` (default), `"lasso"`
+#'   or `"error"`.
 #' @return An object of class `"radnomo_study"`: a list with
 #'   `selection_rad`, `selection_dl`, `rad_score`, `dl_score`, `clinical`,
 #'   `nomogram` (each NULL when its block is absent), `scores`
 #'   (data.frame id, set, outcome, clinical, rad_score, dl_score, nomogram:
 #'   predicted risks), `metrics` (set, model + [roc_metrics()] columns),
 #'   `delong` (set + [delong_test()] columns), `calibration` (list train,
-#'   test), `decision` (set + [decision_curve()] columns), `steps`
+#'   test), `fits` (data.frame model, separation, converged, method, note: one
+#'   row per logistic model, see the section Separation), `decision` (set + [decision_curve()] columns), `steps`
 #'   (data.frame block, step, n_features), `settings`.
 #' @export
 fit_study <- function(train, test = NULL, outcome = "label", radiomics = character(), deep = character(),
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
-                      seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso")) {
+                      seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso"),
+                      separation = c("firth", "lasso", "error")) {
   lambda <- match.arg(lambda, c("min", "1se"))
   score <- match.arg(score)
+  separation <- match.arg(separation)
   for (a in c("radiomics", "deep", "clinical")) {
     v <- get(a)
     if (is.null(v)) v <- character()
@@ -76,15 +113,19 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   settings <- list(outcome = outcome, radiomics = radiomics, deep = deep, clinical = clinical, id = id,
                    mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
                    nfolds = nfolds, lambda = lambda, clinical_alpha = clinical_alpha, B = B, seed = seed,
-                   thresholds = thresholds, score = score, event_level = attr(code_y, "event"))
+                   thresholds = thresholds, score = score, separation = separation,
+                   event_level = attr(code_y, "event"))
 
   sel_args <- list(mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
                    nfolds = nfolds, lambda = lambda, seed = seed)
-  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics", score)
-  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep", score)
+  # the clinical model and the nomogram have no LASSO step: under
+  # separation = "lasso" they fall back to Firth's method
+  fit_policy <- if (separation == "error") "error" else "firth"
+  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics", score, separation)
+  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep", score, separation)
   clin <- NULL
   if (length(clinical)) {
-    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha)
+    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha, separation = fit_policy)
     if (is.null(clin$fit)) clin <- NULL
   }
   obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
@@ -100,12 +141,13 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
     predictors <- c(predictors, clin$selected)
   }
   if (!length(predictors)) abort("No block produced a model (nothing selected); there is no nomogram to fit.")
-  obj$nomogram <- fit_nomogram(nom_data, ".y", predictors)
+  obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
+  obj$fits <- study_fits(obj)
 
   sets <- list(train = train)
   if (!is.null(test)) sets$test <- test
   ys <- list(train = y)
-  if (!is.null(test)) ys$test <- code_y(test[[outcome]], "test")
+  if (!is.null(test)) ys$test <- code_y(test[[outcome]], "test", single_class_ok = TRUE)
   scores <- do.call(rbind, lapply(names(sets), function(s) {
     p <- predict.radnomo_study(obj, sets[[s]])
     data.frame(id = p$id, set = s, outcome = ys[[s]], clinical = p$clinical, rad_score = p$rad_score,
@@ -115,7 +157,20 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   models <- c("clinical", "rad_score", "dl_score", "nomogram")
   models <- models[vapply(models, function(m) !all(is.na(scores[[m]])), logical(1))]
   obj$scores <- scores
-  obj$metrics <- study_metrics(scores, models)
+  # a set with a single outcome class cannot be evaluated (no AUC, no
+  # calibration); its scores are kept
+  for (s in setdiff(names(sets), "train")) {
+    if (length(unique(ys[[s]])) < 2L) {
+      warning(structure(class = c("radnomo_degenerate_set", "warning", "condition"), list(
+        message = paste0("The ", s, " set has a single outcome class (", length(ys[[s]]), " patient(s), all ",
+                         ys[[s]][1L], "); it cannot be evaluated: its metrics, DeLong tests, calibration ",
+                         "and decision curves are left out (its predicted risks are kept)."),
+        call = NULL)))
+      sets[[s]] <- NULL
+    }
+  }
+  scores_eval <- scores[scores$set %in% names(sets), , drop = FALSE]
+  obj$metrics <- study_metrics(scores_eval, models)
   obj$delong <- if (length(models) >= 2L) do.call(rbind, lapply(names(sets), function(s) {
     sc <- scores[scores$set == s, ]
     cbind(set = s, delong_test(sc$outcome, as.list(sc[models])), stringsAsFactors = FALSE)
@@ -125,7 +180,8 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
     # about 10 patients per risk group, 3 to 10 groups; on the test set the
     # risks come from the frozen model (validation: HL with G df)
     g <- calibration_group_count(nrow(sc))
-    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed, groups = g)
+    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed, groups = g,
+                                  separation = fit_policy)
     else calibration(sc$outcome, sc$nomogram, groups = g, validation = TRUE)
   })
   obj$decision <- do.call(rbind, lapply(names(sets), function(s) {
@@ -144,7 +200,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   obj$steps <- do.call(rbind, steps)
   rownames(obj$steps) <- NULL
   obj$steps$n_features <- as.integer(obj$steps$n_features)
-  parts <- c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram", "scores",
+  parts <- c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram", "fits", "scores",
              "metrics", "delong", "calibration", "decision", "steps", "settings")
   structure(unclass(obj)[parts], class = "radnomo_study")
 }
@@ -171,11 +227,15 @@ outcome_coder <- function(y_train, outcome) {
     if (length(lev) != 2L) abort("Training outcome '", outcome, "' must have exactly two classes; found ", name_list(lev), ".")
     event <- lev[2L]
   }
-  f <- function(y, set) {
+  f <- function(y, set, single_class_ok = FALSE) {
     if (!is.null(event)) {
       bad <- setdiff(unique(as.character(y)), lev)
       if (length(bad)) abort("The ", set, " outcome '", outcome, "' has value(s) ", name_list(bad), " not in training (", name_list(lev), ").")
       y <- as.integer(as.character(y) == event)
+    }
+    if (single_class_ok && length(y) && !anyNA(y) && length(unique(y)) == 1L) {
+      if (is.logical(y)) y <- as.integer(y)
+      if (is.numeric(y) && all(y %in% c(0, 1))) return(as.integer(y))
     }
     check_binary(y, paste0(set, "$", outcome))
   }
@@ -185,7 +245,7 @@ outcome_coder <- function(y_train, outcome) {
 
 #' Selection + score model for one feature block
 #' @noRd
-fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logistic") {
+fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logistic", separation = "firth") {
   if (!length(cols)) return(list(selection = NULL, score = NULL, steps = NULL))
   sel <- tryCatch(
     do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args)),
@@ -201,7 +261,50 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
   }
   if (score == "lasso") return(list(selection = sel, score = lasso_score(sel), steps = sel$steps))
   z <- transform_features(sel, train)
-  list(selection = sel, score = score_model(z, y, sel$selected), steps = sel$steps)
+  label <- paste0(if (block == "radiomics") "Rad" else "DL", " score refit")
+  if (separation == "lasso") {
+    sc <- tryCatch(score_model(z, y, sel$selected, separation = "error"),
+                   radnomo_separation = function(e) {
+                     note <- paste0(sub("^The score model", paste("The", label),
+                                        sub(" With separation = .*$", "", conditionMessage(e))),
+                                    " The LASSO linear predictor is used as the score (separation = \"lasso\").")
+                     separation_warning(note)
+                     ls <- lasso_score(sel)
+                     ls$separation <- fit_info(TRUE, NA, "lasso", note)
+                     ls
+                   })
+    return(list(selection = sel, score = sc, steps = sel$steps))
+  }
+  sc <- withCallingHandlers(
+    score_model(z, y, sel$selected, separation = separation),
+    radnomo_separation = function(w) {
+      # name the block in the message (the score model does not know it)
+      if (inherits(w, "warning")) {
+        separation_warning(sub("^The score model", paste("The", label), conditionMessage(w)))
+        invokeRestart("muffleWarning")
+      }
+    })
+  sc$separation$note <- sub("^The score model", paste("The", label), sc$separation$note)
+  list(selection = sel, score = sc, steps = sel$steps)
+}
+
+#' One row per logistic model of a study: separation, convergence, method used
+#' @noRd
+study_fits <- function(obj) {
+  rows <- list()
+  for (m in c("rad_score", "dl_score", "clinical", "nomogram")) {
+    part <- obj[[m]]
+    if (is.null(part)) next
+    info <- part$separation
+    if (is.null(info)) {
+      # score = "lasso": the LASSO linear predictor, no logistic refit
+      info <- fit_info(FALSE, NA, if (inherits(part, "radnomo_lasso_score")) "lasso" else "ml", "")
+    }
+    rows[[m]] <- cbind(model = m, info, stringsAsFactors = FALSE)
+  }
+  out <- do.call(rbind, rows)
+  rownames(out) <- NULL
+  out
 }
 
 #' The LASSO linear predictor as a score model (internal)

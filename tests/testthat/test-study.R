@@ -14,7 +14,7 @@ test_that("fit_study finds the informative features and returns the contract", {
   st <- fit_sim_study(s)
   expect_s3_class(st, "radnomo_study")
   expect_named(st, c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram",
-                     "scores", "metrics", "delong", "calibration", "decision", "steps", "settings"))
+                     "fits", "scores", "metrics", "delong", "calibration", "decision", "steps", "settings"))
   # truth: rad01..rad03 carry the radiomics signal (correlated, so pruning may keep a subset)
   expect_true(all(c("rad01", "rad02", "rad03") %in% st$selection_rad$selected))
   expect_lte(length(setdiff(st$selection_rad$selected, c("rad01", "rad02", "rad03"))), 3)
