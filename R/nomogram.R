@@ -127,7 +127,8 @@ fit_lrm <- function(formula, data, separation = "firth", label = "nomogram model
   fit$stats[c("C", "Dxy", "Brier")] <- firth_discrimination(fit$linear.predictors, fit$y)
   fit$info.matrix <- NULL
   note <- paste0(what, " Refitted with Firth's bias-reduced logistic regression (separation = \"firth\"); ",
-                 "the nomogram draws the Firth coefficients.")
+                 "the nomogram draws the Firth coefficients",
+                 if (ff$converged) "." else " (the Firth fit did not converge either: treat this model with caution).")
   separation_warning(note)
   list(fit = fit, info = fit_info(separated, converged, "firth", note))
 }

@@ -37,7 +37,12 @@
 #' head(predict(sc, x))
 #' @export
 score_model <- function(x, y, features, separation = c("firth", "error", "warn")) {
-  separation <- match.arg(separation)
+  score_fit(x, y, features, match.arg(separation), label = "score model")
+}
+
+#' score_model() with the model's name for messages
+#' @noRd
+score_fit <- function(x, y, features, separation, label) {
   y <- check_binary(y, "y")
   if (!is.character(features) || !length(features) || anyNA(features)) {
     abort("'features' must be a non-empty character vector of column names of 'x'.")
@@ -49,7 +54,7 @@ score_model <- function(x, y, features, separation = c("firth", "error", "warn")
   xm <- check_feature_matrix(x[, features, drop = FALSE], "x")
   df <- as.data.frame(xm, stringsAsFactors = FALSE)
   df$.y <- y
-  res <- fit_logistic(make_formula(".y", features), df, label = "score model", separation = separation)
+  res <- fit_logistic(make_formula(".y", features), df, label = label, separation = separation)
   structure(list(coefficients = glm_wald_table(res$fit, features), features = features, fit = res$fit,
                  separation = res$info),
             class = "radnomo_score")

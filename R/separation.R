@@ -66,13 +66,44 @@ separation_policies <- c("firth", "lasso", "error")
 firth_fit_matrix <- function(x, y) {
   x <- as.matrix(x)
   cn <- colnames(x)
-  g <- suppressWarnings(stats::glm(y ~ 0 + x, family = stats::binomial(), method = brglm2::brglmFit,
-                                   type = "AS_mean"))
+  g <- firth_glm(y ~ 0 + x, data = environment())
   b <- stats::coef(g)
   v <- stats::vcov(g)
   names(b) <- cn
   dimnames(v) <- list(cn, cn)
   list(coefficients = b, var = v, converged = isTRUE(g$converged))
+}
+
+#' Firth's logistic fit of a formula, with a damped retry
+#'
+#' brglmFit's default quasi-Fisher scoring (full steps) can overshoot and
+#' diverge on separated data with a binary separating column, although the
+#' penalised likelihood has a finite maximum (Kosmidis & Firth 2021); when
+#' the first fit does not converge, it is refitted with half steps
+#' (`slowit = 0.5`) and more iterations, which converges on such data. The
+#' returned glm has `converged` as brglmFit reports it.
+#' @noRd
+firth_glm <- function(formula, data) {
+  fit <- function(...) quiet_firth(stats::glm(formula, data = data, family = stats::binomial(),
+                                              method = brglm2::brglmFit, type = "AS_mean", ...))
+  g <- fit()
+  if (isTRUE(g$converged) && all(is.finite(stats::coef(g)))) return(g)
+  fit(control = brglm2::brglmControl(type = "AS_mean", maxit = 1000, slowit = 0.5))
+}
+
+#' Evaluate a brglm2 fit, muffling its convergence chatter
+#'
+#' brglmFit's bias-reducing adjustment works with adjusted (non-integer)
+#' responses internally, which makes `binomial()$initialize` warn although
+#' the data are 0/1; its own "did not converge" / "fitted probabilities 0 or
+#' 1" warnings are muffled too because the caller reads `converged` and
+#' reports non-convergence in its own words. Other warnings pass through.
+#' @noRd
+quiet_firth <- function(expr) {
+  withCallingHandlers(expr, warning = function(w) {
+    if (grepl("non-integer #successes|algorithm did not converge|fitted probabilities numerically 0 or 1",
+              conditionMessage(w))) invokeRestart("muffleWarning")
+  })
 }
 
 #' A separation-aware binomial fit of a formula
@@ -111,9 +142,9 @@ fit_logistic <- function(formula, data, label, separation = c("firth", "error", 
     separation_warning(what, " The maximum-likelihood estimates, odds ratios and p-values are not reliable.")
     return(list(fit = fit, info = fit_info(separated, converged, "ml", what)))
   }
-  firth <- stats::glm(formula, data = data, family = stats::binomial(), method = brglm2::brglmFit,
-                      type = "AS_mean")
-  note <- paste0(what, " Refitted with Firth's bias-reduced logistic regression (separation = \"firth\").")
+  firth <- firth_glm(formula, data)
+  note <- paste0(what, " Refitted with Firth's bias-reduced logistic regression (separation = \"firth\")",
+                 if (isTRUE(firth$converged)) "." else "; the Firth fit did not converge either: treat this model with caution.")
   separation_warning(note)
   list(fit = firth, info = fit_info(separated, converged, "firth", note))
 }
@@ -163,6 +194,7 @@ resample_fitter <- function(separation) {
   force(separation)
   function(x, y, ...) {
     x <- as.matrix(x)
+    if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
     y <- as.integer(y)
     x1 <- cbind(Intercept = 1, x)
     f <- tryCatch(suppressWarnings(rms::lrm.fit(x, y, tol = 1e-13)), error = function(e) list(fail = TRUE))
@@ -172,7 +204,7 @@ resample_fitter <- function(separation) {
     }
     if (separation != "firth") return(list(fail = TRUE))
     ff <- tryCatch(firth_fit_matrix(x1, y), error = function(e) NULL)
-    if (is.null(ff) || any(!is.finite(ff$coefficients))) return(list(fail = TRUE))
+    if (is.null(ff) || !ff$converged || any(!is.finite(ff$coefficients))) return(list(fail = TRUE))
     list(coefficients = ff$coefficients, var = ff$var, fail = FALSE, radnomo_method = "firth")
   }
 }

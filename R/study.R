@@ -263,10 +263,9 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
   z <- transform_features(sel, train)
   label <- paste0(if (block == "radiomics") "Rad" else "DL", " score refit")
   if (separation == "lasso") {
-    sc <- tryCatch(score_model(z, y, sel$selected, separation = "error"),
+    sc <- tryCatch(score_fit(z, y, sel$selected, separation = "error", label = label),
                    radnomo_separation = function(e) {
-                     note <- paste0(sub("^The score model", paste("The", label),
-                                        sub(" With separation = .*$", "", conditionMessage(e))),
+                     note <- paste0(sub(" With separation = .*$", "", conditionMessage(e)),
                                     " The LASSO linear predictor is used as the score (separation = \"lasso\").")
                      separation_warning(note)
                      ls <- lasso_score(sel)
@@ -275,17 +274,8 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
                    })
     return(list(selection = sel, score = sc, steps = sel$steps))
   }
-  sc <- withCallingHandlers(
-    score_model(z, y, sel$selected, separation = separation),
-    radnomo_separation = function(w) {
-      # name the block in the message (the score model does not know it)
-      if (inherits(w, "warning")) {
-        separation_warning(sub("^The score model", paste("The", label), conditionMessage(w)))
-        invokeRestart("muffleWarning")
-      }
-    })
-  sc$separation$note <- sub("^The score model", paste("The", label), sc$separation$note)
-  list(selection = sel, score = sc, steps = sel$steps)
+  list(selection = sel, score = score_fit(z, y, sel$selected, separation = separation, label = label),
+       steps = sel$steps)
 }
 
 #' One row per logistic model of a study: separation, convergence, method used
