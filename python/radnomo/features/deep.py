@@ -15,10 +15,23 @@ slice vectors are aggregated per patient:
 The table has one row per patient and the columns ``<sequence>_dl_<k>``,
 k = 1..1664 (6656 for the study's four sequences); its Arrow metadata record
 the weights (source, SHA-256, training configuration), the layer, the
-aggregation, the slice settings and sampling, and library versions. Per-slice
+aggregation, the slice settings and sampling, library versions and what
+determines the values on this machine (``compute``: torch/torchvision versions,
+intra-op threads, the CPU's instruction set as torch sees it, CPU model, oneDNN,
+deterministic mode, device; :func:`radnomo.runtime.deep_compute_record`). Per-slice
 features are cached next to the table so that reruns (also with another
 aggregation) skip finished patients; a patient that fails in a sequence is
 reported and left out of the table, and the others go on.
+
+Reproducibility: extraction runs in torch's deterministic mode
+(:func:`deterministic_torch`) with a fixed number of intra-op threads (the
+given one, else torch's current setting, recorded), patients and slices in
+manifest order, no random augmentation, and the Parquet file holds no time
+stamp: the same extraction twice on one machine gives a byte-identical file.
+On the CPU the values depend on the thread count (1 vs 2 threads differ by
+~4e-7) and on the instruction set oneDNN/MKL dispatch to (AVX2 vs AVX-512), so
+another CPU kind can give slightly different features; the per-slice cache is
+keyed by these determinants too.
 
 Modules: :mod:`.slices` (ROI slices), :mod:`.deep_model` (network, weights),
 :mod:`.deep_train` (fine-tuning). The names users need are re-exported here.
@@ -26,6 +39,7 @@ Modules: :mod:`.slices` (ROI slices), :mod:`.deep_model` (network, weights),
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -120,6 +134,28 @@ def aggregate_features(slice_features: np.ndarray, roi_voxels: np.ndarray, how: 
     raise InputError(f"aggregation must be one of {list(AGGREGATIONS)}, not {how!r}")
 
 
+@contextlib.contextmanager
+def deterministic_torch(device: str = "cpu"):
+    """Torch's deterministic mode for inference, restored afterwards.
+
+    ``torch.use_deterministic_algorithms(True)`` (``warn_only`` on CUDA, where a
+    kernel without a deterministic variant should not stop a study) and, on
+    CUDA, cuDNN's deterministic algorithms without benchmarking (autotuning
+    could pick another convolution algorithm from one run to the next).
+    """
+    import torch
+
+    prev = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=(device == "cuda"))
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev[0], warn_only=prev[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev[2], prev[3]
+
+
 def slice_features(model, images: np.ndarray, *, device: str = "cpu", batch_size: int = 32,
                    mixed_precision: bool = False) -> np.ndarray:
     """Pooled DenseNet features of ``(n, S, S)`` slices in [0, 1] -> ``(n, 1664)`` float32.
@@ -166,9 +202,22 @@ def _safe_name(pid: str) -> str:
     return f"{base}-{hashlib.sha1(pid.encode()).hexdigest()[:8]}"
 
 
-def _cache_key(info: WeightsInfo, slices: SliceConfig) -> str:
-    blob = json.dumps({"weights": info.to_dict(), "slices": slices.to_dict(), "layer": FEATURE_LAYER}, sort_keys=True)
+def _cache_key(info: WeightsInfo, slices: SliceConfig, compute: dict | None = None) -> str:
+    """Per-slice cache folder key: weights, slices, layer and what determines the values (``compute``)."""
+    blob = json.dumps({"weights": info.to_dict(), "slices": slices.to_dict(), "layer": FEATURE_LAYER,
+                       "compute": compute}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _portable_weights(info: dict, folder: Path | None) -> dict:
+    """``info`` with its file path relative to ``folder`` when inside it (runs in two folders record the same)."""
+    p = info.get("path")
+    if folder is None or not p:
+        return info
+    try:
+        return {**info, "path": Path(p).resolve().relative_to(Path(folder).resolve()).as_posix()}
+    except ValueError:
+        return info
 
 
 def _patient_slice_features(manifest, pid, seq, model, slices, cfg, dev, cache_dir):
@@ -222,7 +271,8 @@ def extract_deep_features(
     sequences, patients : subsets (default: all in the manifest).
     config : :class:`DeepExtractConfig`.
     device : ``"auto"``, ``"cpu"`` or ``"cuda"``.
-    num_threads : torch CPU threads (``None``: torch's default).
+    num_threads : torch intra-op CPU threads (``None``: torch's current setting); recorded in
+        ``metadata["compute"]`` with the other determinants of the values.
     resume : reuse cached per-slice features.
 
     Returns
@@ -233,9 +283,15 @@ def extract_deep_features(
     from tqdm.auto import tqdm
 
     from radnomo.io.tables import write_feature_table
-    from radnomo.runtime import resolve_device, software_versions
+    import torch
+
+    from radnomo.runtime import deep_compute_record, resolve_device, software_versions
 
     dev = resolve_device(device)
+    threads = int(num_threads) if num_threads is not None else int(torch.get_num_threads())
+    if threads < 1:
+        raise InputError(f"num_threads must be a positive integer, not {num_threads!r}")
+    compute = deep_compute_record(dev, threads, deterministic=True)
     seqs = list(sequences) if sequences else list(manifest.sequences)
     bad = [s for s in seqs if s not in manifest.sequences]
     if bad:
@@ -251,7 +307,7 @@ def extract_deep_features(
     weights_meta: dict[str, Any] = {}
     sampling_rows: list[pd.DataFrame] = []
     slice_meta: dict[str, Any] = {}
-    with torch_threads(num_threads):
+    with torch_threads(threads), deterministic_torch(dev):
         for seq in seqs:
             model, info, record = load_sequence_model(seq, model_dir=model_dir, weights=weights)
             model.to(dev)
@@ -259,12 +315,13 @@ def extract_deep_features(
             if slices is None:
                 slices = SliceConfig(**_slice_kwargs(record["train_config"]["slices"])) if record else SliceConfig()
             slice_meta[seq] = slices.to_dict()
-            weights_meta[seq] = {**info.to_dict(), "train_config": record.get("train_config"),
+            weights_meta[seq] = {**_portable_weights(info.to_dict(), out.parent if out is not None else None),
+                                 "train_config": record.get("train_config"),
                                  "n_train_patients": len(record.get("train_patients", [])) or None,
                                  "train_fingerprint": record.get("fingerprint")}
             cache_dir = None
             if out is not None:
-                cache_dir = out.parent / f".{out.name}.parts" / _cache_key(info, slices)
+                cache_dir = out.parent / f".{out.name}.parts" / _cache_key(info, slices, compute)
                 if not resume and cache_dir.exists():
                     for f in cache_dir.glob(f"{seq}/*.npz"):
                         f.unlink()
@@ -305,6 +362,7 @@ def extract_deep_features(
         "device": dev,
         "mixed_precision": bool(config.mixed_precision and dev == "cuda"),
         "versions": software_versions(),
+        "compute": compute,
         "failures": failures,
         "n_patients": len(ok),
     }

@@ -217,8 +217,10 @@ def save_finetuned_model(model, path: str | os.PathLike, record: dict[str, Any])
     payload = dict(record)
     payload["format"] = FINETUNED_FORMAT
     payload["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    # through a file object: torch names the archive's folder after a *path* (here the random temporary
+    # name), which would make two identical models differ byte for byte; a file object gives "archive/"
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
     return Path(path)
 
 

@@ -461,8 +461,8 @@ def _write_checkpoint(folder: Path, epoch: int, model, opt, sched, scaler, histo
         "history": history,
     }
     path = folder / f"epoch_{epoch:03d}.pt"
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # file object: byte-identical reruns (see save_finetuned_model)
+        torch.save(payload, fh)
     for old in _checkpoints(folder)[:-keep]:
         old.unlink(missing_ok=True)
     return path

@@ -314,6 +314,9 @@ def run_record(ctx) -> dict[str, Any]:
                          "clinical_sha256": split_rec.get("inputs", {}).get("clinical_sha256"),
                          "images_sha256": pre_rec.get("inputs", {}).get("images")},
         "patients": split_rec.get("info", {}).get("counts"),
+        # what determines the deep features (bit-reproducible for the same values of these)
+        "deep_features": ((ctx.rundir.read_record("deep") or {}).get("info", {}) or {}).get("compute")
+        if cfg.deep.enabled else None,
         "stages": stages,
         "warnings": warns,
         "notes": runmeta.get("notes", []),
@@ -433,7 +436,7 @@ def build_report(ctx, out: Path) -> dict:
         pngs = [] if g is None or "png" not in g.columns else [ctx.rundir.root / "deep" / p for p in g.png.dropna()]
         body += [img_html(p, p.stem, 300) for p in pngs if p.exists()] or ["<p class='warn'>Not available.</p>"]
     body.append("<h2>Run record</h2>")
-    for k in ("versions", "seeds", "input_hashes", "patients", "stages"):
+    for k in ("versions", "seeds", "input_hashes", "patients", "deep_features", "stages"):
         body.append(f"<h3>{k.replace('_', ' ')}</h3><pre>{html.escape(json.dumps(record[k], indent=1, default=str))}</pre>")
     body.append("<h3>warnings</h3>" + (f"<p>{len(record['warnings'])}, listed at the top of the report.</p>"
                                        if record["warnings"] else "<p>None.</p>"))

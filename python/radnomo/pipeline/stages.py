@@ -243,8 +243,10 @@ def stage_deep(ctx: RunContext) -> StageOutcome:
         if "png" in cam.columns:
             cam["png"] = [str(Path(p).relative_to(d)) if isinstance(p, str) else p for p in cam["png"]]
         write_csv(cam, d / "gradcam.csv")
+        # what determines the features on this machine (torch, threads, CPU instruction set, ...): run record
         return {"weights": weights, "n_patients": int(len(res.table)), "n_features": int(res.table.shape[1] - 1),
-                "n_train_patients": len(train_ids), "warnings": msgs + fails}
+                "n_train_patients": len(train_ids), "compute": res.metadata.get("compute"),
+                "warnings": msgs + fails}
 
     # the deep engine's caches (checkpoints, per-slice features) are keyed by weights and slice
     # settings, not by the images: drop them when this stage's inputs changed
