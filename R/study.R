@@ -140,8 +140,15 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
     for (v in clin$selected) nom_data[[v]] <- train[[v]]
     predictors <- c(predictors, clin$selected)
   }
-  if (!length(predictors)) abort("No block produced a model (nothing selected); there is no nomogram to fit.")
-  obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
+  if (length(predictors)) {
+    obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
+  } else {
+    warning(structure(class = c("radnomo_no_model", "warning", "condition"), list(
+      message = paste0("No block produced a model: nothing was selected in the radiomics, deep or clinical ",
+                       "candidates, so there is no Rad score, DL score, clinical model or nomogram. The study ",
+                       "reports the selection steps only; its risks are NA and there are no metrics."),
+      call = NULL)))
+  }
   obj$fits <- study_fits(obj)
 
   sets <- list(train = train)
@@ -157,6 +164,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   models <- c("clinical", "rad_score", "dl_score", "nomogram")
   models <- models[vapply(models, function(m) !all(is.na(scores[[m]])), logical(1))]
   obj$scores <- scores
+  if (!length(models)) sets <- list()
   # a set with a single outcome class cannot be evaluated (no AUC, no
   # calibration); its scores are kept
   for (s in setdiff(names(sets), "train")) {
@@ -170,7 +178,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
     }
   }
   scores_eval <- scores[scores$set %in% names(sets), , drop = FALSE]
-  obj$metrics <- study_metrics(scores_eval, models)
+  obj$metrics <- if (length(models)) study_metrics(scores_eval, models) else NULL
   obj$delong <- if (length(models) >= 2L) do.call(rbind, lapply(names(sets), function(s) {
     sc <- scores[scores$set == s, ]
     cbind(set = s, delong_test(sc$outcome, as.list(sc[models])), stringsAsFactors = FALSE)
@@ -184,7 +192,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                                   separation = fit_policy)
     else calibration(sc$outcome, sc$nomogram, groups = g, validation = TRUE)
   })
-  obj$decision <- do.call(rbind, lapply(names(sets), function(s) {
+  obj$decision <- if (!length(sets)) NULL else do.call(rbind, lapply(names(sets), function(s) {
     sc <- scores[scores$set == s, ]
     cbind(set = s, decision_curve(sc$outcome, as.list(sc[models]), thresholds = thresholds),
           stringsAsFactors = FALSE)
@@ -292,6 +300,10 @@ study_fits <- function(obj) {
     }
     rows[[m]] <- cbind(model = m, info, stringsAsFactors = FALSE)
   }
+  if (!length(rows)) {
+    return(data.frame(model = character(), separation = logical(), converged = logical(), method = character(),
+                      note = character(), stringsAsFactors = FALSE))
+  }
   out <- do.call(rbind, rows)
   rownames(out) <- NULL
   out
@@ -375,7 +387,8 @@ predict.radnomo_study <- function(object, newdata, ...) {
   nd$dl_score <- lin$dl_score_lp
   data.frame(id = ids, clinical = clin, rad_score = prob(object$rad_score, lin$rad_score_lp),
              dl_score = prob(object$dl_score, lin$dl_score_lp),
-             nomogram = stats::predict(object$nomogram, nd, type = "response"),
+             nomogram = if (is.null(object$nomogram)) rep(NA_real_, n) else
+               stats::predict(object$nomogram, nd, type = "response"),
              rad_score_lp = lin$rad_score_lp, dl_score_lp = lin$dl_score_lp, stringsAsFactors = FALSE)
 }
 
@@ -383,6 +396,7 @@ predict.radnomo_study <- function(object, newdata, ...) {
 print.radnomo_study <- function(x, ...) {
   cat("radnomo study\n")
   print(x$steps, row.names = FALSE)
-  print(x$metrics[, c("set", "model", "auc", "auc_lower", "auc_upper")], row.names = FALSE)
+  if (is.null(x$metrics)) cat("No model was fitted (nothing selected).\n")
+  else print(x$metrics[, c("set", "model", "auc", "auc_lower", "auc_upper")], row.names = FALSE)
   invisible(x)
 }

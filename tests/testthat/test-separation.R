@@ -214,3 +214,22 @@ test_that("a test set with a single outcome class is kept but not evaluated, wit
   expect_equal(sum(st$scores$set == "test"), nrow(te))
   expect_null(st$calibration$test)
 })
+
+test_that("nothing selected in any block: a study without models, a named warning, no error", {
+  set.seed(12)
+  n <- 60
+  d <- data.frame(patient_id = sprintf("N%02d", seq_len(n)), label = rep(0:1, length.out = n),
+                  age = stats::rnorm(n, 60, 8))
+  x <- matrix(stats::rnorm(n * 15), n, dimnames = list(NULL, sprintf("rad%02d", 1:15)))
+  d <- cbind(d, x)
+  r <- collect_warnings(fit_study(d[1:40, ], d[41:60, ], radiomics = colnames(x), clinical = "age",
+                                  mwu_alpha = 1e-6, clinical_alpha = 1e-6, B = 10))
+  st <- r$value
+  expect_true(any(vapply(r$warnings, inherits, TRUE, "radnomo_no_model")))
+  expect_null(st$nomogram)
+  expect_null(st$metrics)
+  expect_equal(nrow(st$fits), 0L)
+  expect_true(all(is.na(st$scores$nomogram)))
+  expect_output(print(st), "No model")
+  expect_true(all(is.na(predict(st, d[41:60, ])$nomogram)))
+})
