@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "tests" / "reference"
 
 
-def reference_file(*parts: str) -> Path:
+def _reference_file(*parts: str) -> Path:
     """A file or folder of tests/reference; a missing one fails the calling test (never skips)."""
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
@@ -26,6 +26,6 @@ def reference_file(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference_dir() -> Path:
-    """tests/reference; fails (does not skip) when the folder is missing."""
-    return reference_file()
+def reference_file():
+    """``reference_file("clinstats", "rmda", "dcaData.csv")``: a path in tests/reference that must exist."""
+    return _reference_file

@@ -12,8 +12,8 @@ reference_path <- function(...) {
 reference_file <- function(...) {
   p <- reference_path(...)
   if (!file.exists(p)) {
-    stop("reference file missing: ", file.path("tests", "reference", ...),
-         " (looked for ", normalizePath(p, mustWork = FALSE),
+    stop("reference file missing: ", file.path("tests", "reference", ...), " (looked for ",
+         file.path(normalizePath(testthat::test_path(".."), mustWork = FALSE), "reference", ...),
          "); it is part of the repository, see tests/reference/PROVENANCE.md", call. = FALSE)
   }
   p

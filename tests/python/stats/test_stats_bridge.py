@@ -128,10 +128,10 @@ def test_delong_test_matches_proc(asah):
 
 
 # ----------------------------------------------------------- decision curve --
-def test_decision_curve_matches_rmda_at_every_threshold(reference_dir):
-    d = pd.read_csv(reference_dir / "clinstats" / "rmda" / "dcaData.csv")
+def test_decision_curve_matches_rmda_at_every_threshold(reference_file):
+    d = pd.read_csv(reference_file("clinstats", "rmda", "dcaData.csv"))
     # keep_default_na=False: rmda's model name "None" must not be read as a missing value
-    ref = pd.read_csv(reference_dir / "clinstats" / "rmda" / "rmda_dcaData_optin_fittedrisk.csv",
+    ref = pd.read_csv(reference_file("clinstats", "rmda", "rmda_dcaData_optin_fittedrisk.csv"),
                       keep_default_na=False, na_values=["NA"])
     risk = 1 / (1 + np.exp(-(-4 + 1.2 * d["Marker1"])))
     dc = stats.decision_curve(d["Cancer"], {"risk": risk})
@@ -152,9 +152,9 @@ def test_decision_curve_matches_rmda_at_every_threshold(reference_dir):
     assert n_compared >= 297
 
 
-def test_decision_curve_dcurves_value_at_025(reference_dir):
+def test_decision_curve_dcurves_value_at_025(reference_file):
     # dcurves: dca(cancer ~ cancerpredmarker, df_binary) at 0.25 -> all -0.1466667, none 0, model 0.0640000
-    df = pd.read_csv(reference_dir / "clinstats" / "dcurves" / "df_binary.csv")
+    df = pd.read_csv(reference_file("clinstats", "dcurves", "df_binary.csv"))
     dc = stats.decision_curve(df["cancer"], {"marker": df["cancerpredmarker"]}, thresholds=[0.25])
     nb = dc.set_index("model")["net_benefit"]
     assert nb["all"] == pytest.approx(-0.1466667, abs=1e-7)
