@@ -8,23 +8,36 @@
 #'   e.g. the `predict` generic).
 #' @param args A list of arguments (may be named).
 #' @return A list: `ok` (logical), `value` (when ok), `error` (message, when
-#'   not ok) and `warnings` (character vector of warning messages, in order).
+#'   not ok), `error_class` (the radnomo condition class of the error, or
+#'   ""), `warnings` (character vector of warning messages, in order) and
+#'   `warning_classes` (for each warning its radnomo condition class, such as
+#'   "radnomo_separation", or "").
 #' @keywords internal
 #' @noRd
 bridge_call <- function(name, args) {
   fun <- get(name, envir = asNamespace("radnomo"), mode = "function")
   warnings <- character()
+  classes <- character()
   value <- withCallingHandlers(
     tryCatch(do.call(fun, args, quote = TRUE), error = function(e) e),
     warning = function(w) {
       warnings <<- c(warnings, conditionMessage(w))
+      classes <<- c(classes, radnomo_class(w))
       invokeRestart("muffleWarning")
     }
   )
   if (inherits(value, "error")) {
-    return(list(ok = FALSE, error = conditionMessage(value), warnings = warnings))
+    return(list(ok = FALSE, error = conditionMessage(value), error_class = radnomo_class(value),
+                warnings = warnings, warning_classes = classes))
   }
-  list(ok = TRUE, value = value, warnings = warnings)
+  list(ok = TRUE, value = value, error_class = "", warnings = warnings, warning_classes = classes)
+}
+
+#' The first radnomo_* class of a condition, or ""
+#' @noRd
+radnomo_class <- function(cond) {
+  cl <- grep("^radnomo_", class(cond), value = TRUE)
+  if (length(cl)) cl[[length(cl)]] else ""
 }
 
 #' Build a data frame from a numeric matrix and an optional data frame (internal)

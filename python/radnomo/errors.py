@@ -20,3 +20,8 @@ class MissingDependencyError(RadnomoError, ImportError):
 
 class RError(RadnomoError, RuntimeError):
     """An error raised by R code of the radnomo R package; carries R's message."""
+
+
+class SeparationError(RError):
+    """R error of class ``radnomo_separation``: a logistic fit separated and the separation
+    policy was ``"error"``."""

@@ -21,16 +21,21 @@ class ClinicalModel(RFit):
     multivariable: pd.DataFrame = None
     vif: pd.DataFrame = None
     selected: tuple[str, ...] = ()
+    separation: pd.DataFrame | None = None
 
     def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
         return self._predict(cv.r_dataframe(data), type)
 
 
-def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float = 0.05) -> ClinicalModel:
+def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float = 0.05,
+                      separation: str = "firth") -> ClinicalModel:
     """Univariable logistic per candidate, multivariable on those with p < ``alpha``; ORs with
-    Wald 95% CIs and VIFs (R ``radnomo::clinical_logistic``)."""
+    Wald 95% CIs and VIFs (R ``radnomo::clinical_logistic``). ``separation``: what the
+    multivariable fit does under (quasi-)complete separation — ``"firth"`` (Firth's
+    bias-reduced refit, with a :class:`~radnomo.stats.SeparationWarning`), ``"error"``
+    (raises :class:`radnomo.errors.SeparationError`) or ``"warn"``."""
     res = call("clinical_logistic", cv.r_dataframe(data), outcome,
-               cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha))
+               cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha), separation=str(separation))
     return clinical_from_r(cv.RHandle(res))
 
 
@@ -38,7 +43,12 @@ def clinical_from_r(h: cv.RHandle) -> ClinicalModel:
     """Wrap an R ``radnomo_clinical`` object."""
     return ClinicalModel(robj=h, univariable=h.component("univariable"),
                          multivariable=h.component("multivariable"), vif=h.component("vif"),
-                         selected=tuple_of_str(h.component("selected", False)))
+                         selected=tuple_of_str(h.component("selected", False)),
+                         separation=_frame_or_none(h.component("separation")))
+
+
+def _frame_or_none(v):
+    return v if isinstance(v, pd.DataFrame) else None
 
 
 @dataclass(frozen=True)
@@ -49,15 +59,18 @@ class Nomogram(RFit):
     total_points: pd.DataFrame = None
     coefficients: pd.DataFrame = None
     predictors: tuple[str, ...] = ()
+    separation: pd.DataFrame | None = None
 
     def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
         """Predicted risk (``response``), linear predictor (``link``) or total ``points``."""
         return self._predict(cv.r_dataframe(data), type)
 
 
-def fit_nomogram(data: pd.DataFrame, outcome: str, predictors) -> Nomogram:
-    """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``)."""
-    res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))))
+def fit_nomogram(data: pd.DataFrame, outcome: str, predictors, separation: str = "firth") -> Nomogram:
+    """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``); under separation ``"firth"``
+    draws Firth's estimates, ``"error"`` raises, ``"warn"`` keeps maximum likelihood."""
+    res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))),
+               separation=str(separation))
     return nomogram_from_r(cv.RHandle(res))
 
 
@@ -65,7 +78,8 @@ def nomogram_from_r(h: cv.RHandle) -> Nomogram:
     """Wrap an R ``radnomo_nomogram`` object."""
     return Nomogram(robj=h, points=h.component("points"), total_points=h.component("total_points"),
                     coefficients=h.component("coefficients"),
-                    predictors=tuple_of_str(h.component("predictors", False)))
+                    predictors=tuple_of_str(h.component("predictors", False)),
+                    separation=_frame_or_none(h.component("separation")))
 
 
 def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6) -> Path:

@@ -61,24 +61,32 @@ class Calibration(RFit):
     curve: pd.DataFrame = None
     stats: pd.DataFrame = None
     bootstrap: pd.DataFrame | None = None
+    bootstrap_resamples: dict | None = None
 
 
 def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, groups: int = 10,
-                validation: bool = False) -> Calibration:
+                validation: bool = False, separation: str = "firth") -> Calibration:
     """Observed vs predicted, calibration intercept/slope with 95% CIs, Brier, Hosmer–Lemeshow
     (``G - 2`` df, or ``G`` df with ``validation=True`` for risks applied to independent data);
-    with ``fit`` (a nomogram) also rms::calibrate bootstrap curves (R ``radnomo::calibration``)."""
+    with ``fit`` (a nomogram) also rms::calibrate bootstrap curves (R ``radnomo::calibration``;
+    ``separation``: how a bootstrap refit that separates is handled, ``"firth"`` refits it with
+    Firth's method; ``bootstrap_resamples`` counts requested, failed and Firth refits)."""
     res = call("calibration", vector_arg(y, "y"), vector_arg(risk, "risk"),
                fit=None if fit is None else fit.robj, B=int(B),
-               seed=None if seed is None else int(seed), groups=int(groups), validation=bool(validation))
+               seed=None if seed is None else int(seed), groups=int(groups), validation=bool(validation),
+               separation=str(separation))
     return calibration_from_r(cv.RHandle(res))
 
 
 def calibration_from_r(h: cv.RHandle) -> Calibration:
     """Wrap an R ``radnomo_calibration`` object."""
     boot = h.component("bootstrap")
+    res = cv.list_component(h.robj, "bootstrap_resamples")
+    counts = None
+    if res is not None and not isinstance(res, type(cv.ri.NULL)):
+        counts = {str(k): int(v) for k, v in zip(cv._names(res) or [], res)}
     return Calibration(robj=h, curve=h.component("curve"), stats=h.component("stats"),
-                       bootstrap=boot if isinstance(boot, pd.DataFrame) else None)
+                       bootstrap=boot if isinstance(boot, pd.DataFrame) else None, bootstrap_resamples=counts)
 
 
 def plot_calibration(cal: Calibration, file, title: str | None = None) -> Path:

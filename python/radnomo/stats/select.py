@@ -94,19 +94,24 @@ class ScoreModel(RFit):
 
     coefficients: pd.DataFrame = None
     features: tuple[str, ...] = ()
+    separation: pd.DataFrame | None = None
 
     def predict(self, x, type: str = "link") -> np.ndarray:
         """The score (``link``, linear predictor) or probability (``response``)."""
         return self._predict(matrix_arg(x, "x"), type)
 
 
-def score_model(x, y, features) -> ScoreModel:
-    """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``)."""
-    res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))))
+def score_model(x, y, features, separation: str = "firth") -> ScoreModel:
+    """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``);
+    ``separation``: ``"firth"`` (Firth's refit under separation), ``"error"`` or ``"warn"``."""
+    res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))),
+               separation=str(separation))
     return score_from_r(cv.RHandle(res))
 
 
 def score_from_r(h: cv.RHandle) -> ScoreModel:
     """Wrap an R ``radnomo_score`` object."""
+    sep = h.component("separation")
     return ScoreModel(robj=h, coefficients=h.component("coefficients"),
-                      features=tuple_of_str(h.component("features", False)))
+                      features=tuple_of_str(h.component("features", False)),
+                      separation=sep if isinstance(sep, pd.DataFrame) else None)

@@ -14,7 +14,7 @@ import threading
 import warnings
 from typing import Any
 
-from radnomo.errors import MissingDependencyError, RError
+from radnomo.errors import MissingDependencyError, RError, SeparationError
 
 R_PACKAGE = "radnomo"
 REQUIRED_R_PACKAGES = ("glmnet", "rms", "pROC")
@@ -25,6 +25,29 @@ _state: dict[str, Any] = {}
 
 class RWarning(UserWarning):
     """A warning raised by R code of the radnomo R package."""
+
+
+class SeparationWarning(RWarning):
+    """R class ``radnomo_separation``: (quasi-)complete separation or non-convergence was
+    found in a logistic fit and the separation policy was applied (the message names the
+    model and the policy)."""
+
+
+class DegenerateSetWarning(RWarning):
+    """R class ``radnomo_degenerate_set``: a set (e.g. the test set) has a single outcome
+    class and is not evaluated."""
+
+
+class NoModelWarning(RWarning):
+    """R class ``radnomo_no_model``: nothing was selected in any block; the study has no model."""
+
+
+#: R condition class -> Python warning category
+WARNING_CLASSES: dict[str, type[RWarning]] = {
+    "radnomo_separation": SeparationWarning,
+    "radnomo_degenerate_set": DegenerateSetWarning,
+    "radnomo_no_model": NoModelWarning,
+}
 
 
 def _start_r(ri) -> None:
@@ -108,10 +131,13 @@ def call(name: str, *args, **kwargs) -> Any:
         arglist.do_slot_assign("names", ri.StrSexpVector(names))
         res = st["bridge_call"](ri.StrSexpVector([name]), arglist)
         comps = dict(zip([str(n) for n in res.do_slot("names")], res))
-        for msg in comps["warnings"]:
-            warnings.warn(f"[R {name}] {msg}", RWarning, stacklevel=3)
+        classes = list(comps.get("warning_classes", [])) or [""] * len(comps["warnings"])
+        for msg, cls in zip(comps["warnings"], classes):
+            warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=3)
         if not comps["ok"][0]:
-            raise RError(f"{name}: {comps['error'][0]}")
+            err_cls = str(comps["error_class"][0]) if "error_class" in comps else ""
+            raise (SeparationError if err_cls.startswith("radnomo_separation") else RError)(
+                f"{name}: {comps['error'][0]}")
         return comps["value"]
 
 

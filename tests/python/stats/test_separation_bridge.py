@@ -1,0 +1,101 @@
+"""Separation through the bridge: classed warnings and errors, and Firth's estimates.
+
+Reference: brglm2's Firth fit (``glm(method = brglm2::brglmFit, type = "AS_mean")``)
+computed directly in R through ``stats::glm`` — independent of radnomo's
+policy code — on constructed separable and quasi-separable data.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radnomo import stats
+from radnomo.errors import RError, SeparationError
+from radnomo.stats import _convert as cv
+from radnomo.stats.session import call
+
+
+def _quasi_separated(seed: int = 3, n: int = 80) -> pd.DataFrame:
+    """``q`` is 1 only in events (quasi-complete separation); ``x`` overlaps."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
+    x = rng.normal(0.6 * y, 1.0)
+    q = ((y == 1) & (rng.random(n) < 0.35)).astype(int)
+    return pd.DataFrame({"label": y, "x": x, "q": q})
+
+
+def _complete_separated() -> pd.DataFrame:
+    return pd.DataFrame({"label": [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+                         "x": [1.0, 2.2, 2.9, 4.1, 5.0, 6.3, 7.0, 8.2, 9.1, 10.0],
+                         "w": [0.3, 0.1, 0.4, 0.1, 0.5, 0.9, 0.2, 0.6, 0.5, 0.3]})
+
+
+def _firth_reference(d: pd.DataFrame, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Firth's coefficients and SEs from brglm2 called directly in R (not through radnomo)."""
+    rd = cv.r_dataframe(d)
+    form = call("as.formula", "label ~ " + " + ".join(terms))
+    fit = call("glm", form, data=rd, family=call("binomial"),
+               method=call("getExportedValue", "brglm2", "brglmFit"), type="AS_mean")
+    b = np.asarray(cv.from_r(call("coef", fit), simplify_scalars=False), float)
+    se = np.sqrt(np.diag(np.asarray(call("vcov", fit))))
+    return b, se
+
+
+def _caught(fn):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [w for w in rec if issubclass(w.category, stats.SeparationWarning)]
+
+
+@pytest.mark.parametrize("make", [_quasi_separated, _complete_separated], ids=["quasi", "complete"])
+def test_firth_estimates_through_the_bridge(make):
+    d = make()
+    terms = ["x", "q"] if "q" in d else ["x", "w"]
+    b_ref, se_ref = _firth_reference(d, terms)
+    assert np.all(np.isfinite(b_ref)) and np.max(np.abs(b_ref)) < 20
+
+    sc, w = _caught(lambda: stats.score_model(d[terms], d["label"], terms))
+    assert len(w) == 1 and "Firth" in str(w[0].message)
+    np.testing.assert_allclose(sc.coefficients["estimate"], b_ref, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(sc.coefficients["std_error"], se_ref, rtol=0, atol=1e-8)
+    assert sc.separation.iloc[0]["method"] == "firth" and bool(sc.separation.iloc[0]["separation"])
+
+    nm, w = _caught(lambda: stats.fit_nomogram(d, "label", terms))
+    assert len(w) == 1 and "nomogram" in str(w[0].message)
+    np.testing.assert_allclose(nm.coefficients["estimate"], b_ref, rtol=0, atol=1e-8)
+    assert nm.separation.iloc[0]["method"] == "firth"
+
+    cl, w = _caught(lambda: stats.clinical_logistic(d, "label", terms, alpha=1.0))
+    assert len(w) >= 1
+    np.testing.assert_allclose(cl.multivariable["estimate"], b_ref[1:], rtol=0, atol=1e-8)
+
+
+def test_separation_error_policy_is_a_classed_python_error():
+    d = _quasi_separated()
+    with pytest.raises(SeparationError, match="(?i)separation"):
+        stats.score_model(d[["x", "q"]], d["label"], ["x", "q"], separation="error")
+    with pytest.raises(SeparationError):
+        stats.fit_nomogram(d, "label", ["x", "q"], separation="error")
+    # a SeparationError is an RError (callers catching RError keep working)
+    assert issubclass(SeparationError, RError)
+
+
+def test_no_separation_no_warning_and_maximum_likelihood():
+    d = _quasi_separated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stats.RWarning)
+        sc = stats.score_model(d[["x"]], d["label"], ["x"])
+    assert sc.separation.iloc[0]["method"] == "ml"
+
+
+def test_calibration_bootstrap_counts_firth_refits():
+    d = _quasi_separated(n=120)
+    nm, _ = _caught(lambda: stats.fit_nomogram(d, "label", ["x", "q"]))
+    cal = stats.calibration(d["label"], nm.predict(d), fit=nm, B=20, seed=2)
+    assert cal.bootstrap_resamples == {"requested": 20, "failed": 0, "firth": 20}
+    assert np.all(np.isfinite(cal.bootstrap["bias_corrected"].to_numpy()[1:-1]))
