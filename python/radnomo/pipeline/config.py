@@ -220,6 +220,13 @@ class StatsSection:
     score : how the Rad and DL scores are formed from the selected terms:
         ``"logistic"`` (study: an unpenalised logistic refit) or ``"lasso"``
         (the LASSO linear predictor itself; more stable in small training sets).
+    separation : what every logistic fit of the study (score refits, clinical model,
+        nomogram, bootstrap refits) does when its data are (quasi-)completely separated
+        or maximum likelihood does not converge: ``"firth"`` (study default: Firth's
+        bias-reduced refit, finite estimates), ``"lasso"`` (a separated Rad/DL score
+        refit is replaced by the LASSO linear predictor; the others use Firth) or
+        ``"error"`` (stop). Applied policies are listed in the report's warnings and
+        its "Model fits" table.
     """
 
     mwu_alpha: float = 0.05
@@ -233,6 +240,7 @@ class StatsSection:
     dca_max_threshold: float = 0.99
     dca_step: float = 0.01
     score: str = "logistic"
+    separation: str = "firth"
 
     def __post_init__(self):
         for name in ("mwu_alpha", "clinical_alpha"):
@@ -245,6 +253,8 @@ class StatsSection:
         _check(_is_int(self.nfolds) and self.nfolds >= 3, "stats.nfolds", f"must be an integer >= 3, not {self.nfolds!r}")
         _check(self.lambda_ in ("min", "1se"), "stats.lambda", f"must be 'min' or '1se', not {self.lambda_!r}")
         _check(self.score in ("logistic", "lasso"), "stats.score", f"must be 'logistic' or 'lasso', not {self.score!r}")
+        _check(self.separation in ("firth", "lasso", "error"), "stats.separation",
+               f"must be 'firth', 'lasso' or 'error', not {self.separation!r}")
         _check(_is_int(self.B) and self.B >= 10, "stats.B", f"must be an integer >= 10, not {self.B!r}")
         _check(_is_int(self.seed), "stats.seed", f"must be an integer, not {self.seed!r}")
         _check(_is_num(self.dca_max_threshold) and 0 < self.dca_max_threshold < 1, "stats.dca_max_threshold",

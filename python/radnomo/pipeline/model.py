@@ -11,7 +11,10 @@ needs, unchanged:
 * ``study.rds`` — the fitted R study (selection incl. z-score and PCA
   parameters, score models, clinical model, nomogram), R ``saveRDS``;
 * ``model.json`` — coefficients, cut-offs chosen on the training set, the
-  feature columns the study expects, versions.
+  feature columns the study expects, the logistic fits and which of them were
+  penalised (``fits``, ``penalised``: Firth's method or the LASSO score under
+  ``stats.separation``; ``study.rds`` holds those fits, so scoring reproduces
+  them), versions.
 
 :func:`predict_cohort` recomputes preprocessing and features for new patients
 with these settings and applies the frozen study; :func:`evaluate_cohort`
@@ -66,7 +69,19 @@ def write_model(ctx, d: Path) -> dict:
     cols = json.loads(ctx.path("stats", "columns.json").read_text(encoding="utf-8"))
     from radnomo.runtime import software_versions
 
+    # which logistic fits were penalised (Firth) or replaced (LASSO score): study.rds holds those fits,
+    # so predict/evaluate reproduce them; recorded here for the reader
+    fits = []
+    if (tables / "fits.csv").exists():
+        from radnomo.pipeline.report import records
+
+        f = pd.read_csv(tables / "fits.csv")
+        if "note" in f.columns:
+            f["note"] = f["note"].fillna("").astype(str)
+        fits = records(f)
     info = {"format": MODEL_FORMAT, "cutoffs": _cutoffs(metrics), "columns": cols,
+            "separation_policy": cfg.stats.separation, "fits": fits,
+            "penalised": {r["model"]: r["method"] for r in fits if r.get("method") not in ("ml", None)},
             "deep_sequences": seqs, "sequences": (ctx.rundir.read_record("split") or {}).get("info", {}).get("sequences"),
             "coefficients": coefs, "versions": software_versions(),
             "outcome": cfg.data.outcome, "id": cfg.data.id}

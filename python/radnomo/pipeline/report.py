@@ -37,6 +37,10 @@ TABLE_SECTIONS = [
      "Odds ratios with Wald 95% CIs, training set."),
     ("Table 2 (cont.). Multivariable clinical model", ["clinical_multivariable", "multivariable"],
      "Variables with univariable p below stats.clinical_alpha; training set."),
+    ("Model fits", ["fits"],
+     "One row per logistic model: (quasi-)complete separation detected, whether plain maximum likelihood "
+     "converged, the method used (ml; firth: Firth's bias-reduced refit; lasso: the LASSO linear predictor) "
+     "and what was done (stats.separation)."),
     ("Table 3. Performance of the clinical model, Rad score, DL score and nomogram", ["metrics"],
      "AUC with DeLong 95% CI; the cut-off (Youden) is chosen on the training set and reused on the test set."),
     ("DeLong comparisons of AUCs", ["delong"], "Paired DeLong tests between the models, per set."),
@@ -246,6 +250,8 @@ def collect_tables(ctx) -> dict[str, pd.DataFrame]:
     if sdir.exists():
         for p in sorted(sdir.glob("*.csv")):
             t[p.stem] = pd.read_csv(p)
+    if "fits" in t and "note" in t["fits"].columns:  # an empty note is "" (nothing happened), not NA
+        t["fits"]["note"] = t["fits"]["note"].fillna("").astype(str)
     if "delong" in t and {"model_1", "model_2", "p"} <= set(t["delong"].columns):
         t.update(delong_matrix(t["delong"]))
     t["split"] = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
@@ -392,7 +398,7 @@ def build_report(ctx, out: Path) -> dict:
                          for r in record["deviations_from_study_config"]]), "deviations", 500) + "</div>")
     if record["warnings"]:
         body.append(f"<div class='warn' id='warnings'><b>{len(record['warnings'])} warning(s) in this run</b> "
-                    "(excluded patients, failed cases, removed features, fallbacks):<ul>"
+                    "(excluded patients, failed cases, removed features, fallbacks, separation policies applied):<ul>"
                     + "".join(f"<li>{html.escape(w)}</li>" for w in record["warnings"]) + "</ul></div>")
     oracle = record.get("oracle")
     if oracle and mname:

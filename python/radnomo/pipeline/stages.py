@@ -29,7 +29,7 @@ from radnomo.pipeline.config import StudyConfig
 from radnomo.pipeline.rundir import RunDirectory, StageOutcome
 
 #: Bumped when a stage's outputs change meaning; part of every stage key.
-STAGES_VERSION = 3
+STAGES_VERSION = 4  # 4: separation policy and fits table; deep compute record
 STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report")
 
 
@@ -318,8 +318,10 @@ study <- fit_study(train, test, outcome = "label", radiomics = cols$radiomics, d
                    clinical = cols$clinical, id = "patient_id",
                    mwu_alpha = {mwu_alpha}, cor_threshold = {cor_threshold}, pca_variance = {pca_variance},
                    nfolds = {nfolds}, lambda = "{lam}", clinical_alpha = {clinical_alpha}, B = {B},
-                   seed = {seed}, thresholds = seq(0, {dmax}, by = {dstep}), score = "{score}")
+                   seed = {seed}, thresholds = seq(0, {dmax}, by = {dstep}), score = "{score}",
+                   separation = "{separation}")
 print(study$metrics)
+print(study$fits)   # per logistic model: separation, convergence, method used (ml / firth / lasso)
 """
 
 
@@ -356,12 +358,13 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
         write_text_atomic(d / "fit_study.R", _RERUN_R.format(
             mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
             lam=s.lambda_, clinical_alpha=s.clinical_alpha, B=s.B, seed=s.seed, dmax=s.dca_max_threshold,
-            dstep=s.dca_step, score=s.score))
+            dstep=s.dca_step, score=s.score, separation=s.separation))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             study = sa.fit(train, test, outcome="label", radiomics=rad_cols, deep=deep_cols,
                            clinical=cfg.data.clinical_variables, id="patient_id", settings=s)
-        msgs += [f"{w.category.__name__}: {w.message}" for w in caught]
+        fits = fits_table(study)
+        msgs += stats_warnings([str(w.message) for w in caught], [w.category.__name__ for w in caught], fits)
         (d / "tables").mkdir(exist_ok=True)
         names = []
         for name, df in sa.study_frames(study).items():
@@ -401,11 +404,48 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
             msgs.append(f"nomogram plot failed: {exc}")
         return {"tables": sorted(names), "n_train": len(train), "n_test": len(test),
                 "n_radiomics": len(rad_cols), "n_deep": len(deep_cols), "shap_terms": shap_inputs,
+                "separation_policy": s.separation, "fits": _fit_records(fits),
+                "penalised": {r["model"]: r["method"] for r in _fit_records(fits) if r.get("method") not in ("ml", None)},
                 "warnings": msgs}
 
     return ctx.rundir.run_stage("stats", parts, run,
                                 lambda info: ["study.rds", "data_train.csv.gz", "data_test.csv.gz"]
                                 + [f"tables/{n}.csv" for n in info["tables"]], ctx.log)
+
+
+def fits_table(study) -> pd.DataFrame | None:
+    """The study's ``fits`` table (one row per logistic model: model, separation, converged, method, note)."""
+    fits = getattr(study, "fits", None)
+    return fits if isinstance(fits, pd.DataFrame) else None
+
+
+def _fit_records(fits: pd.DataFrame | None) -> list[dict]:
+    from radnomo.pipeline.report import records
+
+    return [] if fits is None else records(fits)
+
+
+def stats_warnings(messages: list[str], categories: list[str], fits: pd.DataFrame | None) -> list[str]:
+    """The statistics stage's warnings: R's, with each applied separation policy named as such.
+
+    Every ``fits`` row with a note (a separation policy was applied) gives one
+    ``"separation: <note>"`` line (R's ``radnomo_separation`` warning, same text),
+    listed first; R's own copy of that warning is not repeated. Identical
+    warnings (pROC's, repeated per model) are given once with a count.
+    """
+    notes = []
+    if fits is not None and "note" in fits.columns:
+        notes = [str(n) for n in fits["note"] if isinstance(n, str) and n.strip()]
+    out = [f"separation: {n}" for n in dict.fromkeys(notes)]
+    rest: dict[str, int] = {}
+    for msg, cat in zip(messages, categories):
+        text = msg.split("] ", 1)[1] if msg.startswith("[R ") and "] " in msg else msg
+        if text in notes:
+            continue
+        key = f"{cat}: {msg}"
+        rest[key] = rest.get(key, 0) + 1
+    out += [k if n == 1 else f"{k} ({n} times)" for k, n in rest.items()]
+    return out
 
 
 def _group_columns_in_order(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:

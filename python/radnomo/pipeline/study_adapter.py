@@ -5,7 +5,7 @@ this module, so that the contract is in one place:
 
 * :func:`fit` calls ``radnomo.stats.fit_study(train, test, outcome=, radiomics=,
   deep=, clinical=, id=, mwu_alpha=, cor_threshold=, pca_variance=, nfolds=,
-  lambda_=, clinical_alpha=, B=, seed=, thresholds=)``;
+  lambda_=, clinical_alpha=, B=, seed=, thresholds=, score=, separation=)``;
 * :func:`study_frames` collects every DataFrame the study holds (attributes that
   are DataFrames, and dicts of DataFrames such as ``calibration["train"]``) as
   named tables;
@@ -49,7 +49,7 @@ def fit(train: pd.DataFrame, test: pd.DataFrame | None, *, outcome: str, radiomi
                         cor_threshold=settings.cor_threshold, pca_variance=settings.pca_variance,
                         nfolds=settings.nfolds, lambda_=settings.lambda_, clinical_alpha=settings.clinical_alpha,
                         B=settings.B, seed=settings.seed, thresholds=settings.thresholds(),
-                        score=settings.score)
+                        score=settings.score, separation=settings.separation)
 
 
 def load(path: str | Path) -> Any:

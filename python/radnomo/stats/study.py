@@ -47,7 +47,11 @@ class Study(RFit):
     model, Rad score, DL score and nomogram), ``metrics`` (roc_metrics per set
     and model; cut-offs chosen on train, reused on test), ``delong``,
     ``decision`` (decision curves per set), ``steps`` (features surviving each
-    selection step), ``calibration`` (``{"train": Calibration, "test": ...}``).
+    selection step), ``calibration`` (``{"train": Calibration, "test": ...}``),
+    ``fits`` (one row per logistic model — ``model``, ``separation``
+    (separation detected), ``converged`` (plain maximum likelihood converged),
+    ``method`` (``"ml"``, ``"firth"`` or ``"lasso"``: what was used) and
+    ``note`` — or ``None`` for a study saved before R recorded it).
     """
 
     scores: pd.DataFrame = None
@@ -56,6 +60,7 @@ class Study(RFit):
     decision: pd.DataFrame = None
     steps: pd.DataFrame = None
     calibration: dict = field(default_factory=dict)
+    fits: pd.DataFrame | None = None
     selection_rad: Selection | None = None
     selection_dl: Selection | None = None
     rad_score: ScoreModel | None = None
@@ -96,6 +101,19 @@ def _maybe(h: cv.RHandle, name: str, wrap):
     return wrap(cv.RHandle(comp))
 
 
+def _fits_frame(fits) -> pd.DataFrame | None:
+    """R's ``fits`` data.frame with plain types (logical columns may hold NA), or None when absent."""
+    if not isinstance(fits, pd.DataFrame):
+        return None
+    fits = fits.reset_index(drop=True)
+    for col in ("separation", "converged"):  # R logical with NA arrives as float (1.0 / 0.0 / NaN)
+        if col in fits.columns:
+            fits[col] = pd.Series([None if pd.isna(v) else bool(v) for v in fits[col]], dtype=object)
+    if "note" in fits.columns:
+        fits["note"] = fits["note"].fillna("").astype(str)
+    return fits
+
+
 def study_from_r(h: cv.RHandle) -> Study:
     """Wrap an R ``radnomo_study`` object."""
     cal = cv.list_component(h.robj, "calibration")
@@ -113,6 +131,7 @@ def study_from_r(h: cv.RHandle) -> Study:
         decision=h.component("decision"),
         steps=h.component("steps"),
         calibration=calibrations,
+        fits=_fits_frame(h.component("fits")),
         selection_rad=_maybe(h, "selection_rad", selection_from_r),
         selection_dl=_maybe(h, "selection_dl", selection_from_r),
         rad_score=_maybe(h, "rad_score", score_from_r),
@@ -127,7 +146,7 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
               radiomics=(), deep=(), clinical=(), id: str = "patient_id", mwu_alpha: float = 0.05,
               cor_threshold: float = 0.9, pca_variance: float = 0.95, nfolds: int = 10,
               lambda_: str = "min", clinical_alpha: float = 0.05, B: int = 200, seed: int = 1,
-              thresholds=None, score: str = "logistic") -> Study:
+              thresholds=None, score: str = "logistic", separation: str = "firth") -> Study:
     """Fit the study's statistics on ``train`` and evaluate on ``train`` and ``test``.
 
     Mirrors R ``radnomo::fit_study`` (``lambda_`` is R's ``lambda``). ``train``
@@ -135,7 +154,14 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
     feature columns and the ``clinical`` candidate columns. Everything is
     fitted on ``train`` only. ``score``: ``"logistic"`` (the study's refit) or
     ``"lasso"`` (the LASSO linear predictor as the score, no refit).
+    ``separation``: what a logistic fit does when its data are (quasi-)completely
+    separated or maximum likelihood does not converge — ``"firth"`` (Firth's
+    bias-reduced refit), ``"lasso"`` (a separated Rad/DL refit is replaced by
+    the LASSO linear predictor; other fits use Firth) or ``"error"``; each
+    applied policy is an R warning (:class:`RWarning`) and a row of ``Study.fits``.
     """
+    if separation not in ("firth", "lasso", "error"):
+        raise InputError(f"separation must be 'firth', 'lasso' or 'error', not {separation!r}")
     radiomics, deep, clinical = tuple_of_str(radiomics), tuple_of_str(deep), tuple_of_str(clinical)
     feats = radiomics + deep
     kwargs = dict(outcome=outcome, radiomics=cv.r_strvec(list(radiomics)), deep=cv.r_strvec(list(deep)),
@@ -144,6 +170,7 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
                   clinical_alpha=float(clinical_alpha), B=int(B), seed=int(seed))
     kwargs["lambda"] = str(lambda_)
     kwargs["score"] = str(score)
+    kwargs["separation"] = str(separation)
     if thresholds is not None:
         kwargs["thresholds"] = cv.r_numvec(np.asarray(thresholds, dtype=float))
     test_r = None if test is None else study_frame(test, feats, "test")

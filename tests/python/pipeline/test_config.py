@@ -42,6 +42,8 @@ def test_unknown_keys_are_named_with_the_allowed_ones():
     ("stats.B=5", r"stats.B: must be an integer >= 10"),
     ("stats.lambda=max", r"stats.lambda"),
     ("stats.score=ridge", r"stats.score: must be .logistic. or .lasso."),
+    ("stats.separation=ridge", r"stats.separation: must be .firth., .lasso. or .error., not .ridge."),
+    ("stats.separation=true", r"stats.separation: must be .firth., .lasso. or .error., not True"),
     ("deep.train.epochs=0", r"deep.train: epochs must be a positive integer"),
     ("deep.slices.image_size=16", r"deep.slices: image_size must be an integer >= 32"),
     ("preprocess.registration=elastic", r"preprocess: registration must be one of"),
@@ -123,3 +125,15 @@ def test_model_and_report_configuration_hold_no_absolute_machine_paths(tmp_path)
     (mdir / "model.json").write_text('{"format": "radnomo-study-model-v1"}', encoding="utf-8")
     model = load_model(mdir)
     assert model.config.data.clinical_variables == cfg.data.clinical_variables
+
+
+def test_separation_policy_setting():
+    """stats.separation: firth (the study's default, written in config.yaml), lasso or error."""
+    cfg = load_config(STUDY)
+    assert cfg.stats.separation == "firth" and cfg.raw["stats"]["separation"] == "firth"
+    assert "separation" in read_yaml(STUDY)["stats"]
+    assert parse_config({}).stats.separation == "firth"  # default when the key is absent
+    for policy in ("firth", "lasso", "error"):
+        assert load_config(STUDY, [f"stats.separation={policy}"]).stats.separation == policy
+    diff = config_diff(load_config(STUDY, ["stats.separation=error"]).raw, cfg.raw)
+    assert diff == [{"setting": "stats.separation", "study": "firth", "this run": "error"}]

@@ -71,7 +71,7 @@ def test_report_has_every_table_and_figure(demo, results):
     tables = results["tables"]
     for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
                  "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam", "delong_matrix_train",
-                 "delong_matrix_test", "table1_train_by_outcome", "table1_test_by_outcome"):
+                 "delong_matrix_test", "table1_train_by_outcome", "table1_test_by_outcome", "fits"):
         assert name in tables, name
         assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
     figs = results["figures"]
@@ -80,7 +80,7 @@ def test_report_has_every_table_and_figure(demo, results):
     # 2 ROC + 2 calibration + 2 DCA + nomogram + SHAP (2 summaries + per-patient) + Grad-CAM (4 sequences)
     assert n_img >= 2 + 2 + 2 + 1 + 2 + 4
     for section in ("Table 1.", "Table 2.", "Table 3.", "DeLong", "Nomogram", "SHAP", "Grad-CAM", "Run record",
-                    "deviations", "oracle AUC"):
+                    "deviations", "oracle AUC", "Model fits"):
         assert section in page, section
     # Table 3 covers the four models on train and test, with the cut-off chosen on train
     m = pd.DataFrame(tables["metrics"])
@@ -102,6 +102,15 @@ def test_html_numbers_agree_with_results_json_and_csv(demo, results):
 def test_run_record(results, demo):
     rec = results["run_record"]
     assert rec["seeds"]["split"] == 20250101 and rec["versions"]["pyradiomics"]
+    assert rec["seeds"]["synthetic_cohort"] == 20250101
+    # what determines the CPU/GPU deep features, from the deep stage
+    dc = rec["deep_features"]
+    assert dc["intra_op_threads"] == 1 and dc["deterministic_algorithms"] is True and dc["torch"]
+    assert {"torchvision", "cpu_capability", "cpu_model", "mkldnn_enabled", "device"} <= set(dc)
+    # every separation policy the statistics applied is a warning of the run (same text as the fits table)
+    for r in results["tables"]["fits"]:
+        if r["note"]:
+            assert f"[stats] separation: {r['note']}" in rec["warnings"]
     assert rec["versions"]["R"].startswith("R version")
     assert rec["input_hashes"]["manifest_sha256"] and rec["input_hashes"]["images_sha256"]
     counts = rec["patients"]
@@ -222,8 +231,13 @@ def test_predict_reproduces_the_run_scores(demo, tmp_path):
     for m in ("clinical", "rad_score", "dl_score", "nomogram"):
         np.testing.assert_allclose(got.loc[pick, m].to_numpy(float), ref[m].to_numpy(float), rtol=1e-5, atol=1e-7,
                                    err_msg=m)
-    cut = json.loads((demo.model / "model.json").read_text(encoding="utf-8"))["cutoffs"]
+    info = json.loads((demo.model / "model.json").read_text(encoding="utf-8"))
+    cut = info["cutoffs"]
     assert ((got.loc[pick, "nomogram"] >= cut["nomogram"]).astype(int) == got.loc[pick, "nomogram_positive"]).all()
+    # model.json records the fits (which were penalised): the scores above reproduce them whichever they were
+    fits = pd.read_csv(demo.out_dir / "stats" / "tables" / "fits.csv", keep_default_na=False)
+    assert [(r["model"], r["method"]) for r in info["fits"]] == list(zip(fits["model"], fits["method"]))
+    assert info["penalised"] == {m: k for m, k in zip(fits["model"], fits["method"]) if k != "ml"}
 
 
 def test_cli_evaluate_on_labelled_cohort(demo, tmp_path):

@@ -84,3 +84,112 @@ def test_predict_reproduces_training_scores_and_rds_round_trip(data, study, tmp_
     assert tr["patient_id"].iloc[0].encode() not in __import__("gzip").decompress(path.read_bytes())
     np.testing.assert_allclose(again.predict(te)["nomogram"].to_numpy(float),
                                study.predict(te)["nomogram"].to_numpy(float), rtol=0, atol=0)
+
+
+# ------------------------------------------------------------- separation ---
+# The R tests' constructed study (tests/testthat/test-separation.R, separating_study()): 42 patients,
+# 14 events, 8 deep columns carrying a strong latent signal, so that the plain logistic refit of the
+# selected principal components and the nomogram separate completely (the demo's failure in issue 9).
+SEPARATING_STUDY_R = """
+function(n = 42, events = 14, p_rad = 20, p_deep = 40, seed = 5) {
+  set.seed(seed)
+  y <- sample(rep(c(1L, 0L), c(events, n - events)))
+  latent <- ifelse(y == 1, 1.4, -1.4) + stats::rnorm(n, sd = 0.6)
+  deep <- matrix(stats::rnorm(n * p_deep), n, dimnames = list(NULL, sprintf("dl%02d", seq_len(p_deep))))
+  deep[, 1:8] <- deep[, 1:8] * 0.5 + latent
+  rad <- matrix(stats::rnorm(n * p_rad), n, dimnames = list(NULL, sprintf("rad%02d", seq_len(p_rad))))
+  rad[, 1:2] <- rad[, 1:2] + 0.8 * latent
+  data.frame(patient_id = sprintf("S%03d", seq_len(n)), label = y, age = round(stats::rnorm(n, 60, 8)),
+             sex = sample(c("F", "M"), n, TRUE), rad, deep, stringsAsFactors = FALSE)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def separating():
+    import rpy2.robjects as ro
+
+    from radnomo.stats import _convert as cv
+    from radnomo.stats.session import r_namespace
+
+    r_namespace()  # R started by the bridge (its environment handling)
+    d = cv.from_r(ro.r(SEPARATING_STUDY_R)())
+    tr, te = d.iloc[:30].reset_index(drop=True), d.iloc[30:].reset_index(drop=True)
+    kw = dict(radiomics=[c for c in d if c.startswith("rad")], deep=[c for c in d if c.startswith("dl")],
+              clinical=["age", "sex"], clinical_alpha=0.5, B=20)
+    return tr, te, kw
+
+
+def _fit_collect(tr, te, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = stats.fit_study(tr, te, **kw)
+    return st, [str(w.message) for w in caught if issubclass(w.category, stats.RWarning)]
+
+
+def test_separation_firth_default_finite_fits_warning_and_fits_table(separating, tmp_path):
+    import rpy2.robjects as ro
+
+    tr, te, kw = separating
+    st, msgs = _fit_collect(tr, te, **kw)  # separation = "firth" is the default
+    f = st.fits
+    assert list(f.columns) == ["model", "separation", "converged", "method", "note"]
+    assert f["model"].tolist() == ["rad_score", "dl_score", "clinical", "nomogram"]
+    row = f.set_index("model")
+    assert row.loc["dl_score", "method"] == "firth" and row.loc["dl_score", "separation"] is True
+    assert row.loc["dl_score", "converged"] is False and row.loc["nomogram", "method"] == "firth"
+    assert row.loc["rad_score", "method"] == "ml" and row.loc["rad_score", "note"] == ""
+    # the R warning (class radnomo_separation) arrives as an RWarning naming the model and the policy,
+    # with the same text as the fits table's note
+    for model in ("dl_score", "nomogram"):
+        note = row.loc[model, "note"]
+        assert "Firth" in note and 'separation = "firth"' in note
+        assert f"[R fit_study] {note}" in msgs
+    assert any(m.startswith("[R fit_study] The DL score refit") for m in msgs)
+    # finite coefficients equal to a direct brglm2 fit (Firth, AS_mean) on the selected terms
+    b = st.dl_score.coefficients
+    assert np.isfinite(b["estimate"]).all() and b["estimate"].abs().max() < 30
+    terms = st.selection_dl.transform(tr[list(st.selection_dl.kept_correlation)])
+    sel = [t for t in b["term"] if t != "(Intercept)"]
+    frame = terms[sel].assign(y=tr["label"].to_numpy())
+    from radnomo.stats import _convert as cv
+
+    direct = ro.r("function(d, f) coef(glm(as.formula(f), data = d, family = binomial(), "
+                  "method = brglm2::brglmFit, type = 'AS_mean'))")(cv.r_dataframe(frame), "y ~ " + " + ".join(sel))
+    np.testing.assert_allclose(b["estimate"].to_numpy(float), np.asarray(direct), rtol=0, atol=1e-8)
+    # the saved (stripped) study keeps the fits table and reproduces the penalised fits' scores
+    again = stats.load_study(st.save_rds(tmp_path / "study.rds"))
+    pd.testing.assert_frame_equal(again.fits, st.fits)
+    for part, data in (("train", tr), ("test", te)):
+        ref = st.scores[st.scores.set == part].reset_index(drop=True)
+        got = again.predict(data)
+        for col in ("rad_score", "dl_score", "clinical", "nomogram"):
+            np.testing.assert_allclose(got[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-12, atol=0)
+
+
+def test_separation_lasso_and_error_policies(separating):
+    from radnomo.errors import InputError, RError
+
+    tr, te, kw = separating
+    st, msgs = _fit_collect(tr, te, separation="lasso", **kw)
+    row = st.fits.set_index("model")
+    assert row.loc["dl_score", "method"] == "lasso" and row.loc["dl_score", "converged"] is None
+    assert "LASSO linear predictor" in row.loc["dl_score", "note"]
+    assert row.loc["nomogram", "method"] == "firth"  # no LASSO step in the nomogram: Firth
+    assert any("The DL score refit" in m and 'separation = "lasso"' in m for m in msgs)
+    with pytest.raises(RError, match=r'separation.*separation = "error"'):
+        _fit_collect(tr, te, separation="error", **kw)
+    with pytest.raises(InputError, match="separation must be 'firth', 'lasso' or 'error'"):
+        stats.fit_study(tr, te, separation="ridge", **kw)
+
+
+def test_a_study_saved_without_a_fits_table_still_loads(separating, tmp_path):
+    """Studies saved before R recorded ``fits`` load with ``fits = None``."""
+    import rpy2.robjects as ro
+
+    tr, te, kw = separating
+    st, _ = _fit_collect(tr, te, **kw)
+    path = st.save_rds(tmp_path / "old.rds")
+    ro.r("function(p) { x <- readRDS(p); x$fits <- NULL; saveRDS(x, p) }")(str(path))
+    old = stats.load_study(path)
+    assert old.fits is None and old.metrics is not None

@@ -1,0 +1,172 @@
+"""The statistics stage on data that separate (issue 9): the study completes under stats.separation,
+and says what it did — fits table (CSV, results.json, report), warnings at the top of the report and in
+the run record, model.json — and the saved model reproduces the penalised fits.
+
+Data: the R tests' constructed separating study (tests/testthat/test-separation.R), written as the
+upstream stages' outputs (split, clinical table, radiomics and deep feature tables), so that only the
+stats, SHAP, model and report stages run (no images; a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radnomo.pipeline.config import parse_config
+from radnomo.pipeline.rundir import RunDirectory
+from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage_shap, stage_stats, stats_warnings
+
+STUDY_DIR = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence"
+
+SEPARATING_STUDY_R = """
+function(n = 42, events = 14, p_rad = 20, p_deep = 40, seed = 5) {
+  set.seed(seed)
+  y <- sample(rep(c(1L, 0L), c(events, n - events)))
+  latent <- ifelse(y == 1, 1.4, -1.4) + stats::rnorm(n, sd = 0.6)
+  deep <- matrix(stats::rnorm(n * p_deep), n, dimnames = list(NULL, sprintf("dl%02d", seq_len(p_deep))))
+  deep[, 1:8] <- deep[, 1:8] * 0.5 + latent
+  rad <- matrix(stats::rnorm(n * p_rad), n, dimnames = list(NULL, sprintf("rad%02d", seq_len(p_rad))))
+  rad[, 1:2] <- rad[, 1:2] + 0.8 * latent
+  data.frame(patient_id = sprintf("S%03d", seq_len(n)), label = y, age = round(stats::rnorm(n, 60, 8)),
+             sex = sample(c("F", "M"), n, TRUE), rad, deep, stringsAsFactors = FALSE)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def separating_data():
+    import rpy2.robjects as ro
+
+    from radnomo.stats import _convert as cv
+    from radnomo.stats.session import r_namespace
+
+    r_namespace()
+    return cv.from_r(ro.r(SEPARATING_STUDY_R)())
+
+
+def _upstream(root: Path, d: pd.DataFrame) -> None:
+    """The split/radiomics/deep stages' outputs for ``d`` (first 30 patients train, the rest test)."""
+    from radnomo.io.tables import write_feature_table
+
+    (root / "split").mkdir(parents=True)
+    split = d[["patient_id", "label"]].assign(split=["train"] * 30 + ["test"] * (len(d) - 30))
+    split.to_csv(root / "split" / "split.csv", index=False)
+    d[["patient_id", "age", "sex"]].to_csv(root / "split" / "clinical.csv", index=False)
+    (root / "radiomics").mkdir()
+    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("rad")]]], root / "radiomics" / "radiomics.parquet")
+    shutil.copyfile(STUDY_DIR / "radiomics.yaml", root / "radiomics" / "params.yaml")
+    (root / "deep").mkdir()
+    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("dl")]]], root / "deep" / "deep.parquet")
+    pd.DataFrame({"epoch": [1], "lr": [0.01], "loss": [0.7], "auc": [0.5], "sequence": ["t2"]}).to_csv(
+        root / "deep" / "history.csv", index=False)
+    pd.DataFrame(columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"]).to_csv(
+        root / "deep" / "gradcam.csv", index=False)
+
+
+def _config(policy: str):
+    # the R test's settings: fit_study defaults with clinical_alpha 0.5, B 20, seed 1
+    return parse_config({"data": {"sequences": ["t2"], "clinical_variables": ["age", "sex"], "categorical": ["sex"]},
+                         "stats": {"B": 20, "clinical_alpha": 0.5, "seed": 1, "separation": policy},
+                         "report": {"shap_patients": 1}}, base_dir=STUDY_DIR)
+
+
+def _run(root: Path, d: pd.DataFrame, policy: str, stages=(stage_stats, stage_shap, stage_model, stage_report)):
+    _upstream(root, d)
+    ctx = RunContext(config=_config(policy), rundir=RunDirectory(root), progress=False, log=lambda m: None)
+    for f in stages:
+        o = f(ctx)
+        ctx.outcomes[o.name] = o
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def firth_run(separating_data, tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("firth_run"), separating_data, "firth")
+
+
+def test_fits_table_and_separation_warnings_everywhere(firth_run):
+    root = firth_run.rundir.root
+    fits = pd.read_csv(root / "stats" / "tables" / "fits.csv", keep_default_na=False)
+    assert fits["model"].tolist() == ["rad_score", "dl_score", "clinical", "nomogram"]
+    pen = fits.loc[fits.method != "ml"].set_index("model")
+    assert pen["method"].to_dict() == {"dl_score": "firth", "nomogram": "firth"}
+    notes = pen["note"].tolist()
+    # the stage's warnings: each applied policy once, as "separation: <R's warning text>", first
+    info = firth_run.outcomes["stats"].info
+    assert info["separation_policy"] == "firth" and info["penalised"] == {"dl_score": "firth", "nomogram": "firth"}
+    assert info["warnings"][:2] == [f"separation: {n}" for n in notes]
+    assert not any(n in w for n in notes for w in info["warnings"][2:])  # R's copy not repeated
+    # results.json: the fits table and the warnings in the run record
+    res = json.loads((root / "report" / "results.json").read_text(encoding="utf-8"))
+    assert [r["method"] for r in res["tables"]["fits"]] == ["ml", "firth", "ml", "firth"]
+    assert res["tables"]["fits"][1]["separation"] is True and res["tables"]["fits"][1]["note"] == notes[0]
+    assert res["tables"]["fits"][0]["note"] == ""  # nothing happened: an empty note, not null
+    for n in notes:
+        assert f"[stats] separation: {n}" in res["run_record"]["warnings"]
+    # the report: warnings at the top, a "Model fits" table with the notes, before Table 3
+    page = (root / "report" / "report.html").read_text(encoding="utf-8")
+    import html
+
+    top = page[page.index("id='warnings'"):page.index("Table 1.")]
+    for n in notes:
+        assert html.escape(f"[stats] separation: {n}") in top
+    assert page.index("id='warnings'") < page.index("<h2>Model fits</h2>") < page.index("id='t-fits'") \
+        < page.index("Table 3.")
+    fits_html = page[page.index("id='t-fits'"):]
+    fits_html = fits_html[:fits_html.index("</table>")]
+    assert all(html.escape(n) in fits_html for n in notes)
+    # the R script that reruns the statistics uses the same policy
+    assert 'separation = "firth"' in (root / "stats" / "fit_study.R").read_text(encoding="utf-8")
+
+
+def test_model_records_the_penalised_fits_and_reproduces_them(firth_run):
+    from radnomo.pipeline import study_adapter as sa
+
+    root = firth_run.rundir.root
+    info = json.loads((root / "model" / "model.json").read_text(encoding="utf-8"))
+    assert info["separation_policy"] == "firth"
+    assert info["penalised"] == {"dl_score": "firth", "nomogram": "firth"}
+    fits = pd.read_csv(root / "stats" / "tables" / "fits.csv", keep_default_na=False)
+    assert [r["model"] for r in info["fits"]] == fits["model"].tolist()
+    assert [r["note"] for r in info["fits"]] == fits["note"].tolist()
+    # the model's study.rds (stripped of patient data) scores the training patients as the run did
+    study = sa.load(root / "model" / "study.rds")
+    assert study.fits is not None and study.fits["method"].tolist() == fits["method"].tolist()
+    train = pd.read_csv(root / "stats" / "data_train.csv.gz", dtype={"patient_id": str})
+    got = sa.predict(study, train).set_index("patient_id")
+    ref = pd.read_csv(root / "stats" / "tables" / "scores.csv", dtype={"id": str})
+    ref = ref.loc[ref.set == "train"].set_index("id").loc[got.index]
+    for m in ("rad_score", "dl_score", "clinical", "nomogram"):
+        np.testing.assert_allclose(got[m].to_numpy(float), ref[m].to_numpy(float), rtol=1e-10, atol=0, err_msg=m)
+
+
+def test_lasso_and_error_policies_through_the_stage(separating_data, tmp_path):
+    from radnomo.errors import RError
+
+    ctx = _run(tmp_path / "lasso", separating_data, "lasso", stages=(stage_stats,))
+    fits = pd.read_csv(tmp_path / "lasso" / "stats" / "tables" / "fits.csv", keep_default_na=False)
+    assert fits.set_index("model")["method"].to_dict() == {"rad_score": "ml", "dl_score": "lasso",
+                                                           "clinical": "ml", "nomogram": "firth"}
+    assert any(w.startswith("separation: The DL score refit") and "LASSO" in w
+               for w in ctx.outcomes["stats"].info["warnings"])
+    # "error" keeps the old behaviour: the stage stops with R's message (not recorded as finished)
+    with pytest.raises(RError, match='separation = "error"'):
+        _run(tmp_path / "error", separating_data, "error", stages=(stage_stats,))
+    assert not (tmp_path / "error" / "stats" / "stage.json").exists()
+
+
+def test_stats_warnings_names_policies_once_and_counts_repeats():
+    fits = pd.DataFrame({"model": ["rad_score", "nomogram"], "method": ["ml", "firth"], "note": ["", "Nomo note."]})
+    msgs = ["[R fit_study] Nomo note.", "[R fit_study] ci.auc() noise", "[R fit_study] ci.auc() noise", "other"]
+    cats = ["RWarning", "RWarning", "RWarning", "UserWarning"]
+    assert stats_warnings(msgs, cats, fits) == ["separation: Nomo note.",
+                                                "RWarning: [R fit_study] ci.auc() noise (2 times)",
+                                                "UserWarning: other"]
+    # a policy whose R warning was not caught (e.g. a cached study) is still listed, from the table
+    assert stats_warnings([], [], fits) == ["separation: Nomo note."]
+    assert stats_warnings(["x"], ["RWarning"], None) == ["RWarning: x"]
