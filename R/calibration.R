@@ -51,6 +51,9 @@
 #' @param validation `TRUE` when `risk` comes from a model fitted on other
 #'   patients (a test or external set): the Hosmer-Lemeshow test then has `G`
 #'   degrees of freedom instead of `G - 2`.
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return An object of class `"radnomo_calibration"`: a list with `curve`
 #'   (data.frame group, n, predicted, observed, lower, upper), `stats`
 #'   (one-row data.frame n, intercept, intercept_lower, intercept_upper,
@@ -67,12 +70,12 @@
 #' calibration(y, risk)$stats
 #' @export
 calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE,
-                        separation = c("firth", "error", "warn")) {
+                        separation = c("firth", "error", "warn"), event = NULL) {
   separation <- match.arg(separation)
   if (!is.logical(validation) || length(validation) != 1L || is.na(validation)) {
     abort("'validation' must be TRUE or FALSE.")
   }
-  y <- check_binary(y, "y")
+  y <- check_binary(y, "y", event)
   risk <- check_score(risk, length(y), "risk", probability = TRUE)
   check_number(B, "B", 1, 1e6, integer = TRUE)
   check_number(groups, "groups", 3, length(y), integer = TRUE)

@@ -20,11 +20,15 @@ name_list <- function(x, max = 10L) {
 
 #' Check a binary outcome and return it as integer 0/1
 #'
-#' Accepted: numeric 0/1, logical, or a factor with exactly two levels (the
-#' second level is coded 1), a character vector with two distinct values is
-#' treated like a factor with levels in sorted order.
+#' Accepted: numeric 0/1, logical (TRUE = event), or a factor / character
+#' vector with exactly two distinct values. `event` names the value coded 1
+#' (compared as text, like pROC's `levels`). Without `event`, numeric and
+#' logical outcomes are used as they are, and for a factor the second level,
+#' for a character vector the second value in sorted order, is the event —
+#' announced with a message of class `radnomo_event_level` (as pROC announces
+#' its `levels`), since an inverted outcome inverts every odds ratio and AUC.
 #' @noRd
-check_binary <- function(y, arg = "y") {
+check_binary <- function(y, arg = "y", event = NULL) {
   if (is.null(y) || length(y) == 0L) abort("'", arg, "' is empty; it must be a binary outcome.")
   if (is.data.frame(y) || is.matrix(y)) {
     if (NCOL(y) != 1L) abort("'", arg, "' must be a vector, not a table with ", NCOL(y), " columns.")
@@ -34,30 +38,52 @@ check_binary <- function(y, arg = "y") {
     abort("'", arg, "' has ", sum(is.na(y)), " missing value(s) (rows ",
           paste(utils::head(which(is.na(y)), 10L), collapse = ", "), "); remove or impute them first.")
   }
-  if (is.character(y)) y <- factor(y)
-  if (is.factor(y)) {
-    y <- droplevels(y)
-    if (nlevels(y) != 2L) {
-      abort("'", arg, "' must have exactly two classes; found ", nlevels(y), " (",
-            name_list(levels(y)), ").")
+  if (!is.null(event)) {
+    if (length(event) != 1L || is.na(event)) abort("'event' must be a single value of '", arg, "'.")
+    vals <- if (is.factor(y)) levels(droplevels(y)) else sort(unique(as.character(y)))
+    if (!as.character(event) %in% vals) {
+      abort("'event' = '", event, "' is not a value of '", arg, "' (its values: ", name_list(vals), ").")
     }
-    out <- as.integer(y == levels(y)[2L])
-  } else if (is.logical(y)) {
-    out <- as.integer(y)
-  } else if (is.numeric(y)) {
-    bad <- !(y %in% c(0, 1))
-    if (any(bad)) {
-      abort("'", arg, "' must be coded 0/1 (or logical, or a two-level factor); found value(s) ",
-            paste(utils::head(unique(y[bad]), 5L), collapse = ", "), ".")
+    if (length(vals) != 2L) {
+      abort("'", arg, "' must have exactly two classes; found ", length(vals), " (", name_list(vals), ").")
     }
-    out <- as.integer(y)
+    out <- as.integer(as.character(y) == as.character(event))
   } else {
-    abort("'", arg, "' must be numeric 0/1, logical or a two-level factor, not ", class(y)[1L], ".")
+    if (is.character(y)) y <- factor(y)
+    if (is.factor(y)) {
+      y <- droplevels(y)
+      if (nlevels(y) != 2L) {
+        abort("'", arg, "' must have exactly two classes; found ", nlevels(y), " (",
+              name_list(levels(y)), ").")
+      }
+      announce_event(arg, levels(y))
+      out <- as.integer(y == levels(y)[2L])
+    } else if (is.logical(y)) {
+      out <- as.integer(y)
+    } else if (is.numeric(y)) {
+      bad <- !(y %in% c(0, 1))
+      if (any(bad)) {
+        abort("'", arg, "' must be coded 0/1 (or logical, or a two-level factor); found value(s) ",
+              paste(utils::head(unique(y[bad]), 5L), collapse = ", "), ".")
+      }
+      out <- as.integer(y)
+    } else {
+      abort("'", arg, "' must be numeric 0/1, logical or a two-level factor, not ", class(y)[1L], ".")
+    }
   }
   if (length(unique(out)) < 2L) {
     abort("'", arg, "' contains only one class (all ", out[1L], "); both outcome classes are needed.")
   }
   out
+}
+
+#' Say which level of a two-class outcome is taken as the event
+#' @noRd
+announce_event <- function(arg, levels) {
+  message(structure(class = c("radnomo_event_level", "message", "condition"), list(
+    message = paste0("Outcome '", arg, "': event = '", levels[2L], "', non-event = '", levels[1L],
+                     "' (the second level is the event; set event = to choose).\n"),
+    call = NULL)))
 }
 
 #' Check that two lengths match

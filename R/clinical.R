@@ -3,13 +3,21 @@
 #' Univariable and multivariable logistic regression of clinical candidates
 #'
 #' For each candidate a univariable `glm(outcome ~ candidate, binomial)` is
-#' fitted; character, logical and factor candidates are expanded into dummy
-#' terms against their first level (character values are ordered
-#' alphabetically). A candidate enters the multivariable model when its
-#' univariable p-value is below `alpha`; for a variable with several terms the
-#' **minimum Wald p-value over its terms** is used. Odds ratios with 95% Wald
-#' confidence intervals, `exp(beta +/- qnorm(0.975) * SE)`, and Wald p-values
-#' are reported (identical to `exp(confint.default(fit))`).
+#' fitted; character, logical and factor candidates — ordered factors
+#' included — are expanded into dummy terms against their first level
+#' (treatment contrasts; character values are ordered alphabetically, factor
+#' levels keep their order), so every term is an odds ratio against the
+#' reference level ([fit_nomogram()] codes them the same way). A candidate
+#' enters the multivariable model when the **likelihood-ratio test** of its
+#' univariable model against the intercept-only model (all of its terms
+#' together, df = number of terms) has p below `alpha`. The likelihood-ratio
+#' test stays valid under (quasi-)complete separation, where Wald p-values
+#' collapse towards 1 (Hauck & Donner 1977); a univariable model that
+#' separates also gives a warning of class `radnomo_separation` naming the
+#' variable. Odds ratios with 95% Wald confidence intervals,
+#' `exp(beta +/- qnorm(0.975) * SE)`, and Wald p-values are reported
+#' (identical to `exp(confint.default(fit))`), with the likelihood-ratio
+#' statistic, df and p-value of each variable.
 #'
 #' Variance inflation factors are computed from the multivariable model's
 #' design matrix (without the intercept): for each term, `1 / (1 - R^2)` of a
@@ -30,9 +38,16 @@
 #'   `radnomo_separation`), `"error"` or `"warn"` (keep the
 #'   maximum-likelihood fit); see [score_model()]. The univariable models are
 #'   maximum-likelihood fits, with a warning when one separates.
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return An object of class `"radnomo_clinical"`: a list with `univariable`
-#'   and `multivariable` (data.frames variable, term, odds_ratio, or_lower,
-#'   or_upper, p_value; also estimate and std_error), `vif` (data.frame term,
+#'   (data.frame variable, term, odds_ratio, or_lower, or_upper, p_value
+#'   (Wald), estimate, std_error, lr_statistic, lr_df, lr_p_value (the
+#'   variable's likelihood-ratio test, used for screening), separation) and
+#'   `multivariable` (data.frame variable, term, odds_ratio, or_lower,
+#'   or_upper, p_value; also estimate and std_error), `screening` (the test
+#'   used: "likelihood ratio"), `vif` (data.frame term,
 #'   vif), `selected` (variables in the multivariable model), `fit` (the
 #'   multivariable glm, or NULL with a warning when no candidate passes),
 #'   `outcome`, `candidates`, `alpha`, `separation` (one-row data.frame
@@ -45,7 +60,7 @@
 #' clinical_logistic(d, "label", c("age", "sex"))$multivariable
 #' @export
 clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
-                              separation = c("firth", "error", "warn")) {
+                              separation = c("firth", "error", "warn"), event = NULL) {
   separation <- match.arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   check_column_name(outcome, data, "outcome")
@@ -57,13 +72,24 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
   if (outcome %in% candidates) abort("The outcome '", outcome, "' cannot also be a candidate.")
   check_number(alpha, "alpha", 0, 1, lower_open = TRUE)
   check_no_na_columns(data, c(outcome, candidates), "data")
-  df <- prepare_clinical_data(data, outcome, candidates)
+  df <- prepare_clinical_data(data, outcome, candidates, event)
 
+  null_dev <- stats::glm(make_formula(outcome, character()), data = df, family = stats::binomial())$deviance
   uni <- do.call(rbind, lapply(candidates, function(v) {
-    fit <- fit_binomial_glm(make_formula(outcome, v), df, label = paste0("univariable model of '", v, "'"))
-    term_table(fit, v)
+    res <- fit_logistic(make_formula(outcome, v), df, label = paste0("univariable model of '", v, "'"),
+                        separation = "warn")
+    tab <- term_table(res$fit, v)
+    # likelihood-ratio test of the variable (all its terms together) against
+    # the intercept-only model: valid under separation, where Wald p-values
+    # collapse towards 1 (Hauck & Donner, JASA 1977;72:851-3)
+    lr <- max(0, null_dev - res$fit$deviance)
+    tab$lr_statistic <- lr
+    tab$lr_df <- nrow(tab)
+    tab$lr_p_value <- stats::pchisq(lr, nrow(tab), lower.tail = FALSE)
+    tab$separation <- res$info$separation
+    tab
   }))
-  var_p <- tapply(uni$p_value, factor(uni$variable, levels = candidates), min)
+  var_p <- tapply(uni$lr_p_value, factor(uni$variable, levels = candidates), min)
   selected <- candidates[!is.na(var_p) & var_p < alpha]
   empty <- uni[0, , drop = FALSE]
   if (!length(selected)) {
@@ -72,7 +98,7 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
     return(structure(list(univariable = uni, multivariable = empty,
                           vif = data.frame(term = character(), vif = numeric()),
                           selected = character(), fit = NULL, outcome = outcome,
-                          candidates = candidates, alpha = alpha),
+                          candidates = candidates, alpha = alpha, screening = "likelihood ratio"),
                      class = "radnomo_clinical"))
   }
   res <- fit_logistic(make_formula(outcome, selected), df, label = "multivariable clinical model",
@@ -81,20 +107,23 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
   multi <- term_table(fit, selected)
   structure(list(univariable = uni, multivariable = multi, vif = design_vif(fit),
                  selected = selected, fit = fit, outcome = outcome,
-                 candidates = candidates, alpha = alpha, separation = res$info),
+                 candidates = candidates, alpha = alpha, screening = "likelihood ratio",
+                 separation = res$info),
             class = "radnomo_clinical")
 }
 
 #' Outcome to 0/1, characters/logicals to factors with unused levels dropped
 #' @noRd
-prepare_clinical_data <- function(data, outcome, candidates) {
+prepare_clinical_data <- function(data, outcome, candidates, event = NULL) {
   df <- data[, c(outcome, candidates), drop = FALSE]
-  df[[outcome]] <- check_binary(df[[outcome]], outcome)
+  df[[outcome]] <- check_binary(df[[outcome]], outcome, event)
   for (v in candidates) {
     col <- df[[v]]
     if (is.character(col) || is.logical(col)) col <- factor(col)
     if (is.factor(col)) {
-      col <- droplevels(col)
+      # ordered factors too get treatment contrasts (one dummy per level
+      # against the first), never polynomial ones: an odds ratio per level
+      col <- factor(as.character(col), levels = levels(droplevels(col)))
       if (nlevels(col) < 2L) abort("Candidate '", v, "' has a single level ('", levels(col), "'); it cannot be a predictor.")
     } else if (!is.numeric(col)) {
       abort("Candidate '", v, "' must be numeric, logical, character or factor, not ", class(col)[1L], ".")

@@ -30,6 +30,9 @@
 #' @param bootstraps Number of bootstrap resamples for confidence intervals (0 = none).
 #' @param seed Optional integer seed for the bootstrap.
 #' @param conf_level Confidence level of the percentile intervals.
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return data.frame model, threshold, tpr, fpr, net_benefit,
 #'   standardized_net_benefit (+ nb_lower, nb_upper, snb_lower, snb_upper
 #'   when `bootstraps > 0`); the models first, then `"all"` and `"none"`.
@@ -41,9 +44,9 @@
 #' head(decision_curve(y, list(model = risk)))
 #' @export
 decision_curve <- function(y, risks, thresholds = seq(0, 1, by = 0.01), policy = c("opt-in", "opt-out"),
-                           bootstraps = 0, seed = NULL, conf_level = 0.95) {
+                           bootstraps = 0, seed = NULL, conf_level = 0.95, event = NULL) {
   policy <- match.arg(policy)
-  y <- check_binary(y, "y")
+  y <- check_binary(y, "y", event)
   risks <- check_score_list(risks, length(y), "risks", probability = TRUE)
   if (any(names(risks) %in% c("all", "none"))) abort("'risks' cannot use the reserved model names 'all' or 'none'.")
   if (!is.numeric(thresholds) || !length(thresholds) || anyNA(thresholds) || any(thresholds < 0 | thresholds > 1)) {

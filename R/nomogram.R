@@ -26,6 +26,9 @@
 #'   same design matrix, with a warning of class `radnomo_separation`;
 #'   `"error"` stops with an error of that class; `"warn"` keeps the
 #'   maximum-likelihood fit with a warning.
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return An object of class `"radnomo_nomogram"`: a list with `points`
 #'   (data.frame variable, value (character), value_numeric, points: each
 #'   predictor's axis values and their points), `total_points` (data.frame
@@ -42,7 +45,7 @@
 #' nom <- fit_nomogram(d, "y", c("a", "b"))
 #' head(nom$points)
 #' @export
-fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn")) {
+fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn"), event = NULL) {
   separation <- match.arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   check_column_name(outcome, data, "outcome")
@@ -53,7 +56,7 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   if (length(missing)) abort("'predictors' names column(s) not in 'data': ", name_list(missing), ".")
   if (outcome %in% predictors) abort("The outcome '", outcome, "' cannot also be a predictor.")
   check_no_na_columns(data, c(outcome, predictors), "data")
-  df <- prepare_clinical_data(data, outcome, predictors)
+  df <- prepare_clinical_data(data, outcome, predictors, event)
 
   dd <- rms::datadist(df[, predictors, drop = FALSE])
   old <- options(datadist = dd)

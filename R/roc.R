@@ -24,6 +24,9 @@ make_roc <- function(y, score) {
 #' @param score Numeric score or predicted risk (higher = more likely event).
 #' @param threshold Optional fixed threshold (e.g. chosen on the training set
 #'   and reused on a test set).
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return One-row data.frame: n, n_events, auc, auc_lower, auc_upper,
 #'   threshold, sensitivity, specificity, ppv, npv, accuracy.
 #' @examples
@@ -31,8 +34,8 @@ make_roc <- function(y, score) {
 #' y <- rbinom(100, 1, 0.4)
 #' roc_metrics(y, y + rnorm(100))
 #' @export
-roc_metrics <- function(y, score, threshold = NULL) {
-  y <- check_binary(y, "y")
+roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
+  y <- check_binary(y, "y", event)
   score <- check_score(score, length(y), "score")
   r <- make_roc(y, score)
   ci <- as.numeric(pROC::ci.auc(r, method = "delong", conf.level = 0.95))
@@ -70,6 +73,9 @@ roc_metrics <- function(y, score, threshold = NULL) {
 #' @param y Binary outcome (0/1, logical or two-level factor, second level = event).
 #' @param scores Named list or data.frame of >= 2 numeric score vectors, all
 #'   measured on the same patients as `y`.
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return data.frame model_1, model_2, auc_1, auc_2, difference, lower,
 #'   upper, z, p (one row per pair).
 #' @examples
@@ -77,8 +83,8 @@ roc_metrics <- function(y, score, threshold = NULL) {
 #' y <- rbinom(100, 1, 0.4)
 #' delong_test(y, list(a = y + rnorm(100), b = rnorm(100)))
 #' @export
-delong_test <- function(y, scores) {
-  y <- check_binary(y, "y")
+delong_test <- function(y, scores, event = NULL) {
+  y <- check_binary(y, "y", event)
   scores <- check_score_list(scores, length(y), "scores", min_models = 2L)
   rocs <- lapply(scores, function(s) make_roc(y, s))
   nm <- names(scores)

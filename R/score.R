@@ -24,6 +24,9 @@
 #' @param features Character vector of column names of `x` to use (>= 1).
 #' @param separation What to do under separation or non-convergence:
 #'   `"firth"`, `"error"` or `"warn"` (see Details).
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return An object of class `"radnomo_score"`: a list with `coefficients`
 #'   (data.frame term, estimate, std_error, z, p_value, odds_ratio, or_lower,
 #'   or_upper; intercept first), `features`, `fit` (the glm; a `brglmFit`
@@ -36,14 +39,14 @@
 #' sc <- score_model(x, y, c("a", "b"))
 #' head(predict(sc, x))
 #' @export
-score_model <- function(x, y, features, separation = c("firth", "error", "warn")) {
-  score_fit(x, y, features, match.arg(separation), label = "score model")
+score_model <- function(x, y, features, separation = c("firth", "error", "warn"), event = NULL) {
+  score_fit(x, y, features, match.arg(separation), label = "score model", event = event)
 }
 
 #' score_model() with the model's name for messages
 #' @noRd
-score_fit <- function(x, y, features, separation, label) {
-  y <- check_binary(y, "y")
+score_fit <- function(x, y, features, separation, label, event = NULL) {
+  y <- check_binary(y, "y", event)
   if (!is.character(features) || !length(features) || anyNA(features)) {
     abort("'features' must be a non-empty character vector of column names of 'x'.")
   }

@@ -44,6 +44,9 @@
 #' @param nfolds Number of cross-validation folds for `cv.glmnet` (>= 3).
 #' @param lambda Which penalty to report: `"min"` (lambda.min) or `"1se"` (lambda.1se).
 #' @param seed Optional integer seed for the fold assignment (and glmnet).
+#' @param event The value of the outcome that is the event (coded 1), e.g.
+#'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
+#'   (announced with a message).
 #' @return An object of class `"radnomo_selection"`: a list with `steps`
 #'   (data.frame step, n_features), `mwu` (data.frame feature, statistic,
 #'   p_value for every input feature), `kept_mwu`, `kept_correlation`,
@@ -61,10 +64,10 @@
 #' @export
 select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = FALSE,
                             pca_variance = 0.95, nfolds = 10, lambda = c("min", "1se"),
-                            seed = NULL) {
+                            seed = NULL, event = NULL) {
   lambda <- match.arg(lambda)
   x <- check_feature_matrix(x, "x")
-  y <- check_binary(y, "y")
+  y <- check_binary(y, "y", event)
   check_same_length(length(y), x, "x")
   check_number(mwu_alpha, "mwu_alpha", 0, 1, lower_open = TRUE)
   check_number(cor_threshold, "cor_threshold", 0, 1, lower_open = TRUE)

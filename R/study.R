@@ -58,7 +58,9 @@
 #' @param train,test data.frames with the `id`, `outcome`, feature and
 #'   clinical columns (`test` optional).
 #' @param outcome Name of the binary outcome column (0/1, logical, or factor /
-#'   character whose event level is the training set's second level).
+#'   character whose event level is `event`, by default the training set's
+#'   second level, announced with a message).
+#' @param event The outcome value that is the event (coded 1), e.g. `"Poor"`.
 #' @param radiomics,deep Character vectors of radiomics and deep feature columns.
 #' @param clinical Character vector of clinical candidate columns.
 #' @param id Name of the patient identifier column.
@@ -91,7 +93,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
                       seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso"),
-                      separation = c("firth", "lasso", "error")) {
+                      separation = c("firth", "lasso", "error"), event = NULL) {
   lambda <- match.arg(lambda, c("min", "1se"))
   score <- match.arg(score)
   separation <- match.arg(separation)
@@ -108,7 +110,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   check_study_data(train, needed, "train")
   if (!is.null(test)) check_study_data(test, needed, "test")
   seed <- check_seed(seed)
-  code_y <- outcome_coder(train[[outcome]], outcome)
+  code_y <- outcome_coder(train[[outcome]], outcome, event)
   y <- code_y(train[[outcome]], "train")
   settings <- list(outcome = outcome, radiomics = radiomics, deep = deep, clinical = clinical, id = id,
                    mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
@@ -125,7 +127,8 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep", score, separation)
   clin <- NULL
   if (length(clinical)) {
-    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha, separation = fit_policy)
+    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha, separation = fit_policy,
+                              event = attr(code_y, "event"))
     if (is.null(clin$fit)) clin <- NULL
   }
   obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
@@ -228,12 +231,24 @@ check_study_data <- function(data, needed, arg) {
 
 #' Outcome coding fixed on the training set
 #' @noRd
-outcome_coder <- function(y_train, outcome) {
-  event <- NULL
+outcome_coder <- function(y_train, outcome, event = NULL) {
+  if (!is.null(event) && !(is.factor(y_train) || is.character(y_train))) {
+    # numeric / logical outcome with an explicit event value: code it as text
+    y_train <- as.character(y_train)
+  }
   if (is.factor(y_train) || is.character(y_train)) {
     lev <- levels(droplevels(as.factor(y_train)))
     if (length(lev) != 2L) abort("Training outcome '", outcome, "' must have exactly two classes; found ", name_list(lev), ".")
-    event <- lev[2L]
+    if (is.null(event)) {
+      announce_event(outcome, lev)
+      event <- lev[2L]
+    } else {
+      event <- as.character(event)
+      if (length(event) != 1L || !event %in% lev) {
+        abort("'event' = '", event[1L], "' is not a value of the training outcome '", outcome, "' (", name_list(lev), ").")
+      }
+      lev <- c(setdiff(lev, event), event)
+    }
   }
   f <- function(y, set, single_class_ok = FALSE) {
     if (!is.null(event)) {

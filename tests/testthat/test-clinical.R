@@ -69,3 +69,90 @@ test_that("a logical candidate predicts on new data (training levels reused)", {
   nd$male <- as.character(nd$male)        # the same values as text
   expect_equal(predict(cl, nd), unname(fitted(ref))[1:4], tolerance = 1e-10)
 })
+
+# --- Statistician's reproductions (issue: silent wrong answers) on real R data ---
+
+test_that("a quasi-separating variable is kept by likelihood-ratio screening, with a warning naming it", {
+  bw <- MASS::birthwt
+  set.seed(7)
+  bw$qsep <- as.integer(bw$low == 1 & stats::runif(189) < 0.3)
+  ws <- list()
+  cl <- withCallingHandlers(clinical_logistic(bw, "low", c("lwt", "qsep")), warning = function(w) {
+    ws[[length(ws) + 1L]] <<- w
+    invokeRestart("muffleWarning")
+  })
+  named <- vapply(ws, function(w) inherits(w, "radnomo_separation") &&
+                    grepl("univariable model of 'qsep'", conditionMessage(w)), logical(1))
+  expect_true(any(named))
+  u <- cl$univariable
+  # Wald p collapses towards 1 under separation; the LR test does not
+  expect_gt(u$p_value[u$variable == "qsep"], 0.9)
+  lr_ref <- stats::anova(stats::glm(low ~ 1, stats::binomial(), bw),
+                         suppressWarnings(stats::glm(low ~ qsep, stats::binomial(), bw)), test = "LRT")
+  expect_equal(u$lr_p_value[u$variable == "qsep"], lr_ref[["Pr(>Chi)"]][2], tolerance = 1e-10)
+  expect_lt(u$lr_p_value[u$variable == "qsep"], 1e-6)
+  expect_true("qsep" %in% cl$selected)
+  expect_identical(cl$screening, "likelihood ratio")
+  expect_true(u$separation[u$variable == "qsep"])
+})
+
+test_that("multi-level factors are screened by one likelihood-ratio test over all their dummies", {
+  bw <- MASS::birthwt
+  bw$race <- factor(bw$race, labels = c("white", "black", "other"))
+  cl <- clinical_logistic(bw, "low", c("race", "lwt"), alpha = 0.08)
+  ref <- stats::anova(stats::glm(low ~ race, stats::binomial(), bw), test = "LRT")[["Pr(>Chi)"]][2]
+  expect_equal(unique(cl$univariable$lr_p_value[cl$univariable$variable == "race"]), ref, tolerance = 1e-12)
+  expect_equal(ref, 0.0817, tolerance = 1e-3)
+  # min Wald p over the dummies (0.067) would have let race in at 0.08; the LR test (0.082) does not
+  expect_lt(min(cl$univariable$p_value[cl$univariable$variable == "race"]), 0.08)
+  expect_false("race" %in% cl$selected)
+})
+
+test_that("ordered factors get treatment contrasts (odds ratios against the first level), as in the nomogram", {
+  data(aSAH, package = "pROC", envir = environment())
+  expect_true(is.ordered(aSAH$wfns))
+  cl <- suppressMessages(clinical_logistic(aSAH, "outcome", c("gender", "age", "wfns", "s100b"), alpha = 1))
+  expect_identical(cl$multivariable$term[cl$multivariable$variable == "wfns"], paste0("wfns", 2:5))
+  d <- aSAH
+  d$wfns <- factor(as.character(d$wfns))
+  ref <- stats::glm(outcome ~ gender + age + wfns + s100b, stats::binomial(), d)
+  expect_equal(cl$multivariable$odds_ratio, unname(exp(stats::coef(ref))[-1]), tolerance = 1e-10)
+  nm <- suppressMessages(fit_nomogram(aSAH, "outcome", c("wfns", "s100b")))
+  ref2 <- stats::glm(outcome ~ wfns + s100b, stats::binomial(), d)
+  expect_equal(nm$coefficients$estimate, unname(stats::coef(ref2)), tolerance = 1e-6)
+})
+
+test_that("character outcomes: event = chooses the event, the default is announced", {
+  bw <- MASS::birthwt
+  bw$cc <- ifelse(bw$low == 1, "case", "control")
+  ref <- stats::glm(low ~ lwt + smoke, stats::binomial(), bw)
+  expect_message(cl0 <- clinical_logistic(bw, "cc", c("lwt", "smoke")), "event = 'control'",
+                 class = "radnomo_event_level")
+  expect_equal(cl0$multivariable$estimate, -unname(stats::coef(ref))[-1], tolerance = 1e-8)
+  expect_silent(cl <- clinical_logistic(bw, "cc", c("lwt", "smoke"), event = "case"))
+  expect_equal(cl$multivariable$estimate, unname(stats::coef(ref))[-1], tolerance = 1e-8)
+  expect_error(clinical_logistic(bw, "cc", c("lwt"), event = "Case"), "not a value")
+  p <- stats::fitted(ref)
+  expect_equal(roc_metrics(bw$cc, p, event = "case")$auc, roc_metrics(bw$low, p)$auc, tolerance = 1e-12)
+  expect_message(roc_metrics(bw$cc, p), class = "radnomo_event_level")
+  expect_equal(delong_test(bw$cc, list(a = p, b = bw$lwt), event = "case")$auc_1,
+               delong_test(bw$low, list(a = p, b = bw$lwt))$auc_1)
+  nm <- fit_nomogram(bw, "cc", c("lwt", "smoke"), event = "case")
+  expect_equal(nm$coefficients$estimate, unname(stats::coef(ref)), tolerance = 1e-6)
+  expect_equal(calibration(bw$cc, p, event = "case")$stats$brier, mean((bw$low - p)^2))
+  expect_equal(decision_curve(bw$cc, list(m = p), event = "case")$net_benefit,
+               decision_curve(bw$low, list(m = p))$net_benefit)
+  sel_ref <- select_features(bw[, c("lwt", "age", "smoke")], bw$low, mwu_alpha = 1, seed = 1, nfolds = 5)
+  sel <- select_features(bw[, c("lwt", "age", "smoke")], bw$cc, event = "case", mwu_alpha = 1, seed = 1, nfolds = 5)
+  expect_equal(sel$coefficients, sel_ref$coefficients)
+})
+
+test_that("fit_nomogram warns and applies Firth under quasi-complete separation (qsep no longer 100 points)", {
+  bw <- MASS::birthwt
+  set.seed(7)
+  bw$qsep <- as.integer(bw$low == 1 & stats::runif(189) < 0.3)
+  expect_warning(nm <- fit_nomogram(bw, "low", c("lwt", "qsep")), "nomogram model.*'qsep'", class = "radnomo_separation")
+  ml <- suppressWarnings(rms::lrm(low ~ lwt + qsep, data = bw))
+  expect_gt(stats::coef(ml)[["qsep"]], 10) # the silent wrong answer: 10.7 (SE 31.8)
+  expect_lt(nm$coefficients$estimate[nm$coefficients$term == "qsep"], 5)
+})
