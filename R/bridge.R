@@ -24,6 +24,13 @@ bridge_call <- function(name, args) {
       warnings <<- c(warnings, conditionMessage(w))
       classes <<- c(classes, radnomo_class(w))
       invokeRestart("muffleWarning")
+    },
+    # radnomo's own messages (which outcome level is the event) travel with
+    # the warnings, so Python shows them once, in order
+    radnomo_event_level = function(m) {
+      warnings <<- c(warnings, sub("\n$", "", conditionMessage(m)))
+      classes <<- c(classes, "radnomo_event_level")
+      invokeRestart("muffleMessage")
     }
   )
   if (inherits(value, "error")) {

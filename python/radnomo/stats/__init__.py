@@ -23,11 +23,12 @@ from radnomo.stats.evaluate import (
     roc_metrics,
 )
 from radnomo.stats.select import ScoreModel, Selection, score_model, select_features, transform_features
-from radnomo.stats.session import DegenerateSetWarning, NoModelWarning, RWarning, SeparationWarning
+from radnomo.stats.session import (DegenerateSetWarning, EventLevelWarning, NoModelWarning, RWarning,
+                                   SeparationWarning)
 from radnomo.stats.study import Study, fit_study, load_study
 
 __all__ = [
-    "Calibration", "ClinicalModel", "DegenerateSetWarning", "Nomogram", "NoModelWarning", "RWarning",
+    "Calibration", "ClinicalModel", "DegenerateSetWarning", "EventLevelWarning", "Nomogram", "NoModelWarning", "RWarning",
     "ScoreModel", "Selection", "SeparationWarning",
     "baseline_table", "calibration", "clinical_logistic", "decision_curve", "delong_test",
     "fit_nomogram", "plot_calibration", "plot_decision_curve", "plot_nomogram", "roc_metrics",

@@ -28,14 +28,15 @@ class ClinicalModel(RFit):
 
 
 def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float = 0.05,
-                      separation: str = "firth") -> ClinicalModel:
+                      separation: str = "firth", event=None) -> ClinicalModel:
     """Univariable logistic per candidate, multivariable on those with p < ``alpha``; ORs with
     Wald 95% CIs and VIFs (R ``radnomo::clinical_logistic``). ``separation``: what the
     multivariable fit does under (quasi-)complete separation — ``"firth"`` (Firth's
     bias-reduced refit, with a :class:`~radnomo.stats.SeparationWarning`), ``"error"``
     (raises :class:`radnomo.errors.SeparationError`) or ``"warn"``."""
     res = call("clinical_logistic", cv.r_dataframe(data), outcome,
-               cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha), separation=str(separation))
+               cv.r_strvec(list(tuple_of_str(candidates))), alpha=float(alpha), separation=str(separation),
+               event=None if event is None else str(event))
     return clinical_from_r(cv.RHandle(res))
 
 
@@ -66,11 +67,12 @@ class Nomogram(RFit):
         return self._predict(cv.r_dataframe(data), type)
 
 
-def fit_nomogram(data: pd.DataFrame, outcome: str, predictors, separation: str = "firth") -> Nomogram:
+def fit_nomogram(data: pd.DataFrame, outcome: str, predictors, separation: str = "firth",
+                 event=None) -> Nomogram:
     """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``); under separation ``"firth"``
     draws Firth's estimates, ``"error"`` raises, ``"warn"`` keeps maximum likelihood."""
     res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))),
-               separation=str(separation))
+               separation=str(separation), event=None if event is None else str(event))
     return nomogram_from_r(cv.RHandle(res))
 
 

@@ -15,24 +15,25 @@ from radnomo.stats._base import RFit, frame, named_vectors_arg, tuple_of_str, ve
 from radnomo.stats.session import call
 
 
-def roc_metrics(y, score, threshold: float | None = None) -> pd.DataFrame:
+def roc_metrics(y, score, threshold: float | None = None, event=None) -> pd.DataFrame:
     """AUC with DeLong 95% CI and the metrics at a cut-off (R ``radnomo::roc_metrics``).
 
     Higher score = higher risk; positive <=> score >= threshold; the threshold
     is Youden-optimal when ``None``. Columns: n, n_events, auc, auc_lower,
     auc_upper, threshold, sensitivity, specificity, ppv, npv, accuracy.
+    ``event``: the outcome value that is the event (default 1 / the second level).
     """
     return frame(call("roc_metrics", vector_arg(y, "y"), vector_arg(score, "score"),
-                      threshold=None if threshold is None else float(threshold)))
+                      threshold=None if threshold is None else float(threshold), event=None if event is None else str(event)))
 
 
-def delong_test(y, scores) -> pd.DataFrame:
+def delong_test(y, scores, event=None) -> pd.DataFrame:
     """Paired DeLong tests for every pair of ``scores`` (dict name -> score), R ``delong_test``."""
-    return frame(call("delong_test", vector_arg(y, "y"), named_vectors_arg(scores, "scores")))
+    return frame(call("delong_test", vector_arg(y, "y"), named_vectors_arg(scores, "scores"), event=None if event is None else str(event)))
 
 
 def decision_curve(y, risks, thresholds=None, policy: str = "opt-in", bootstraps: int = 0,
-                   seed: int | None = None, conf_level: float = 0.95) -> pd.DataFrame:
+                   seed: int | None = None, conf_level: float = 0.95, event=None) -> pd.DataFrame:
     """Net benefit by rmda's definitions (R ``radnomo::decision_curve``).
 
     ``risks``: dict name -> predicted risks (or a DataFrame). ``thresholds``
@@ -41,7 +42,7 @@ def decision_curve(y, risks, thresholds=None, policy: str = "opt-in", bootstraps
     if policy not in ("opt-in", "opt-out"):
         raise InputError(f"policy must be 'opt-in' or 'opt-out', not {policy!r}")
     kwargs = dict(policy=policy, bootstraps=int(bootstraps), seed=None if seed is None else int(seed),
-                  conf_level=float(conf_level))
+                  conf_level=float(conf_level), event=None if event is None else str(event))
     if thresholds is not None:
         kwargs["thresholds"] = cv.r_numvec(np.asarray(thresholds, dtype=float))
     return frame(call("decision_curve", vector_arg(y, "y"), named_vectors_arg(risks, "risks"), **kwargs))
@@ -65,7 +66,7 @@ class Calibration(RFit):
 
 
 def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, groups: int = 10,
-                validation: bool = False, separation: str = "firth") -> Calibration:
+                validation: bool = False, separation: str = "firth", event=None) -> Calibration:
     """Observed vs predicted, calibration intercept/slope with 95% CIs, Brier, Hosmer–Lemeshow
     (``G - 2`` df, or ``G`` df with ``validation=True`` for risks applied to independent data);
     with ``fit`` (a nomogram) also rms::calibrate bootstrap curves (R ``radnomo::calibration``;
@@ -74,7 +75,7 @@ def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, group
     res = call("calibration", vector_arg(y, "y"), vector_arg(risk, "risk"),
                fit=None if fit is None else fit.robj, B=int(B),
                seed=None if seed is None else int(seed), groups=int(groups), validation=bool(validation),
-               separation=str(separation))
+               separation=str(separation), event=None if event is None else str(event))
     return calibration_from_r(cv.RHandle(res))
 
 

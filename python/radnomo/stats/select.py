@@ -50,7 +50,7 @@ def _as_series(v) -> pd.Series:
 
 def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, pca: bool = False,
                     pca_variance: float = 0.95, nfolds: int = 10, lambda_: str = "min",
-                    seed: int | None = None) -> Selection:
+                    seed: int | None = None, event=None) -> Selection:
     """The study's selection chain, fitted on ``x``/``y`` (the training set).
 
     Mirrors R ``radnomo::select_features`` (``lambda_`` is R's ``lambda``:
@@ -59,7 +59,8 @@ def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, p
     """
     res = call("select_features", matrix_arg(x), vector_arg(y, "y"), mwu_alpha=float(mwu_alpha),
                cor_threshold=float(cor_threshold), pca=bool(pca), pca_variance=float(pca_variance),
-               nfolds=int(nfolds), **{"lambda": str(lambda_)}, seed=None if seed is None else int(seed))
+               nfolds=int(nfolds), **{"lambda": str(lambda_)}, seed=None if seed is None else int(seed),
+               event=None if event is None else str(event))
     return selection_from_r(cv.RHandle(res))
 
 
@@ -101,11 +102,11 @@ class ScoreModel(RFit):
         return self._predict(matrix_arg(x, "x"), type)
 
 
-def score_model(x, y, features, separation: str = "firth") -> ScoreModel:
+def score_model(x, y, features, separation: str = "firth", event=None) -> ScoreModel:
     """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``);
     ``separation``: ``"firth"`` (Firth's refit under separation), ``"error"`` or ``"warn"``."""
     res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))),
-               separation=str(separation))
+               separation=str(separation), event=None if event is None else str(event))
     return score_from_r(cv.RHandle(res))
 
 

@@ -38,6 +38,11 @@ class DegenerateSetWarning(RWarning):
     class and is not evaluated."""
 
 
+class EventLevelWarning(RWarning):
+    """R message class ``radnomo_event_level``: which value of a non-0/1 outcome was taken
+    as the event (pass ``event=`` to choose it and silence this)."""
+
+
 class NoModelWarning(RWarning):
     """R class ``radnomo_no_model``: nothing was selected in any block; the study has no model."""
 
@@ -47,6 +52,7 @@ WARNING_CLASSES: dict[str, type[RWarning]] = {
     "radnomo_separation": SeparationWarning,
     "radnomo_degenerate_set": DegenerateSetWarning,
     "radnomo_no_model": NoModelWarning,
+    "radnomo_event_level": EventLevelWarning,
 }
 
 

@@ -99,3 +99,20 @@ def test_calibration_bootstrap_counts_firth_refits():
     cal = stats.calibration(d["label"], nm.predict(d), fit=nm, B=20, seed=2)
     assert cal.bootstrap_resamples == {"requested": 20, "failed": 0, "firth": 20}
     assert np.all(np.isfinite(cal.bootstrap["bias_corrected"].to_numpy()[1:-1]))
+
+
+def test_event_argument_and_announced_default_level():
+    """A character outcome: ``event=`` picks the event; the default is announced (R message -> warning)."""
+    d = _quasi_separated()
+    d["cc"] = np.where(d["label"] == 1, "case", "control")
+    risk = 1 / (1 + np.exp(-d["x"]))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        inverted = stats.roc_metrics(d["cc"], risk).iloc[0]["auc"]
+    assert any(issubclass(w.category, stats.EventLevelWarning) and "event = 'control'" in str(w.message) for w in rec)
+    right = stats.roc_metrics(d["cc"], risk, event="case").iloc[0]["auc"]
+    assert right == pytest.approx(stats.roc_metrics(d["label"], risk).iloc[0]["auc"], abs=1e-12)
+    assert inverted == pytest.approx(1 - right, abs=1e-12)
+    cl = stats.clinical_logistic(d, "cc", ["x"], event="case")
+    ref = stats.clinical_logistic(d, "label", ["x"])
+    np.testing.assert_allclose(cl.multivariable["estimate"], ref.multivariable["estimate"], atol=1e-10)
