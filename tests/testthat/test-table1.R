@@ -5,7 +5,8 @@ test_that("baseline_table formats hand-computable values and uses the right test
     sex = c("F", "F", "M", "M", "M", "M", "F", "F", "F", "F", "F", "M"),
     stringsAsFactors = FALSE)
   tb <- baseline_table(d, "grp", c("age", "sex"))
-  expect_named(tb, c("variable", "level", "overall", "no", "yes", "p_value", "test"))
+  expect_named(tb, c("variable", "level", "summary", "overall", "no", "yes", "p_value", "test"))
+  expect_identical(tb$summary, c("mean \u00b1 SD", "n (%)", "n (%)"))
   # age: no = 50..60 step 2: mean 55, SD sqrt(14) = 3.741657; yes = 61..71: mean 66, SD 3.741657
   age <- tb[tb$variable == "age", ]
   expect_identical(age$no, "55.00 \u00b1 3.74")
@@ -47,6 +48,38 @@ test_that("chi-squared, Kruskal-Wallis and explicit categorical override", {
   tb2 <- baseline_table(d2, "g", "s2")
   expect_equal(tb2$p_value[1], chisq.test(table(d2$s2, d2$g), correct = TRUE)$p.value)
   expect_error(baseline_table(d, "g", c("x", "nope")), "nope")
-  d$x[3] <- NA
-  expect_error(baseline_table(d, "g", "x"), "missing values.*x")
+})
+
+test_that("groups named like the table's own columns are kept (Pima train/test split)", {
+  both <- rbind(cbind(MASS::Pima.tr, set = "train"), cbind(MASS::Pima.te, set = "test"))
+  tb <- baseline_table(both, "set", c("glu", "type"), summary = "mean_sd")
+  expect_named(tb, c("variable", "level", "summary", "overall", "set=test", "train", "p_value", "test"))
+  expect_identical(attr(tb, "group_columns"), c(test = "set=test", train = "train"))
+  te <- MASS::Pima.te
+  expect_identical(tb[["set=test"]][1], sprintf("%.2f \u00b1 %.2f", mean(te$glu), sd(te$glu)))
+  expect_identical(tb[["set=test"]][2:3], sprintf("%d (%.1f%%)", as.integer(table(te$type)),
+                                                 100 * as.numeric(prop.table(table(te$type)))))
+  expect_identical(tb$test, c("Mann-Whitney U", "Chi-squared", ""))
+  # groups 'overall' and 'level' neither
+  d <- data.frame(g = rep(c("overall", "level"), 20), x = seq_len(40) + 0.5)
+  tb2 <- baseline_table(d, "g", "x", summary = "mean_sd")
+  expect_named(tb2, c("variable", "level", "summary", "overall", "g=level", "g=overall", "p_value", "test"))
+  expect_identical(tb2$overall, sprintf("%.2f \u00b1 %.2f", mean(d$x), sd(d$x)))
+  expect_identical(tb2[["g=overall"]], sprintf("%.2f \u00b1 %.2f", mean(d$x[d$g == "overall"]), sd(d$x[d$g == "overall"])))
+})
+
+test_that("missing values get their own row (survival::pbc); groups follow factor level order", {
+  pbc <- survival::pbc[!is.na(survival::pbc$trt), ]
+  pbc$arm <- factor(ifelse(pbc$trt == 1, "D-penicillamine", "placebo"), levels = c("placebo", "D-penicillamine"))
+  tb <- baseline_table(pbc, "arm", c("age", "chol", "ascites"), summary = c(age = "mean_sd"))
+  expect_named(tb, c("variable", "level", "summary", "overall", "placebo", "D-penicillamine", "p_value", "test"))
+  chol <- tb[tb$variable == "chol", ]
+  expect_identical(chol$level, c("", "Missing"))
+  expect_identical(chol$summary[1], "median (IQR)") # skewed: skewness > 1
+  q <- quantile(pbc$chol, c(.25, .5, .75), na.rm = TRUE, type = 7, names = FALSE)
+  expect_identical(chol$overall[1], sprintf("%.2f (%.2f, %.2f)", q[2], q[1], q[3]))
+  expect_identical(chol$overall[2], sprintf("%d (%.1f%%)", sum(is.na(pbc$chol)), 100 * mean(is.na(pbc$chol))))
+  expect_equal(chol$p_value[1], wilcox.test(chol ~ arm, data = pbc, exact = FALSE)$p.value)
+  expect_identical(tb$summary[tb$variable == "age"], "mean \u00b1 SD")
+  expect_error(baseline_table(pbc, "arm", "age", summary = "median"), "summary")
 })

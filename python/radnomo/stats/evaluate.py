@@ -96,10 +96,23 @@ def plot_calibration(cal: Calibration, file, title: str | None = None) -> Path:
     return Path(file)
 
 
-def baseline_table(data: pd.DataFrame, group: str, vars, categorical=None) -> pd.DataFrame:
-    """Table 1 by ``group`` with p-values (R ``radnomo::baseline_table``)."""
-    kwargs = {}
+def baseline_table(data: pd.DataFrame, group: str, vars, categorical=None, digits: int = 2,
+                   summary="auto") -> pd.DataFrame:
+    """Table 1 by ``group`` with p-values (R ``radnomo::baseline_table``).
+
+    ``summary``: ``"auto"`` (median (IQR) for skewed continuous variables, |skewness| > 1,
+    else mean ± SD), ``"mean_sd"``, ``"median_iqr"``, or a dict variable -> one of the last two.
+    Missing values get a "Missing" row; group columns whose level equals a fixed column name
+    are named ``"<group>=<level>"``.
+    """
+    kwargs = {"digits": int(digits)}
     if categorical is not None:
         kwargs["categorical"] = cv.r_strvec(list(tuple_of_str(categorical)))
+    if isinstance(summary, dict):
+        vec = cv.r_strvec([str(v) for v in summary.values()])
+        vec.do_slot_assign("names", cv.r_strvec([str(k) for k in summary]))
+        kwargs["summary"] = vec
+    else:
+        kwargs["summary"] = str(summary)
     return frame(call("baseline_table", cv.r_dataframe(data), group,
                       cv.r_strvec(list(tuple_of_str(vars))), **kwargs))
