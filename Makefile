@@ -9,7 +9,7 @@ export TZ := UTC
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve
+R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve r-cran-mass r-cran-survival
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R)
 
 .PHONY: setup check-r test test-r test-python demo bench doc clean
@@ -34,7 +34,7 @@ check-r: setup
 # System R and the R packages radnomo needs, from Debian (CRAN is not reachable).
 $(STAMP)/r-debs:
 	@mkdir -p $(STAMP)
-	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car","brglm2","lpSolve")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car","brglm2","lpSolve","MASS","survival")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  echo "R and its packages are present"; \
 	else \
 	  echo "installing R from Debian: $(R_DEBS)"; \
@@ -72,7 +72,7 @@ test-r: setup
 test-python: setup
 	$(PY) -m pytest -q
 
-test: test-r test-python
+test: test-r check-r test-python
 
 demo: setup
 	$(VENV)/bin/radnomo demo --out demo_out
