@@ -13,7 +13,11 @@
 #' * **Calibration slope**: coefficient of `logit(risk)` in
 #'   `glm(y ~ logit(risk), binomial)`; **calibration-in-the-large**
 #'   (intercept): intercept of `glm(y ~ 1 + offset(logit(risk)), binomial)`.
-#'   Both with Wald 95% intervals. Ideal values: slope 1, intercept 0. Risks
+#'   Both with Wald 95% intervals. Ideal values: slope 1, intercept 0. The
+#'   **recalibration intercept** is the intercept of the slope model
+#'   `glm(y ~ logit(risk))` itself (slope free) — what `rms::val.prob` prints
+#'   as "Intercept"; it differs from calibration-in-the-large unless the
+#'   slope is 1. Risks
 #'   of exactly 0 or 1 are clamped to `[1e-12, 1 - 1e-12]` before the logit.
 #' * **Brier score**: `mean((y - risk)^2)`.
 #' * **Hosmer-Lemeshow**: `sum((O_g - E_g)^2 / (E_g (1 - E_g / n_g)))` over
@@ -56,8 +60,9 @@
 #'   (announced with a message).
 #' @return An object of class `"radnomo_calibration"`: a list with `curve`
 #'   (data.frame group, n, predicted, observed, lower, upper), `stats`
-#'   (one-row data.frame n, intercept, intercept_lower, intercept_upper,
-#'   slope, slope_lower, slope_upper, brier, hl_statistic, hl_df, hl_p),
+#'   (one-row data.frame n, intercept, intercept_lower, intercept_upper
+#'   (calibration-in-the-large), slope, slope_lower, slope_upper,
+#'   recalibration_intercept (+ _lower, _upper), brier, hl_statistic, hl_df, hl_p),
 #'   `bootstrap` (data.frame predicted, apparent, bias_corrected, ideal, or
 #'   NULL), `mean_absolute_error` (or NA), `bootstrap_resamples` (named
 #'   integer: requested, failed (resamples whose refit failed and were left
@@ -135,6 +140,9 @@ calibration_stats <- function(y, risk, curve, validation = FALSE) {
              intercept_upper = ic[1L, 1L] + q * ic[1L, 2L],
              slope = sc[2L, 1L], slope_lower = sc[2L, 1L] - q * sc[2L, 2L],
              slope_upper = sc[2L, 1L] + q * sc[2L, 2L],
+             recalibration_intercept = sc[1L, 1L],
+             recalibration_intercept_lower = sc[1L, 1L] - q * sc[1L, 2L],
+             recalibration_intercept_upper = sc[1L, 1L] + q * sc[1L, 2L],
              brier = mean((y - risk)^2),
              hl_statistic = hl, hl_df = df,
              hl_p = if (df > 0) stats::pchisq(hl, df, lower.tail = FALSE) else NA_real_)
@@ -208,30 +216,48 @@ calibration_error <- function(x, y, iter, predy, kint = 1L, ...) {
   if (iter == 0) structure(curve - predy, keepinfo = list(orig.cal = curve)) else curve - predy
 }
 
-#' Plot a calibration curve to a file
+#' Plot a calibration curve
 #'
 #' Observed proportion vs predicted probability: the ideal diagonal, the
 #' grouped points with their 95% intervals, the bootstrap apparent and
 #' bias-corrected curves when present, and a histogram of the predicted
-#' risks along the bottom.
+#' risks along the bottom. `plot()` draws on the current device;
+#' `plot_calibration()` writes the same figure to a file.
 #'
-#' @param object A `"radnomo_calibration"` from [calibration()].
-#' @param file Output path ending in `.png`, `.pdf` or `.svg`.
+#' @param x,object A `"radnomo_calibration"` from [calibration()].
 #' @param title Optional plot title.
+#' @param ... Unused.
+#' @param file Output path ending in `.png`, `.pdf` or `.svg`.
 #' @param width,height Figure size in inches.
-#' @return `file`, invisibly.
+#' @return `plot()`: `x`, invisibly; `plot_calibration()`: `file`, invisibly.
+#' @examples
+#' set.seed(1)
+#' risk <- runif(200)
+#' cal <- calibration(rbinom(200, 1, risk), risk)
+#' plot(cal, title = "Simulated")
+#' f <- plot_calibration(cal, tempfile(fileext = ".png"))
 #' @export
 plot_calibration <- function(object, file, title = NULL, width = 6, height = 6) {
   if (!inherits(object, "radnomo_calibration")) abort("'object' must be a radnomo_calibration from calibration().")
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)
+  plot(object, title = title)
+  invisible(file)
+}
+
+#' @rdname plot_calibration
+#' @export
+plot.radnomo_calibration <- function(x, title = NULL, ...) {
+  object <- x
+  old <- graphics::par(no.readonly = TRUE)[c("mar", "las")]
+  on.exit(graphics::par(old), add = TRUE)
   cv <- object$curve
   graphics::par(mar = c(4.5, 4.5, if (is.null(title)) 1.5 else 3, 1))
   graphics::plot(NA, xlim = c(0, 1), ylim = c(-0.08, 1), xlab = "Predicted probability",
                  ylab = "Observed proportion", main = if (is.null(title)) "" else title, las = 1)
   graphics::abline(0, 1, lty = 2, col = "grey40")
-  h <- graphics::hist(object$risk, breaks = seq(0, 1, by = 0.02), plot = FALSE)
-  if (max(h$counts) > 0) {
+  h <- graphics::hist(if (length(object$risk)) object$risk else numeric(), breaks = seq(0, 1, by = 0.02), plot = FALSE)
+  if (length(object$risk) && max(h$counts) > 0) {
     hh <- h$counts / max(h$counts) * 0.07
     graphics::rect(h$breaks[-length(h$breaks)], -0.08, h$breaks[-1L], -0.08 + hh, col = "grey70", border = NA)
   }
@@ -251,5 +277,5 @@ plot_calibration <- function(object, file, title = NULL, width = 6, height = 6) 
   graphics::legend("bottomright", bty = "n", cex = 0.8,
                    legend = c(sprintf("Slope %.2f", s$slope), sprintf("Intercept %.2f", round(s$intercept, 2) + 0),
                               sprintf("Brier %.3f", s$brier), sprintf("HL p = %.3f", s$hl_p)))
-  invisible(file)
+  invisible(x)
 }

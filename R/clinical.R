@@ -176,6 +176,7 @@ design_vif <- function(fit) {
 #'
 #' @param object A `"radnomo_clinical"` from [clinical_logistic()].
 #' @param newdata data.frame with the selected clinical variables.
+#'   Omitted: the training patients' predictions (not available from a stripped model).
 #' @param type `"response"` (probability, default) or `"link"` (log-odds).
 #' @param ... Unused.
 #' @return Numeric vector, one value per row of `newdata`.
@@ -183,6 +184,7 @@ design_vif <- function(fit) {
 predict.radnomo_clinical <- function(object, newdata, type = c("response", "link"), ...) {
   type <- match.arg(type)
   if (is.null(object$fit)) abort("The clinical model has no multivariable fit (no candidate passed the univariable step).")
+  if (missing(newdata)) return(training_prediction(object$fit, type))
   newdata <- check_newdata(newdata)
   check_has_columns(newdata, object$selected, "newdata")
   check_no_na_columns(newdata, object$selected, "newdata")

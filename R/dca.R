@@ -131,6 +131,33 @@ plot_decision_curve <- function(dc, file, ylim = NULL, title = NULL, width = 7, 
   if ("set" %in% names(dc) && length(unique(dc$set)) > 1L) abort("'dc' holds several sets; plot one set at a time.")
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)
+  draw_decision_curve(dc, ylim = ylim, title = title)
+  invisible(file)
+}
+
+#' Draw a decision-curve table on the current device
+#'
+#' The drawing behind [plot_decision_curve()], for knitr chunks and
+#' `par(mfrow = ...)` layouts: net benefit against threshold probability for
+#' each model, "treat all" and "treat none".
+#'
+#' @param dc A data.frame from [decision_curve()] (one set).
+#' @param ylim Optional y-axis limits.
+#' @param title Optional title.
+#' @return `dc`, invisibly.
+#' @examples
+#' set.seed(1)
+#' risk <- runif(200)
+#' draw_decision_curve(decision_curve(rbinom(200, 1, risk), list(model = risk)))
+#' @export
+draw_decision_curve <- function(dc, ylim = NULL, title = NULL) {
+  need <- c("model", "threshold", "net_benefit")
+  if (!is.data.frame(dc) || !all(need %in% names(dc))) {
+    abort("'dc' must be a data.frame from decision_curve() with columns ", name_list(need), ".")
+  }
+  if ("set" %in% names(dc) && length(unique(dc$set)) > 1L) abort("'dc' holds several sets; plot one set at a time.")
+  old <- graphics::par(no.readonly = TRUE)["mar"]
+  on.exit(graphics::par(old), add = TRUE)
   nb_max <- max(dc$net_benefit, na.rm = TRUE)
   if (is.null(ylim)) ylim <- c(-0.05, max(nb_max * 1.1, 0.05))
   models <- setdiff(unique(dc$model), c("all", "none"))
@@ -149,5 +176,5 @@ plot_decision_curve <- function(dc, file, ylim = NULL, title = NULL, width = 7, 
   graphics::legend("topright", legend = c(models, "Treat all", "Treat none"),
                    col = c(cols, "grey50", "black"), lty = c(rep(1, length(models)), 1, 2),
                    lwd = c(rep(2.2, length(models)), 1.5, 1.5), bty = "n", cex = 0.85)
-  invisible(file)
+  invisible(dc)
 }

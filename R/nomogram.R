@@ -151,6 +151,7 @@ firth_discrimination <- function(lp, y) {
 #'
 #' @param object A `"radnomo_nomogram"` from [fit_nomogram()].
 #' @param newdata data.frame with the predictor columns.
+#'   Omitted: the training patients' predictions (not available from a stripped model).
 #' @param type `"response"` (risk), `"link"` (linear predictor, log-odds) or
 #'   `"points"` (total nomogram points, `sc * (lp - a)`).
 #' @param ... Unused.
@@ -158,6 +159,13 @@ firth_discrimination <- function(lp, y) {
 #' @export
 predict.radnomo_nomogram <- function(object, newdata, type = c("response", "link", "points"), ...) {
   type <- match.arg(type)
+  if (missing(newdata)) {
+    lp <- object$fit$linear.predictors
+    if (is.null(lp)) abort("This nomogram holds no training data (stripped); give 'newdata'.")
+    lp <- unname(lp)
+    return(switch(type, response = stats::plogis(lp), link = lp,
+                  points = object$points_scale * (lp - object$points_intercept)))
+  }
   newdata <- check_newdata(newdata)
   check_has_columns(newdata, object$predictors, "newdata")
   check_no_na_columns(newdata, object$predictors, "newdata")
@@ -194,22 +202,42 @@ open_device <- function(file, width, height) {
   invisible(file)
 }
 
-#' Draw a nomogram to a file
+#' Draw a nomogram
 #'
-#' Uses rms' plot method for nomograms (points axis, one axis per predictor,
-#' total points and the risk axis).
+#' `plot()` draws on the current graphics device (so it works in knitr
+#' chunks and `par(mfrow = ...)` layouts) with rms' plot method for
+#' nomograms: the points axis, one axis per predictor, total points and the
+#' risk axis. `plot_nomogram()` writes the same drawing to a file.
 #'
-#' @param object A `"radnomo_nomogram"`.
+#' @param x,object A `"radnomo_nomogram"`.
+#' @param title Plot title (`NULL` for none).
+#' @param ... Passed to rms' `plot.nomogram` (e.g. `cex.axis`).
 #' @param file Output path ending in `.png`, `.pdf` or `.svg`.
 #' @param width,height Figure size in inches.
-#' @return `file`, invisibly.
+#' @return `plot()`: `x`, invisibly; `plot_nomogram()`: `file`, invisibly.
+#' @examples
+#' set.seed(1)
+#' d <- data.frame(a = rnorm(100), b = rnorm(100))
+#' d$y <- rbinom(100, 1, plogis(d$a - d$b))
+#' nom <- fit_nomogram(d, "y", c("a", "b"))
+#' plot(nom)
+#' f <- plot_nomogram(nom, tempfile(fileext = ".png"))
 #' @export
-plot_nomogram <- function(object, file, width = 9, height = 6) {
+plot.radnomo_nomogram <- function(x, title = "Nomogram", ...) {
+  args <- utils::modifyList(list(xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2), list(...))
+  old <- graphics::par(mar = c(2, 1, if (is.null(title)) 1 else 2, 1))
+  on.exit(graphics::par(old), add = TRUE)
+  do.call(plot, c(list(x$nomogram), args))
+  if (!is.null(title)) graphics::title(title)
+  invisible(x)
+}
+
+#' @rdname plot.radnomo_nomogram
+#' @export
+plot_nomogram <- function(object, file, width = 9, height = 6, title = "Nomogram") {
   if (!inherits(object, "radnomo_nomogram")) abort("'object' must be a radnomo_nomogram from fit_nomogram().")
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)
-  graphics::par(mar = c(2, 1, 2, 1))
-  plot(object$nomogram, xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2)
-  graphics::title("Nomogram")
+  plot(object, title = title)
   invisible(file)
 }

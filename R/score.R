@@ -80,6 +80,7 @@ glm_wald_table <- function(fit, features = NULL) {
 #'
 #' @param object A `"radnomo_score"` from [score_model()].
 #' @param newdata data.frame or matrix with the model's `features` columns.
+#'   Omitted: the training patients' predictions (not available from a stripped model).
 #' @param type `"link"`: the score, i.e. the log-odds linear predictor;
 #'   `"response"`: the predicted probability.
 #' @param ... Unused.
@@ -87,6 +88,7 @@ glm_wald_table <- function(fit, features = NULL) {
 #' @export
 predict.radnomo_score <- function(object, newdata, type = c("link", "response"), ...) {
   type <- match.arg(type)
+  if (missing(newdata)) return(training_prediction(object$fit, type))
   newdata <- check_newdata(newdata)
   check_has_columns(newdata, object$features, "newdata")
   xm <- check_feature_matrix(newdata[, object$features, drop = FALSE], "newdata")

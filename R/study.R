@@ -382,7 +382,7 @@ study_metrics <- function(scores, models) {
 #' Predict every frozen study model for new patients
 #'
 #' @param object A `"radnomo_study"` from [fit_study()].
-#' @param newdata data.frame with the feature and clinical columns the fitted
+#' @param newdata data.frame (omitted: the training scores of an unstripped study) with the feature and clinical columns the fitted
 #'   models use (and the `id` column, if present).
 #' @param ... Unused.
 #' @return data.frame id, clinical, rad_score, dl_score, nomogram (predicted
@@ -390,6 +390,10 @@ study_metrics <- function(scores, models) {
 #'   Rad and DL scores).
 #' @export
 predict.radnomo_study <- function(object, newdata, ...) {
+  if (missing(newdata)) {
+    if (is.null(object$scores)) abort("This study holds no training scores (stripped); give 'newdata'.")
+    return(object$scores[object$scores$set == "train", , drop = FALSE])
+  }
   newdata <- check_newdata(newdata)
   n <- nrow(newdata)
   idc <- object$settings$id
