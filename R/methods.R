@@ -54,6 +54,7 @@ print_or_table <- function(tab, digits = 3) {
 #' coef(nm)
 #' head(predict(nm)) # training predictions
 #' @name radnomo-methods
+#' @importFrom stats coef nobs predict
 NULL
 
 #' @rdname radnomo-methods
