@@ -67,7 +67,13 @@
 #'   NULL), `mean_absolute_error` (or NA), `bootstrap_resamples` (named
 #'   integer: requested, failed (resamples whose refit failed and were left
 #'   out, as rms does), firth (refitted with Firth's method); NULL without
-#'   bootstrap), `risk` and `y`.
+#'   bootstrap), `optimism_corrected` (with `fit`: data.frame index (Dxy,
+#'   c, intercept, slope, brier), apparent, optimism, corrected, n — Efron's
+#'   bootstrap optimism correction of the final model, the numbers of
+#'   `rms::validate(fit, method = "boot", B = B)`, refitting a separated
+#'   resample like the bootstrap curve does; it does not repeat any variable
+#'   selection made before the model, so it understates optimism after
+#'   selection), `risk` and `y`.
 #' @examples
 #' set.seed(1)
 #' risk <- runif(200)
@@ -90,15 +96,26 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
   boot <- NULL
   mae <- NA_real_
   resamples <- NULL
+  corrected <- NULL
   if (!is.null(fit)) {
+    check_fit_risks(fit, risk)
     res <- bootstrap_calibration(fit, y, B, seed, separation)
     boot <- res$table
     mae <- res$mae
     resamples <- res$resamples
+    corrected <- bootstrap_validation(fit, B, seed, separation)
+  }
+  per_group <- length(y) / nrow(curve)
+  if (per_group < 5) {
+    warning(structure(class = c("radnomo_small_sample", "warning", "condition"), list(
+      message = paste0("Calibration of ", length(y), " patients in ", nrow(curve), " risk groups: about ",
+                       round(per_group, 1), " patients per group, too few for a stable grouped curve or ",
+                       "Hosmer-Lemeshow test (use fewer groups, about 10 patients each)."),
+      call = NULL)))
   }
   structure(list(curve = curve[, c("group", "n", "predicted", "observed", "lower", "upper")],
                  stats = stats, bootstrap = boot, mean_absolute_error = mae,
-                 bootstrap_resamples = resamples, risk = risk, y = y),
+                 bootstrap_resamples = resamples, optimism_corrected = corrected, risk = risk, y = y),
             class = "radnomo_calibration")
 }
 
@@ -200,6 +217,62 @@ bootstrap_calibration <- function(fit, y, B, seed, separation = "firth") {
   err <- predicted - stats::approx(predy[ok], corrected[ok], xout = predicted, ties = mean)$y
   list(table = tab, mae = mean(abs(err), na.rm = TRUE),
        resamples = c(requested = as.integer(B), failed = refits$failed, firth = refits$firth))
+}
+
+#' Efron's optimism-corrected Dxy, c, calibration intercept and slope, Brier
+#'
+#' `rms::predab.resample()` with the same Firth-aware refit as the
+#' bootstrap curve and a measure that gives what `rms::validate.lrm` reports
+#' for these indexes: Somers' Dxy of the linear predictor, the intercept and
+#' slope of a logistic refit of the outcome on it, and the Brier score.
+#' Without separation the corrected values equal `rms::validate(fit,
+#' method = "boot", B = B)` after the same seed.
+#' @noRd
+bootstrap_validation <- function(fit, B, seed, separation = "firth") {
+  if (inherits(fit, "radnomo_nomogram")) fit <- fit$fit
+  fit$y <- as.integer(factor(fit$y)) - 1L
+  fitter <- resample_fitter(if (separation == "lasso") "firth" else separation)
+  z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = validation_measure,
+                                            B = B, bw = FALSE, estimates = FALSE, kint = 1L))
+  z <- unclass(z)
+  out <- data.frame(index = rownames(z), apparent = z[, "index.orig"], optimism = z[, "optimism"],
+                    corrected = z[, "index.corrected"], n = as.integer(z[, "n"]), stringsAsFactors = FALSE)
+  rownames(out) <- NULL
+  c_row <- out[out$index == "Dxy", ]
+  c_row$index <- "c"
+  c_row[c("apparent", "corrected")] <- (c_row[c("apparent", "corrected")] + 1) / 2
+  c_row$optimism <- c_row$optimism / 2
+  out <- rbind(out[1L, ], c_row, out[-1L, ])
+  out$index <- c("Dxy", "c", "intercept", "slope", "brier")
+  rownames(out) <- NULL
+  out
+}
+
+#' The validate.lrm indexes radnomo reports, for one linear predictor
+#' @noRd
+validation_measure <- function(x, y, ...) {
+  y <- as.integer(y)
+  n1 <- sum(y == 1L)
+  n0 <- sum(y == 0L)
+  r <- rank(x)
+  dxy <- 2 * (sum(r[y == 1L]) - n1 * (n1 + 1) / 2) / (n1 * n0) - 1
+  g <- suppressWarnings(stats::glm.fit(cbind(1, x), y, family = stats::binomial()))
+  b <- stats::coef(g)
+  c(Dxy = dxy, Intercept = unname(b[1L]), Slope = unname(b[2L]), B = mean((y - stats::plogis(x))^2))
+}
+
+#' calibration(fit =): the risks must be the fit's own training predictions
+#' @noRd
+check_fit_risks <- function(fit, risk) {
+  f <- if (inherits(fit, "radnomo_nomogram")) fit$fit else fit
+  lp <- f$linear.predictors
+  if (is.null(lp) || length(lp) != length(risk)) return(invisible(TRUE))
+  d <- max(abs(stats::plogis(unname(lp)) - risk))
+  if (d > 1e-6) {
+    abort("'risk' is not the predicted risk of 'fit' on its training patients (largest difference ",
+          signif(d, 3), "); bootstrap calibration needs the fit's own predictions, e.g. predict(fit).")
+  }
+  invisible(TRUE)
 }
 
 #' Calibration error of a logistic linear predictor on a grid of risks

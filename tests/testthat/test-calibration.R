@@ -22,7 +22,7 @@ test_that("calibration slope and Brier match rms::val.prob; intercept solves its
 test_that("calibration intercept is finite and right when some risks are exactly 0 or 1", {
   y <- c(0, 0, 1, 1, 0, 1, 0, 1, 0, 1)
   risk <- c(0, 0, 0, 0.5, 0.5, 0.5, 0.6, 0.7, 0.8, 1)   # an event at risk 0
-  cal <- calibration(y, risk, groups = 3)
+  cal <- suppressWarnings(calibration(y, risk, groups = 3), classes = "radnomo_small_sample")
   # reference: root of the intercept's score equation with the documented
   # clamping to [1e-12, 1 - 1e-12] (glm's default start diverged to 2.25e15)
   lg <- qlogis(pmin(pmax(risk, 1e-12), 1 - 1e-12))
@@ -89,4 +89,34 @@ test_that("validation = TRUE gives the Hosmer-Lemeshow test G degrees of freedom
   expect_identical(val$hl_df, 8L)
   expect_equal(val$hl_p, pchisq(dev$hl_statistic, 8, lower.tail = FALSE), tolerance = 1e-14)
   expect_error(calibration(y, risk, validation = NA), "validation")
+})
+
+test_that("optimism-corrected Dxy, intercept, slope and Brier equal rms::validate (pROC aSAH)", {
+  data(aSAH, package = "pROC", envir = environment())
+  d <- data.frame(y = as.integer(aSAH$outcome == "Poor"), s100b = aSAH$s100b, age = aSAH$age)
+  nm <- fit_nomogram(d, "y", c("s100b", "age"))
+  cal <- calibration(d$y, predict(nm, d), fit = nm, B = 40, seed = 3)
+  set.seed(3)
+  v <- unclass(rms::validate(nm$fit, method = "boot", B = 40))
+  oc <- cal$optimism_corrected
+  expect_identical(oc$index, c("Dxy", "c", "intercept", "slope", "brier"))
+  expect_equal(oc$corrected[oc$index == "Dxy"], v["Dxy", "index.corrected"], tolerance = 1e-8)
+  expect_equal(oc$corrected[oc$index == "intercept"], v["Intercept", "index.corrected"], tolerance = 1e-6)
+  expect_equal(oc$corrected[oc$index == "slope"], v["Slope", "index.corrected"], tolerance = 1e-6)
+  expect_equal(oc$corrected[oc$index == "brier"], v["B", "index.corrected"], tolerance = 1e-8)
+  expect_equal(oc$corrected[oc$index == "c"], (v["Dxy", "index.corrected"] + 1) / 2, tolerance = 1e-8)
+  # apparent slope/intercept are 1 and 0 for a maximum-likelihood fit on its own data
+  expect_equal(oc$apparent[oc$index == "slope"], 1, tolerance = 1e-6)
+})
+
+test_that("calibration warns on tiny risk groups and refuses risks that are not the fit's own", {
+  set.seed(4)
+  risk <- stats::runif(15)
+  y <- c(0, 1, rbinom(13, 1, risk[-(1:2)]))
+  expect_warning(calibration(y, risk), class = "radnomo_small_sample")
+  d <- data.frame(y = y, x = stats::qlogis(risk) + stats::rnorm(15))
+  d2 <- MASS::birthwt
+  nm <- fit_nomogram(d2, "low", c("lwt", "age"))
+  other <- stats::fitted(stats::glm(low ~ smoke, stats::binomial(), d2))
+  expect_error(calibration(d2$low, other, fit = nm, B = 5), "not the predicted risk of 'fit'")
 })
