@@ -349,7 +349,8 @@ def build_report(ctx, out: Path) -> dict:
     if sname:
         sc = tables[sname]
         sc_split = _split_col(sc)
-        models = [m for m in MODEL_LABELS if m in sc.columns]
+        # only the models the study fitted: an absent model's risks are all NA (no curve to draw)
+        models = [m for m in MODEL_LABELS if m in sc.columns and sc[m].notna().any()]
         for split in ("train", "test"):
             sub = sc if sc_split is None else sc.loc[sc[sc_split] == split]
             if len(sub) and models and sub[_label_col(sub)].nunique() == 2:

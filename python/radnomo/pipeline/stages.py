@@ -399,7 +399,8 @@ def stage_stats(ctx: RunContext) -> StageOutcome:
             write_csv(terms_test.assign(patient_id=test.patient_id.to_numpy()), d / f"shap_{kind}_test.csv")
             shap_inputs[kind] = len(b)
         try:
-            _plot_nomogram(study, d / "nomogram.png")
+            if getattr(study, "nomogram", None) is not None:  # none when no block produced a model (R warns)
+                _plot_nomogram(study, d / "nomogram.png")
         except Exception as exc:  # drawing is not worth failing the run for; reported
             msgs.append(f"nomogram plot failed: {exc}")
         return {"tables": sorted(names), "n_train": len(train), "n_test": len(test),
