@@ -2,6 +2,11 @@
 
 #' Fit a logistic nomogram
 #'
+#' `fit_nomogram(data, "y", c("a", "b"))` fits main effects; a formula
+#' (`fit_nomogram(data, y ~ rcs(age, 3) + sex)`) allows rms' transformations
+#' (`rcs`, `pol`, `lsp`, `catg`, `scored`) and interactions, with the rms
+#' functions found whether or not rms is attached.
+#'
 #' Fits `rms::lrm(outcome ~ predictors, x = TRUE, y = TRUE)` and builds
 #' `rms::nomogram(fit, fun = plogis, funlabel = "Risk")`. The `datadist` that
 #' rms needs is set only for the duration of the call (the caller's
@@ -15,9 +20,11 @@
 #' and `$sc`, and to the risk by `plogis(lp)`.
 #'
 #' @param data data.frame with the outcome and predictor columns.
-#' @param outcome Name of the binary outcome column.
+#' @param outcome Name of the binary outcome column, or a model formula
+#'   `outcome ~ terms` (then `predictors` is not given).
 #' @param predictors Character vector of predictor columns (e.g. Rad score,
 #'   DL score and clinical variables).
+#' @param title Default title of the drawn nomogram (`plot()`), or NULL for "Nomogram".
 #' @param separation What to do under (quasi-)complete separation or
 #'   non-convergence (detected exactly, see [score_model()]): `"firth"`
 #'   (default) keeps the `rms::lrm` object (so rms draws the nomogram and
@@ -44,10 +51,25 @@
 #' d$y <- rbinom(100, 1, plogis(d$a - d$b))
 #' nom <- fit_nomogram(d, "y", c("a", "b"))
 #' head(nom$points)
+#' # rms terms: a restricted cubic spline of age (MASS::birthwt)
+#' bw <- MASS::birthwt
+#' nom2 <- fit_nomogram(bw, low ~ rcs(age, 3) + lwt + smoke)
+#' nom2$coefficients
 #' @export
-fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn"), event = NULL) {
+fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn"), event = NULL,
+                         title = NULL) {
   separation <- match.arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
+  formula <- NULL
+  if (inherits(outcome, "formula")) {
+    if (!missing(predictors)) abort("Give either a formula or 'outcome' and 'predictors', not both.")
+    formula <- outcome
+    if (length(formula) != 3L) abort("The formula must have an outcome: outcome ~ terms.")
+    outcome <- all.vars(formula[[2L]])
+    if (length(outcome) != 1L) abort("The formula's left-hand side must be one outcome column.")
+    predictors <- all.vars(formula[[3L]])
+    if (!length(predictors)) abort("The formula has no predictor.")
+  }
   check_column_name(outcome, data, "outcome")
   if (!is.character(predictors) || !length(predictors) || anyNA(predictors)) {
     abort("'predictors' must be a non-empty character vector of column names.")
@@ -61,15 +83,20 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   dd <- rms::datadist(df[, predictors, drop = FALSE])
   old <- options(datadist = dd)
   on.exit(options(old), add = TRUE)
-  lfit <- fit_lrm(make_formula(outcome, predictors), df, separation = separation)
+  lfit <- fit_lrm(if (is.null(formula)) make_formula(outcome, predictors) else rms_formula(formula), df,
+                  separation = separation)
   fit <- lfit$fit
   nom <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk")
   info <- attr(nom, "info")
 
-  pts <- do.call(rbind, lapply(predictors, function(v) {
-    axis <- nom[[v]]
+  # one axis per predictor (an interaction gives axes named after the
+  # variable and the level it is drawn for)
+  axes <- setdiff(names(nom), c("total.points", "lp", "Risk"))
+  pts <- do.call(rbind, lapply(axes, function(a) {
+    axis <- nom[[a]]
+    v <- intersect(names(axis), predictors)[1L]
     val <- axis[[v]]
-    data.frame(variable = v, value = as.character(val),
+    data.frame(variable = a, value = as.character(val),
                value_numeric = if (is.numeric(val)) as.numeric(val) else NA_real_,
                points = unname(axis$points), stringsAsFactors = FALSE)
   }))
@@ -79,11 +106,30 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   se <- sqrt(diag(stats::vcov(fit)))
   coefs <- wald_table(cf, se[names(cf)], term = names(cf))
   structure(list(points = pts, total_points = total, coefficients = coefs, fit = fit,
-                 nomogram = nom, outcome = outcome, predictors = predictors,
+                 nomogram = nom, outcome = outcome, predictors = predictors, formula = formula, title = title,
                  points_scale = info$sc, points_intercept = unname(info$Intercept),
                  separation = lfit$info),
             class = "radnomo_nomogram")
 }
+
+#' A model formula whose rms transformations resolve without rms attached
+#'
+#' rms evaluates the model frame in the caller of `lrm()` (here radnomo's
+#' namespace, which imports these functions) and the formula's own
+#' environment gets them too, for R's `terms()`.
+#' @importFrom rms rcs pol lsp catg scored strat matrx
+#' @noRd
+rms_formula <- function(formula) {
+  env <- new.env(parent = environment(formula) %||% baseenv())
+  for (f in c("rcs", "pol", "lsp", "catg", "scored", "strat", "matrx", "gTrans")) {
+    if (exists(f, envir = asNamespace("rms"), inherits = FALSE)) assign(f, get(f, envir = asNamespace("rms")), envir = env)
+  }
+  environment(formula) <- env
+  formula
+}
+
+#' @noRd
+`%||%` <- function(a, b) if (is.null(a)) b else a
 
 #' rms::lrm with separation detected and the policy applied
 #'
@@ -170,8 +216,11 @@ predict.radnomo_nomogram <- function(object, newdata, type = c("response", "link
   check_has_columns(newdata, object$predictors, "newdata")
   check_no_na_columns(newdata, object$predictors, "newdata")
   nd <- newdata[, object$predictors, drop = FALSE]
+  des <- object$fit$Design
   for (v in object$predictors) {
-    lev <- object$fit$Design$parms[[v]]
+    # factor levels are kept for categorical terms only (a spline's parms are its knots)
+    categorical <- des$assume[match(v, des$name)] %in% c("category", "strata")
+    lev <- if (categorical) des$parms[[v]] else NULL
     if (!is.null(lev)) {
       unseen <- setdiff(unique(as.character(nd[[v]])), lev)
       if (length(unseen)) abort("'newdata' column '", v, "' has level(s) ", name_list(unseen), " not seen in training.")
@@ -223,7 +272,7 @@ open_device <- function(file, width, height) {
 #' plot(nom)
 #' f <- plot_nomogram(nom, tempfile(fileext = ".png"))
 #' @export
-plot.radnomo_nomogram <- function(x, title = "Nomogram", ...) {
+plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", ...) {
   args <- utils::modifyList(list(xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2), list(...))
   old <- graphics::par(mar = c(2, 1, if (is.null(title)) 1 else 2, 1))
   on.exit(graphics::par(old), add = TRUE)
@@ -234,7 +283,7 @@ plot.radnomo_nomogram <- function(x, title = "Nomogram", ...) {
 
 #' @rdname plot.radnomo_nomogram
 #' @export
-plot_nomogram <- function(object, file, width = 9, height = 6, title = "Nomogram") {
+plot_nomogram <- function(object, file, width = 9, height = 6, title = object$title %||% "Nomogram") {
   if (!inherits(object, "radnomo_nomogram")) abort("'object' must be a radnomo_nomogram from fit_nomogram().")
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)

@@ -35,3 +35,20 @@ test_that("plot_nomogram writes png/pdf/svg files and predict validates input", 
   expect_error(predict(nom, d[, "s100b", drop = FALSE]), "wfns")
   expect_error(fit_nomogram(d, "y", c("s100b", "nope")), "nope")
 })
+
+test_that("fit_nomogram takes a formula with rms terms and interactions (MASS::birthwt)", {
+  bw <- MASS::birthwt
+  nm <- fit_nomogram(bw, low ~ rcs(age, 3) + lwt + smoke, title = "Low birth weight")
+  ref <- rms::lrm(low ~ rms::rcs(age, 3) + lwt + smoke, data = bw)
+  expect_equal(unname(coef(nm)), unname(stats::coef(ref)), tolerance = 1e-8)
+  expect_equal(predict(nm, bw, type = "link"), unname(stats::predict(ref, bw, type = "lp")), tolerance = 1e-8)
+  expect_identical(nm$predictors, c("age", "lwt", "smoke"))
+  expect_identical(unique(nm$points$variable), c("age", "lwt", "smoke"))
+  expect_identical(nm$title, "Low birth weight")
+  nm2 <- fit_nomogram(bw, low ~ age * smoke + lwt)
+  ref2 <- stats::glm(low ~ age * smoke + lwt, stats::binomial(), bw)
+  expect_equal(predict(nm2, bw), unname(stats::fitted(ref2)), tolerance = 1e-6)
+  expect_error(fit_nomogram(bw, low ~ age, c("lwt")), "either a formula")
+  f <- plot_nomogram(nm, tempfile(fileext = ".png"))
+  expect_gt(file.size(f), 5000)
+})
