@@ -40,11 +40,11 @@ bridge_call <- function(name, args) {
   list(ok = TRUE, value = value, error_class = "", warnings = warnings, warning_classes = classes)
 }
 
-#' The first radnomo_* class of a condition, or ""
+#' The first (most specific) radnomo_* class of a condition, or ""
 #' @noRd
 radnomo_class <- function(cond) {
   cl <- grep("^radnomo_", class(cond), value = TRUE)
-  if (length(cl)) cl[[length(cl)]] else ""
+  if (length(cl)) cl[[1L]] else ""
 }
 
 #' Build a data frame from a numeric matrix and an optional data frame (internal)

@@ -4,9 +4,16 @@
 # the argument (and column) at fault and says what is wrong, so that a
 # statistician can fix the input without reading the source.
 
-#' Stop with a message and no call
+#' Stop with a message and no call, as an error of class radnomo_input_error
+#'
+#' Every check of radnomo's arguments and data stops this way, so that
+#' `tryCatch(..., radnomo_input_error = )` (and the Python bridge, which
+#' raises `InputError`) can tell bad input from other failures.
 #' @noRd
-abort <- function(...) stop(paste0(...), call. = FALSE)
+abort <- function(..., class = "radnomo_input_error") {
+  stop(structure(class = c(class, "radnomo_error", "error", "condition"),
+                 list(message = paste0(...), call = NULL)))
+}
 
 #' Format a vector of names for an error message (at most 10 shown)
 #' @noRd

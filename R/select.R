@@ -88,7 +88,7 @@ select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = F
   mwu <- mwu_filter(x, y)
   kept_mwu <- mwu$feature[mwu$p_value < mwu_alpha]
   if (!length(kept_mwu)) {
-    stop(structure(class = c("radnomo_nothing_selected", "error", "condition"), list(
+    stop(structure(class = c("radnomo_nothing_selected", "radnomo_error", "error", "condition"), list(
       message = paste0("No feature passed the Mann-Whitney U step (p < ", mwu_alpha, ") among ", ncol(x),
                        " features; nothing to select."), call = NULL)))
   }

@@ -25,3 +25,12 @@ class RError(RadnomoError, RuntimeError):
 class SeparationError(RError):
     """R error of class ``radnomo_separation``: a logistic fit separated and the separation
     policy was ``"error"``."""
+
+
+class RInputError(RError, InputError):
+    """R error of class ``radnomo_input_error``: the R package rejected an argument or the data
+    (a bad column, a wrong value); an :class:`InputError` as the same mistake made in Python."""
+
+
+class NothingSelectedError(RError):
+    """R error of class ``radnomo_nothing_selected``: no feature passed a selection step."""

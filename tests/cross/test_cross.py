@@ -64,8 +64,9 @@ def assert_same(py, r: pd.DataFrame, label: str):
         else:
             sa = ["" if pd.isna(v) else str(v) for v in a]
             sb = ["" if pd.isna(v) else str(v) for v in b]
-            if pd.api.types.is_bool_dtype(a) or set(sb) <= {"TRUE", "FALSE", ""}:
+            if pd.api.types.is_bool_dtype(a) or pd.api.types.is_bool_dtype(b) or set(sb) <= {"TRUE", "FALSE", ""}:
                 sa = [s.upper() for s in sa]
+                sb = [s.upper() for s in sb]
             assert sa == sb, f"{label}.{col}: {sa[:5]} != {sb[:5]}"
 
 

@@ -14,7 +14,7 @@ import threading
 import warnings
 from typing import Any
 
-from radnomo.errors import MissingDependencyError, RError, SeparationError
+from radnomo.errors import MissingDependencyError, NothingSelectedError, RError, RInputError, SeparationError
 
 R_PACKAGE = "radnomo"
 REQUIRED_R_PACKAGES = ("glmnet", "rms", "pROC")
@@ -53,6 +53,14 @@ WARNING_CLASSES: dict[str, type[RWarning]] = {
     "radnomo_degenerate_set": DegenerateSetWarning,
     "radnomo_no_model": NoModelWarning,
     "radnomo_event_level": EventLevelWarning,
+}
+
+#: R error class -> Python exception
+ERROR_CLASSES: dict[str, type[RError]] = {
+    "radnomo_input_error": RInputError,
+    "radnomo_nothing_selected": NothingSelectedError,
+    "radnomo_separation_error": SeparationError,
+    "radnomo_separation": SeparationError,
 }
 
 
@@ -142,8 +150,7 @@ def call(name: str, *args, **kwargs) -> Any:
             warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=3)
         if not comps["ok"][0]:
             err_cls = str(comps["error_class"][0]) if "error_class" in comps else ""
-            raise (SeparationError if err_cls.startswith("radnomo_separation") else RError)(
-                f"{name}: {comps['error'][0]}")
+            raise ERROR_CLASSES.get(err_cls, RError)(f"{name}: {comps['error'][0]}")
         return comps["value"]
 
 

@@ -116,3 +116,25 @@ def test_event_argument_and_announced_default_level():
     cl = stats.clinical_logistic(d, "cc", ["x"], event="case")
     ref = stats.clinical_logistic(d, "label", ["x"])
     np.testing.assert_allclose(cl.multivariable["estimate"], ref.multivariable["estimate"], atol=1e-10)
+
+
+def test_r_condition_classes_map_to_python_exceptions():
+    """R's classed errors keep their meaning in Python: bad input is an InputError (ValueError)."""
+    from radnomo.errors import InputError, NothingSelectedError, RInputError
+
+    d = _quasi_separated()
+    with pytest.raises(InputError, match="nope"):
+        stats.clinical_logistic(d, "label", ["nope"])
+    with pytest.raises(ValueError):
+        stats.roc_metrics([0, 1, 2], [0.1, 0.2, 0.3])
+    with pytest.raises(RInputError):
+        stats.roc_metrics([0, 1, 1], [0.1, 0.2])
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(40, 5)), columns=[f"f{i}" for i in range(5)])
+    y = np.r_[np.zeros(20), np.ones(20)]
+    with pytest.raises(NothingSelectedError):
+        stats.select_features(x, y, mwu_alpha=1e-9, seed=1)
+    # an unclassed R error stays a plain RError
+    with pytest.raises(RError) as e:
+        call("stop", "plain")
+    assert type(e.value) is RError
