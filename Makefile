@@ -9,7 +9,7 @@ export TZ := UTC
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve r-cran-mass r-cran-survival
+R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve r-cran-mass r-cran-survival r-cran-knitr r-cran-rmarkdown
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R)
 
 .PHONY: setup check-r test test-r test-python demo bench doc clean
@@ -24,7 +24,7 @@ check-r: setup
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/radnomo"; \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -C "$$tmp/radnomo" -xf -; \
 	cd "$$tmp"; \
-	R CMD build --no-build-vignettes radnomo >build.log 2>&1 || { cat build.log; exit 1; }; \
+	R CMD build radnomo >build.log 2>&1 || { cat build.log; exit 1; }; \
 	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual radnomo_*.tar.gz || true; \
 	status=$$(grep '^Status:' radnomo.Rcheck/00check.log || echo "Status: no status line (check did not finish)"); \
 	echo "R CMD check $$status"; \
@@ -34,7 +34,7 @@ check-r: setup
 # System R and the R packages radnomo needs, from Debian (CRAN is not reachable).
 $(STAMP)/r-debs:
 	@mkdir -p $(STAMP)
-	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car","brglm2","lpSolve","MASS","survival")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	@if Rscript -e 'for (p in c("glmnet","rms","pROC","testthat","jsonlite","roxygen2","car","brglm2","lpSolve","MASS","survival","knitr","rmarkdown")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  echo "R and its packages are present"; \
 	else \
 	  echo "installing R from Debian: $(R_DEBS)"; \

@@ -16,6 +16,16 @@
 #'
 #' @param object A `"radnomo_study"` from [fit_study()].
 #' @return The stripped `"radnomo_study"` (with `settings$stripped = TRUE`).
+#' @examples
+#' set.seed(3)
+#' d <- data.frame(patient_id = 1:120, label = rbinom(120, 1, 0.4), age = rnorm(120, 60, 8))
+#' d$marker <- d$label + rnorm(120)
+#' st <- fit_study(d[1:80, ], d[81:120, ], clinical = c("age", "marker"), clinical_alpha = 0.5, B = 10)
+#' small <- strip_study(st)
+#' is.null(small$scores) # no patient-level data left
+#' all.equal(predict(small, d[81:120, ])$nomogram, predict(st, d[81:120, ])$nomogram)
+#' f <- tempfile(fileext = ".rds")
+#' saveRDS(small, f)
 #' @export
 strip_study <- function(object) {
   if (!inherits(object, "radnomo_study")) abort("'object' must be a radnomo_study (from fit_study()).")

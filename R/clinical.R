@@ -180,6 +180,11 @@ design_vif <- function(fit) {
 #' @param type `"response"` (probability, default) or `"link"` (log-odds).
 #' @param ... Unused.
 #' @return Numeric vector, one value per row of `newdata`.
+#' @examples
+#' bw <- MASS::birthwt
+#' cl <- clinical_logistic(bw[1:150, ], "low", c("lwt", "smoke"), alpha = 0.2)
+#' predict(cl, bw[151:155, ])
+#' head(predict(cl)) # training predictions
 #' @export
 predict.radnomo_clinical <- function(object, newdata, type = c("response", "link"), ...) {
   type <- match.arg(type)

@@ -122,6 +122,11 @@ dca_table <- function(y, risks, thresholds, policy) {
 #' @param title Optional title.
 #' @param width,height Figure size in inches.
 #' @return `file`, invisibly.
+#' @examples
+#' set.seed(1)
+#' risk <- runif(200)
+#' dc <- decision_curve(rbinom(200, 1, risk), list(model = risk))
+#' f <- plot_decision_curve(dc, tempfile(fileext = ".png"), title = "Simulated")
 #' @export
 plot_decision_curve <- function(dc, file, ylim = NULL, title = NULL, width = 7, height = 5.5) {
   need <- c("model", "threshold", "net_benefit")

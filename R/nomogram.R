@@ -202,6 +202,11 @@ firth_discrimination <- function(lp, y) {
 #'   `"points"` (total nomogram points, `sc * (lp - a)`).
 #' @param ... Unused.
 #' @return Numeric vector, one value per row of `newdata`.
+#' @examples
+#' bw <- MASS::birthwt
+#' nm <- fit_nomogram(bw[1:150, ], "low", c("lwt", "smoke"))
+#' predict(nm, bw[151:155, ])                  # risk
+#' predict(nm, bw[151:155, ], type = "points") # total points on the nomogram
 #' @export
 predict.radnomo_nomogram <- function(object, newdata, type = c("response", "link", "points"), ...) {
   type <- match.arg(type)

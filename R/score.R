@@ -85,6 +85,11 @@ glm_wald_table <- function(fit, features = NULL) {
 #'   `"response"`: the predicted probability.
 #' @param ... Unused.
 #' @return Numeric vector, one value per row of `newdata`.
+#' @examples
+#' bw <- MASS::birthwt
+#' sc <- score_model(bw, bw$low, c("lwt", "age"))
+#' head(predict(sc, bw))                    # the score (log-odds)
+#' head(predict(sc, bw, type = "response")) # probability
 #' @export
 predict.radnomo_score <- function(object, newdata, type = c("link", "response"), ...) {
   type <- match.arg(type)

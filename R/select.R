@@ -231,6 +231,12 @@ lasso_fit <- function(z, y, nfolds, lambda, seed) {
 #'   `object$kept_correlation`.
 #' @return A data.frame with one column per selected term (z-scored features,
 #'   or PC scores named PC1..PCk), one row per row of `newdata`.
+#' @examples
+#' set.seed(1)
+#' x <- matrix(rnorm(100 * 30), 100, dimnames = list(NULL, paste0("f", 1:30)))
+#' y <- rbinom(100, 1, plogis(x[, 1] - x[, 2]))
+#' sel <- select_features(x[1:70, ], y[1:70], seed = 1)
+#' head(transform_features(sel, x[71:100, ])) # test set, training centres and scales
 #' @export
 transform_features <- function(object, newdata) {
   if (!inherits(object, "radnomo_selection")) abort("'object' must be a radnomo_selection from select_features().")
@@ -256,6 +262,12 @@ transform_all_terms <- function(object, newdata) {
 #' @param type `"link"` (LASSO linear predictor, log-odds) or `"response"` (probability).
 #' @param ... Unused.
 #' @return Numeric vector, one value per row of `newdata`.
+#' @examples
+#' set.seed(1)
+#' x <- matrix(rnorm(100 * 30), 100, dimnames = list(NULL, paste0("f", 1:30)))
+#' y <- rbinom(100, 1, plogis(x[, 1] - x[, 2]))
+#' sel <- select_features(x[1:70, ], y[1:70], seed = 1)
+#' head(predict(sel, x[71:100, ], type = "response"))
 #' @export
 predict.radnomo_selection <- function(object, newdata, type = c("link", "response"), ...) {
   type <- match.arg(type)

@@ -88,6 +88,26 @@
 #'   test), `fits` (data.frame model, separation, converged, method, note: one
 #'   row per logistic model, see the section Separation), `decision` (set + [decision_curve()] columns), `steps`
 #'   (data.frame block, step, n_features), `settings`.
+#' @examples
+#' # A small study on simulated radiomics and deep features plus two clinical
+#' # variables; everything is fitted on the training set only.
+#' set.seed(2)
+#' n <- 160
+#' r <- rnorm(n)
+#' rad <- matrix(rnorm(n * 20), n, dimnames = list(NULL, sprintf("rad%02d", 1:20)))
+#' rad[, 1:2] <- rad[, 1:2] + r
+#' deep <- matrix(rnorm(n * 20), n, dimnames = list(NULL, sprintf("dl%02d", 1:20)))
+#' deep[, 1:3] <- deep[, 1:3] + r
+#' d <- data.frame(patient_id = sprintf("P%03d", 1:n), age = round(rnorm(n, 60, 9)),
+#'                 sex = sample(c("F", "M"), n, TRUE), rad, deep)
+#' d$label <- rbinom(n, 1, plogis(-0.5 + 1.5 * r + 0.03 * (d$age - 60)))
+#' train <- d[1:112, ]
+#' test <- d[113:160, ]
+#' st <- fit_study(train, test, radiomics = colnames(rad), deep = colnames(deep),
+#'                 clinical = c("age", "sex"), clinical_alpha = 0.2, B = 20)
+#' st
+#' st$fits
+#' head(predict(st, test))
 #' @export
 fit_study <- function(train, test = NULL, outcome = "label", radiomics = character(), deep = character(),
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
@@ -388,6 +408,9 @@ study_metrics <- function(scores, models) {
 #' @return data.frame id, clinical, rad_score, dl_score, nomogram (predicted
 #'   risks; NA for absent models), rad_score_lp, dl_score_lp (the linear
 #'   Rad and DL scores).
+#' @examples
+#' # see fit_study(); predicted risks of every frozen model for new patients:
+#' # predict(study, newdata)
 #' @export
 predict.radnomo_study <- function(object, newdata, ...) {
   if (missing(newdata)) {
