@@ -182,7 +182,7 @@ design_vif <- function(fit) {
 #' @return Numeric vector, one value per row of `newdata`.
 #' @examples
 #' bw <- MASS::birthwt
-#' cl <- clinical_logistic(bw[1:150, ], "low", c("lwt", "smoke"), alpha = 0.2)
+#' cl <- clinical_logistic(bw[1:150, ], "low", c("lwt", "smoke", "ht"), alpha = 1)
 #' predict(cl, bw[151:155, ])
 #' head(predict(cl)) # training predictions
 #' @export
