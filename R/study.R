@@ -138,41 +138,9 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                    thresholds = thresholds, score = score, separation = separation,
                    event_level = attr(code_y, "event"))
 
-  sel_args <- list(mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
-                   nfolds = nfolds, lambda = lambda, seed = seed)
-  # the clinical model and the nomogram have no LASSO step: under
-  # separation = "lasso" they fall back to Firth's method
+  obj <- study_fit_chain(train, y, settings)
+  predictors <- obj$nomogram$predictors %||% character()
   fit_policy <- if (separation == "error") "error" else "firth"
-  rad <- fit_score_block(train, y, radiomics, pca = FALSE, sel_args, "radiomics", score, separation)
-  dl <- fit_score_block(train, y, deep, pca = TRUE, sel_args, "deep", score, separation)
-  clin <- NULL
-  if (length(clinical)) {
-    clin <- clinical_logistic(train, outcome, clinical, alpha = clinical_alpha, separation = fit_policy,
-                              event = attr(code_y, "event"))
-    if (is.null(clin$fit)) clin <- NULL
-  }
-  obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
-                        rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
-                        settings = settings), class = "radnomo_study")
-  nom_data <- data.frame(.y = y, stringsAsFactors = FALSE)
-  lin <- study_linear_scores(obj, train)
-  predictors <- character()
-  if (!is.null(obj$rad_score)) { nom_data$rad_score <- lin$rad_score_lp; predictors <- "rad_score" }
-  if (!is.null(obj$dl_score)) { nom_data$dl_score <- lin$dl_score_lp; predictors <- c(predictors, "dl_score") }
-  if (!is.null(clin)) {
-    for (v in clin$selected) nom_data[[v]] <- train[[v]]
-    predictors <- c(predictors, clin$selected)
-  }
-  if (length(predictors)) {
-    obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
-  } else {
-    warning(structure(class = c("radnomo_no_model", "warning", "condition"), list(
-      message = paste0("No block produced a model: nothing was selected in the radiomics, deep or clinical ",
-                       "candidates, so there is no Rad score, DL score, clinical model or nomogram. The study ",
-                       "reports the selection steps only; its risks are NA and there are no metrics."),
-      call = NULL)))
-  }
-  obj$fits <- study_fits(obj)
 
   sets <- list(train = train)
   if (!is.null(test)) sets$test <- test
@@ -221,11 +189,14 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
           stringsAsFactors = FALSE)
   }))
   steps <- list()
-  if (!is.null(rad$steps)) steps$rad <- cbind(block = "radiomics", rad$steps, stringsAsFactors = FALSE)
-  if (!is.null(dl$steps)) steps$dl <- cbind(block = "deep", dl$steps, stringsAsFactors = FALSE)
+  rad_steps <- obj$selection_rad$steps
+  dl_steps <- obj$selection_dl$steps
+  if (!is.null(rad_steps)) steps$rad <- cbind(block = "radiomics", rad_steps, stringsAsFactors = FALSE)
+  if (!is.null(dl_steps)) steps$dl <- cbind(block = "deep", dl_steps, stringsAsFactors = FALSE)
   if (length(clinical)) {
     steps$clin <- data.frame(block = "clinical", step = c("input", "univariable"),
-                             n_features = c(length(clinical), length(clin$selected)), stringsAsFactors = FALSE)
+                             n_features = c(length(clinical), length(obj$clinical$selected)),
+                             stringsAsFactors = FALSE)
   }
   steps$nom <- data.frame(block = "nomogram", step = "predictors", n_features = length(predictors))
   obj$steps <- do.call(rbind, steps)
@@ -234,6 +205,55 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   parts <- c("selection_rad", "selection_dl", "rad_score", "dl_score", "clinical", "nomogram", "fits", "scores",
              "metrics", "delong", "calibration", "decision", "steps", "settings")
   structure(unclass(obj)[parts], class = "radnomo_study")
+}
+
+#' Fit every model of a study on one training set (no evaluation)
+#'
+#' The chain that [fit_study()] fits and [validate_study()] refits on every
+#' resample: Rad and DL selection + scores, clinical model, nomogram, and
+#' the `fits` table. `y` is the training outcome coded 0/1; `settings` as
+#' stored in a fitted study.
+#' @noRd
+study_fit_chain <- function(train, y, settings) {
+  st <- settings
+  sel_args <- list(mwu_alpha = st$mwu_alpha, cor_threshold = st$cor_threshold, pca_variance = st$pca_variance,
+                   nfolds = st$nfolds, lambda = st$lambda, seed = st$seed)
+  separation <- st$separation
+  score <- st$score
+  # the clinical model and the nomogram have no LASSO step: under
+  # separation = "lasso" they fall back to Firth's method
+  fit_policy <- if (separation == "error") "error" else "firth"
+  rad <- fit_score_block(train, y, st$radiomics, pca = FALSE, sel_args, "radiomics", score, separation)
+  dl <- fit_score_block(train, y, st$deep, pca = TRUE, sel_args, "deep", score, separation)
+  clin <- NULL
+  if (length(st$clinical)) {
+    clin <- clinical_logistic(train, st$outcome, st$clinical, alpha = st$clinical_alpha, separation = fit_policy,
+                              event = st$event_level)
+    if (is.null(clin$fit)) clin <- NULL
+  }
+  obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
+                        rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
+                        settings = settings), class = "radnomo_study")
+  nom_data <- data.frame(.y = y, stringsAsFactors = FALSE)
+  lin <- study_linear_scores(obj, train)
+  predictors <- character()
+  if (!is.null(obj$rad_score)) { nom_data$rad_score <- lin$rad_score_lp; predictors <- "rad_score" }
+  if (!is.null(obj$dl_score)) { nom_data$dl_score <- lin$dl_score_lp; predictors <- c(predictors, "dl_score") }
+  if (!is.null(clin)) {
+    for (v in clin$selected) nom_data[[v]] <- train[[v]]
+    predictors <- c(predictors, clin$selected)
+  }
+  if (length(predictors)) {
+    obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
+  } else {
+    warning(structure(class = c("radnomo_no_model", "warning", "condition"), list(
+      message = paste0("No block produced a model: nothing was selected in the radiomics, deep or clinical ",
+                       "candidates, so there is no Rad score, DL score, clinical model or nomogram. The study ",
+                       "reports the selection steps only; its risks are NA and there are no metrics."),
+      call = NULL)))
+  }
+  obj$fits <- study_fits(obj)
+  obj
 }
 
 #' Number of calibration risk groups for a set of n patients (about 10 per group, 3 to 10)
