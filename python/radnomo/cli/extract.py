@@ -57,11 +57,15 @@ def extract():
               help="Mask label of the ROI (default: setting.label of the YAML, else 1).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Per-case cache (default: <out>.cache next to the table); a rerun skips unchanged cases.")
+@click.option("--engine", type=click.Choice(["radnomo", "pyradiomics"]), default=None,
+              help="radnomo: PyRadiomics' feature values from radnomo's faster engine (falls back to "
+                   "PyRadiomics, with a notice, for settings it does not implement); pyradiomics: PyRadiomics "
+                   "itself. Default: radnomo.features.radiomics.DEFAULT_ENGINE.")
 @workers_option
 @scheduler_option
 @progress_option
-def radiomics(manifest, params_yaml, out_path, label, cache_dir, workers, scheduler, progress):
-    """PyRadiomics features of every patient and sequence in MANIFEST.
+def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, workers, scheduler, progress):
+    """Radiomics features (PyRadiomics' definitions) of every patient and sequence in MANIFEST.
 
     Cases run in parallel (--workers, or a Dask cluster with --scheduler); each finished case is cached at
     once, so an interrupted run resumes where it stopped. Exit status 1 if any patient failed.
@@ -71,7 +75,7 @@ def radiomics(manifest, params_yaml, out_path, label, cache_dir, workers, schedu
     try:
         with executor_context(scheduler) as executor:
             result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
-                                       progress=progress, label=label, cache_dir=cache_dir)
+                                       progress=progress, label=label, cache_dir=cache_dir, engine=engine)
     except RadnomoError as exc:
         raise click.ClickException(str(exc))
     if result.table_path is not None:

@@ -1,10 +1,16 @@
-"""Radiomics features with PyRadiomics, for a whole cohort.
+"""Radiomics features with PyRadiomics' definitions, for a whole cohort.
 
 Per case, every sequence's image and mask are read and checked
-(:mod:`radnomo.io.images`), PyRadiomics computes the features configured in the
-parameter YAML (:mod:`radnomo.features.params`), and the case's row is cached
-(:mod:`radnomo.parallel`). The cohort table is written to Parquet with
-provenance in its Arrow metadata (:mod:`radnomo.io.tables`).
+(:mod:`radnomo.io.images`), the features configured in the parameter YAML
+(:mod:`radnomo.features.params`) are computed by one of two engines, and the
+case's row is cached (:mod:`radnomo.parallel`). The cohort table is written to
+Parquet with provenance in its Arrow metadata (:mod:`radnomo.io.tables`).
+
+Engines (``engine=``): ``"pyradiomics"`` runs PyRadiomics itself;
+``"radnomo"`` (:mod:`radnomo.features.engine`) gives PyRadiomics' values several
+times faster and, for a setting it does not implement, falls back to
+PyRadiomics with a one-line notice (the table's metadata records which engine
+ran and why).
 
 Column names are ``<sequence>_<image type>_<class>_<feature>`` with
 PyRadiomics' image type names, e.g. ``pvp_original_glcm_Contrast``,
@@ -31,6 +37,70 @@ from radnomo.io.tables import write_feature_table
 from radnomo.parallel import RunResult, hash_key, run_cases, write_errors
 
 ENGINE = "radiomics"
+
+# --- extraction engines (issue 15) ------------------------------------------------------------------
+#: Engines that compute radiomics features: radnomo's own (radnomo.features.engine) or PyRadiomics.
+ENGINES = ("radnomo", "pyradiomics")
+#: Engine used when none is given.
+DEFAULT_ENGINE = "pyradiomics"
+
+_log = logging.getLogger(__name__)
+
+
+def check_engine(engine: str | None) -> str:
+    """``engine`` checked (``None`` -> :data:`DEFAULT_ENGINE`); an unknown name is an :class:`InputError`."""
+    if engine is None:
+        return DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise InputError(f"unknown radiomics engine {engine!r}; choose one of {list(ENGINES)}")
+    return engine
+
+
+def engine_for(params: RadiomicsParams, engine: str | None, label: int | None = None) -> tuple[str, str | None]:
+    """The engine that will run, and why not the one asked for: ``(engine, fallback reason or None)``.
+
+    The radnomo engine falls back to PyRadiomics for settings it does not implement.
+    """
+    engine = check_engine(engine)
+    if engine == "radnomo":
+        from radnomo.features.engine import unsupported_reason
+
+        reason = unsupported_reason(params.params, label)
+        if reason is not None:
+            return "pyradiomics", f"the radnomo engine does not implement {reason}"
+    return engine, None
+
+
+def _notice_fallback(reason: str) -> None:
+    _log.warning("radiomics: %s; extracting with PyRadiomics instead", reason)
+
+
+def engine_record(params: RadiomicsParams, requested: str | None, label: int | None = None) -> dict[str, Any]:
+    """Provenance of the extraction engine for the table metadata.
+
+    ``settings`` and ``enabled_image_types`` are what PyRadiomics records in its diagnostics
+    (``diagnostics_Configuration_Settings`` / ``_EnabledImageTypes``) for these parameters.
+    """
+    from radnomo.features.engine import ENGINE_VERSION, resolve_params
+
+    used, reason = engine_for(params, requested, label)
+    settings, image_types, _ = resolve_params(params.params, label)
+    return {"requested": check_engine(requested), "used": used, "fallback_reason": reason,
+            "radnomo_engine_version": ENGINE_VERSION if used == "radnomo" else None,
+            "settings": settings, "enabled_image_types": image_types}
+
+
+def make_engine_extractor(params: RadiomicsParams, label: int | None = None, engine: str | None = None):
+    """An extractor with PyRadiomics' ``execute(image, mask, label=)`` for the engine that will run."""
+    used, reason = engine_for(params, engine, label)
+    if reason is not None:
+        _notice_fallback(reason)
+    if used == "radnomo":
+        from radnomo.features.engine import Extractor
+
+        return Extractor(params.params, label=label)
+    return make_extractor(params, label)
+# --- end of extraction engines ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -98,7 +168,7 @@ def _to_float(value: Any) -> float:
 
 
 def extract_image(image, mask, params: RadiomicsParams, *, label: int | None = None,
-                  extractor=None) -> dict[str, float]:
+                  extractor=None, engine: str | None = None) -> dict[str, float]:
     """Features of one ROI: ``{"<image type>_<class>_<feature>": value}``.
 
     Parameters
@@ -106,25 +176,28 @@ def extract_image(image, mask, params: RadiomicsParams, *, label: int | None = N
     image, mask : SimpleITK images on the same grid (or file paths).
     params : checked parameters.
     label : mask label (default: ``setting.label``, else 1).
-    extractor : a ready extractor from :func:`make_extractor` (saves set-up time).
+    extractor : a ready extractor from :func:`make_engine_extractor` / :func:`make_extractor`
+        (saves set-up time; ``engine`` is then ignored).
+    engine : ``"radnomo"`` or ``"pyradiomics"`` (default :data:`DEFAULT_ENGINE`).
 
     Diagnostics are not returned. Raises ``ValueError`` (PyRadiomics') when the
     ROI is too small for the settings.
     """
-    ext = extractor or make_extractor(params, label)
+    ext = extractor or make_engine_extractor(params, label, engine)
     raw = ext.execute(image, mask, label=label)
     return {k: _to_float(v) for k, v in raw.items() if not k.startswith("diagnostics_")}
 
 
-def case_payloads(manifest: Manifest, params: RadiomicsParams, *, label: int | None = None) -> dict[str, dict]:
-    """One picklable payload per patient for :func:`extract_case`."""
+def case_payloads(manifest: Manifest, params: RadiomicsParams, *, label: int | None = None,
+                  engine: str = "pyradiomics") -> dict[str, dict]:
+    """One picklable payload per patient for :func:`extract_case` (``engine``: the one that will run)."""
     out = {}
     for pid in manifest.patients:
         seqs = {}
         for seq in manifest.sequences:
             seqs[seq] = {"image": str(manifest.image_path(pid, seq)), "mask": str(manifest.mask_path(pid, seq))}
         out[pid] = {"patient_id": pid, "sequences": seqs, "params": params.params, "params_text": params.text,
-                    "label": label}
+                    "label": label, "engine": engine}
     return out
 
 
@@ -145,8 +218,13 @@ def input_hashes(payload: Mapping[str, Any]) -> dict[str, str]:
 
 
 def case_key(case_id: str, payload: Mapping[str, Any]) -> str:
-    """Cache key: input file hashes + parameters + label + engine."""
-    return hash_key(ENGINE, case_id, input_hashes(payload), payload["params"], payload.get("label"))
+    """Cache key: input file hashes + parameters + label + engine (and the radnomo engine's version)."""
+    parts = [ENGINE, case_id, input_hashes(payload), payload["params"], payload.get("label")]
+    if payload.get("engine", "pyradiomics") == "radnomo":  # PyRadiomics' keys are those of before the engine
+        from radnomo.features.engine import ENGINE_VERSION
+
+        parts.append({"engine": "radnomo", "version": ENGINE_VERSION})
+    return hash_key(*parts)
 
 
 def extract_case(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +242,9 @@ def extract_case(payload: Mapping[str, Any]) -> dict[str, Any]:
     params = RadiomicsParams(params=payload["params"], text=payload.get("params_text") or "", sha256="")
     label = payload.get("label") or params.settings.get("label", 1)
     expected = params.expected_feature_count()
-    extractor = make_extractor(params, label)
+    engine = payload.get("engine", "pyradiomics")
+    extractor = make_engine_extractor(params, label, engine)
+    who = "radnomo's engine" if engine == "radnomo" else "PyRadiomics"
     pid = payload["patient_id"]
     features: dict[str, float] = {}
     voxels = {}
@@ -175,11 +255,11 @@ def extract_case(payload: Mapping[str, Any]) -> dict[str, Any]:
         try:
             values = extract_image(image, mask, params, label=label, extractor=extractor)
         except Exception as exc:
-            raise InputError(f"patient {pid!r}, sequence {seq!r}: PyRadiomics failed on image {files['image']} "
+            raise InputError(f"patient {pid!r}, sequence {seq!r}: {who} failed on image {files['image']} "
                              f"with mask {files['mask']}: {exc}") from exc
         if len(values) != expected:
             raise InputError(
-                f"patient {pid!r}, sequence {seq!r}: PyRadiomics returned {len(values)} features, the parameters "
+                f"patient {pid!r}, sequence {seq!r}: {who} returned {len(values)} features, the parameters "
                 f"ask for {expected} (a filter was skipped, e.g. an image smaller than a LoG sigma needs); "
                 f"image {files['image']} of size {list(image.GetSize())}")
         bad = [k for k, v in values.items() if not math.isfinite(v)]
@@ -235,8 +315,9 @@ def extract_radiomics(
     progress: bool = True,
     label: int | None = None,
     cache_dir: str | Path | None = None,
+    engine: str | None = None,
 ) -> ExtractionResult:
-    """Extract PyRadiomics features for every patient and sequence of a manifest.
+    """Extract radiomics features (PyRadiomics' definitions) for every patient and sequence of a manifest.
 
     Parameters
     ----------
@@ -249,6 +330,9 @@ def extract_radiomics(
     label : mask label (default: the YAML's ``setting.label``, else 1).
     cache_dir : per-case cache (default: ``<out_path>.cache/`` next to the table).
         A rerun skips cases whose input hashes and parameters are unchanged.
+    engine : ``"radnomo"`` (PyRadiomics' values, faster; falls back to PyRadiomics with a notice
+        for settings it does not implement) or ``"pyradiomics"``; default :data:`DEFAULT_ENGINE`.
+        The table's metadata ``radiomics_engine`` records the engine that ran and its settings.
 
     Returns
     -------
@@ -262,7 +346,10 @@ def extract_radiomics(
     if out_path.suffix.lower() != ".parquet":
         raise InputError(f"output {out_path}: the feature table must be a .parquet file")
     cache = Path(cache_dir) if cache_dir is not None else out_path.with_name(out_path.name + ".cache")
-    payloads = case_payloads(man, params, label=label)
+    used, reason = engine_for(params, engine, label)
+    if reason is not None:
+        _notice_fallback(reason)
+    payloads = case_payloads(man, params, label=label, engine=used)
     run: RunResult = run_cases(extract_case, payloads, cache_dir=cache, key_fn=case_key, workers=workers,
                                executor=executor, progress=progress, desc="radiomics")
     errors_path = out_path.with_name(out_path.stem + ".errors.csv")
@@ -272,6 +359,7 @@ def extract_radiomics(
 
     meta = {
         "engine": ENGINE,
+        "radiomics_engine": engine_record(params, engine, label),
         "versions": software_versions(),
         "params_yaml": params.text,
         "params_sha256": params.sha256,

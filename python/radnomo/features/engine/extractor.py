@@ -101,6 +101,7 @@ def unsupported_reason(params: Mapping[str, Any], label: int | None = None) -> s
             continue  # PyRadiomics computes nothing for shape2D on 3-D images without force2D
         if name not in SUPPORTED_CLASSES:
             return f"feature class {name!r}"
+    weighting = (None, "infinity", "euclidean", "manhattan", "no_weighting")
     every = {**settings}
     for custom in image_types.values():
         every.update(custom)
@@ -111,10 +112,8 @@ def unsupported_reason(params: Mapping[str, Any], label: int | None = None) -> s
         if "label" in custom:
             return f"setting 'label' under imageType {name!r}"
     for custom in [settings, *image_types.values()]:
-        if custom.get("force2D"):
-            return "setting 'force2D: true'"
-        if custom.get("weightingNorm") is not None:
-            return "setting 'weightingNorm'"
+        if custom.get("weightingNorm") not in weighting:
+            return f"setting 'weightingNorm: {custom.get('weightingNorm')}'"
         if custom.get("symmetricalGLCM", True) is not True:
             return "setting 'symmetricalGLCM: false'"
     return None
@@ -136,17 +135,47 @@ def class_feature_names(class_name: str, selected: list[str] | None) -> list[str
     return [n for n in names if n not in raising]
 
 
-def _angles(size, distances, bidirectional: bool) -> np.ndarray:
-    """PyRadiomics' angles (its own C generator) for a bounding box of ``size`` (z, y, x)."""
+def _angles(size, distances, bidirectional: bool, settings: Mapping[str, Any]) -> np.ndarray:
+    """PyRadiomics' angles (its own C generator) for a bounding box of ``size`` (z, y, x).
+
+    With ``force2D`` the angles stay in the plane normal to ``force2Ddimension``, as in PyRadiomics.
+    """
     from radiomics import cMatrices
 
-    return np.asarray(cMatrices.generate_angles(np.asarray(size), np.asarray(distances), bidirectional, False, 0),
+    force2d = bool(settings.get("force2D", False))
+    dim = int(settings.get("force2Ddimension", 0))
+    return np.asarray(cMatrices.generate_angles(np.asarray(size), np.asarray(distances), bidirectional, force2d, dim),
                       dtype=np.int64).reshape(-1, 3)
 
 
 def _flat(angles: np.ndarray, padded_shape) -> np.ndarray:
     _, ny, nx = padded_shape
     return (angles[:, 0] * ny * nx + angles[:, 1] * nx + angles[:, 2]).astype(np.int64)
+
+
+def angle_weights(angles: np.ndarray, spacing_xyz, norm: str | None, matrix: str) -> np.ndarray | None:
+    """PyRadiomics' per-angle weights for ``weightingNorm`` (``None``: no weighting, angles kept apart).
+
+    GLCM: ``exp(-d**2)`` with d the angle's infinity / euclidean / manhattan length in mm; GLRLM: that
+    length itself; ``no_weighting`` (or an unknown name, with PyRadiomics' warning): 1.
+    """
+    if norm is None:
+        return None
+    spacing = np.asarray(spacing_xyz, dtype=np.float64)[::-1]
+    w = np.empty(len(angles))
+    for k, a in enumerate(angles):
+        step = np.abs(a) * spacing
+        if norm == "infinity":
+            w[k] = np.exp(-max(step) ** 2) if matrix == "glcm" else max(step)
+        elif norm == "euclidean":
+            w[k] = np.exp(-np.sum(step ** 2)) if matrix == "glcm" else np.sqrt(np.sum(step ** 2))
+        elif norm == "manhattan":
+            w[k] = np.exp(-np.sum(step) ** 2) if matrix == "glcm" else np.sum(step)
+        else:
+            if norm != "no_weighting":
+                log.warning("weighting norm %r is unknown, weights set to 1", norm)
+            w[k] = 1
+    return w
 
 
 def discretize(values: np.ndarray, settings: Mapping[str, Any]) -> np.ndarray:
@@ -283,7 +312,8 @@ class Extractor:
             counts = counts_all[present]
         texture = {}
         if any(c in wanted for c in TEXTURE_CLASSES):
-            texture = self._texture(levels_roi, present, mask, kwargs, [c for c in wanted if c in TEXTURE_CLASSES])
+            texture = self._texture(levels_roi, present, mask, kwargs, [c for c in wanted if c in TEXTURE_CLASSES],
+                                    spacing)
         for cls in wanted:
             names = self.names[cls]
             if cls == "firstorder":
@@ -297,7 +327,7 @@ class Extractor:
         return out
 
     def _texture(self, levels_roi: np.ndarray, present: np.ndarray, mask: np.ndarray, kwargs: Mapping[str, Any],
-                 classes: list[str]) -> dict[str, dict[str, float]]:
+                 classes: list[str], spacing) -> dict[str, dict[str, float]]:
         distances = list(kwargs.get("distances", [1]))
         pad = max(1, int(max(distances)))
         size = mask.shape
@@ -316,28 +346,32 @@ class Extractor:
             return gpu.texture(g3, pad, present, kwargs, classes, self.names, xp, distances)
         out: dict[str, dict[str, float]] = {}
         if any(c in classes for c in ("glcm", "gldm", "ngtdm")):
-            bi = _angles(size, distances, True)
-            uni = _angles(size, distances, False)
+            bi = _angles(size, distances, True, kwargs)
+            uni = _angles(size, distances, False, kwargs)
             uni_keys = {tuple(a): k for k, a in enumerate(uni.tolist())}
             glcm_index = np.array([uni_keys.get(tuple(a), -1) for a in bi.tolist()], dtype=np.int64)
             glcm, gldm, ngt_n, ngt_s = kernels.neighbourhood_counts(
                 g, roi_idx, _flat(bi, padded_shape), glcm_index, len(uni), ng, int(kwargs.get("gldm_a", 0)))
             if "glcm" in classes:
                 out["glcm"] = glcm_features(glcm.astype(np.float64), present, self.names["glcm"], xp,
-                                            symmetrical=kwargs.get("symmetricalGLCM", True))
+                                            symmetrical=kwargs.get("symmetricalGLCM", True),
+                                            weights=angle_weights(uni, spacing, kwargs.get("weightingNorm"), "glcm"))
             if "gldm" in classes:
                 out["gldm"] = gldm_features(gldm.astype(np.float64), present, self.names["gldm"], xp)
             if "ngtdm" in classes:
                 out["ngtdm"] = ngtdm_features(ngt_n.astype(np.float64), ngt_s, self.names["ngtdm"], xp)
         if "glrlm" in classes:
-            uni1 = _angles(size, [1], False)
-            nr = int(max(size))
-            runs = kernels.run_length_counts(g, np.asarray(padded_shape, dtype=np.int64), pad,
-                                             _flat(uni1, padded_shape), ng, nr)
-            out["glrlm"] = glrlm_features(runs.astype(np.float64), present, self.names["glrlm"], xp)
+            uni1_angles = _angles(size, [1], False, kwargs)
+            uni1 = _flat(uni1_angles, padded_shape)
+            runs, longest = kernels.run_length_counts(g, roi_idx, uni1, ng, int(max(size)))
+            for a in np.flatnonzero(longest < 2):
+                if not kernels.line_has_two_voxels(g, np.asarray(padded_shape, dtype=np.int64), pad, uni1[a]):
+                    runs[:, :, a] = 0  # PyRadiomics: no line along this angle holds two ROI voxels
+            out["glrlm"] = glrlm_features(runs.astype(np.float64), present, self.names["glrlm"], xp,
+                                          weights=angle_weights(uni1_angles, spacing, kwargs.get("weightingNorm"),
+                                                                "glrlm"))
         if "glszm" in classes:
-            bi1 = _angles(size, [1], True)
-            zl, zs = kernels.size_zones(g, roi_idx, _flat(bi1, padded_shape))
+            zl, zs = kernels.size_zones(g, roi_idx, _flat(_angles(size, [1], False, kwargs), padded_shape))
             out["glszm"] = glszm_features(zl, zs, present, self.names["glszm"], xp)
         return out
 

@@ -86,93 +86,110 @@ def neighbourhood_counts(g, roi, offsets, glcm_index, n_glcm, ng, alpha):
 
 
 @njit(**_JIT)
-def run_length_counts(g, shape, pad, offsets, ng, nr):
+def run_length_counts(g, roi, offsets, ng, nr):
     """GLRLM counts: ``(ng, nr, n_angles)`` int64, runs of level i and length j+1 along each angle.
 
-    ``shape`` is the padded shape (``pad`` voxels of -1 on every side); ``offsets`` the flat offsets of PyRadiomics'
-    one-directional distance-1 angles. Every line of the bounding box along an angle is
-    walked once from its first voxel (the one whose predecessor is in the padding); as
-    in PyRadiomics, an angle along which no line holds two ROI voxels is zeroed.
+    ``offsets`` are the flat offsets of PyRadiomics' one-directional distance-1 angles; all are
+    positive (their first non-zero component is), so in C order a voxel's predecessor along an
+    angle comes first: one pass per angle carries the length of the current run forward and counts
+    a run where it ends (next voxel outside the ROI, of another level, or in the padding).
+
+    Also returns, per angle, the longest run found. PyRadiomics zeroes an angle along which no line
+    of the bounding box holds two ROI voxels; when the longest run is 1 that has to be checked with
+    :func:`line_has_two_voxels`.
     """
     na = offsets.shape[0]
     out = np.zeros((ng, nr, na), np.int64)
-    sz, sy, sx = shape[0], shape[1], shape[2]
+    longest = np.zeros(na, np.int64)
+    run = np.empty(g.shape[0], np.int32)
     for a in range(na):
         off = offsets[a]
-        multi = False
-        for z in range(pad, sz - pad):
-            for y in range(pad, sy - pad):
-                base = (z * sy + y) * sx
-                for x in range(pad, sx - pad):
-                    p = base + x
-                    if g[p - off] != -1:
-                        continue
-                    level = -1
-                    run = 0
-                    elements = 0
-                    j = p
-                    while g[j] != -1:
-                        v = g[j]
-                        if v > 0:
-                            elements += 1
-                            if level == -1:
-                                level = v
-                            elif v == level:
-                                run += 1
-                            else:
-                                out[level - 1, run, a] += 1
-                                level = v
-                                run = 0
-                        elif level > -1:
-                            out[level - 1, run, a] += 1
-                            level = -1
-                            run = 0
-                        j += off
-                    if level > -1:
-                        out[level - 1, run, a] += 1
-                    if elements > 1:
-                        multi = True
-        if not multi:
-            for i in range(ng):
-                out[i, 0, a] = 0
-    return out
+        best = 0
+        for t in range(roi.shape[0]):
+            p = roi[t]
+            v = g[p]
+            if g[p - off] == v:
+                r = run[p - off] + 1
+            else:
+                r = 1
+            run[p] = r
+            if g[p + off] != v:
+                out[v - 1, r - 1, a] += 1
+                if r > best:
+                    best = r
+        longest[a] = best
+    return out, longest
 
 
 @njit(**_JIT)
-def size_zones(g, roi, offsets):
-    """GLSZM zones: connected regions of equal grey level (neighbours given by ``offsets``).
+def line_has_two_voxels(g, shape, pad, off):
+    """True when some line of the bounding box along flat offset ``off`` holds two ROI voxels."""
+    sz, sy, sx = shape[0], shape[1], shape[2]
+    for z in range(pad, sz - pad):
+        for y in range(pad, sy - pad):
+            base = (z * sy + y) * sx
+            for x in range(pad, sx - pad):
+                p = base + x
+                if g[p - off] != -1:
+                    continue
+                n = 0
+                j = p
+                while g[j] != -1:
+                    if g[j] > 0:
+                        n += 1
+                        if n > 1:
+                            return True
+                    j += off
+    return False
 
-    Returns ``(levels, sizes)``, one entry per zone (int64 arrays).
+
+@njit(**_JIT)
+def _root(parent, p):
+    while parent[p] != p:
+        parent[p] = parent[parent[p]]
+        p = parent[p]
+    return p
+
+
+@njit(**_JIT)
+def size_zones(g, roi, back):
+    """GLSZM zones: connected regions of equal grey level.
+
+    ``back`` are the flat offsets of the one-directional distance-1 angles (all positive): joining
+    every ROI voxel to its equal-level neighbours at ``-back`` (union-find, in C order) joins all
+    26-connected neighbours, as PyRadiomics' region growing does. Returns ``(levels, sizes)``, one
+    entry per zone (int64 arrays).
     """
     n = roi.shape[0]
-    seen = np.zeros(g.shape[0], np.uint8)
-    stack = np.empty(n, np.int64)
-    levels = np.empty(n, np.int64)
-    sizes = np.empty(n, np.int64)
-    nz = 0
-    na = offsets.shape[0]
+    parent = np.empty(g.shape[0], np.int32)
+    nb = back.shape[0]
     for t in range(n):
         p = roi[t]
-        if seen[p]:
-            continue
-        level = g[p]
-        seen[p] = 1
-        stack[0] = p
-        top = 1
-        size = 0
-        while top > 0:
-            top -= 1
-            k = stack[top]
-            size += 1
-            for a in range(na):
-                q = k + offsets[a]
-                if g[q] == level and seen[q] == 0:
-                    seen[q] = 1
-                    stack[top] = q
-                    top += 1
-        levels[nz] = level
-        sizes[nz] = size
-        nz += 1
+        v = g[p]
+        r = p
+        parent[p] = p
+        for a in range(nb):
+            q = p - back[a]
+            if g[q] == v:
+                rq = _root(parent, q)
+                if rq != r:
+                    if rq < r:
+                        parent[r] = rq
+                        r = rq
+                    else:
+                        parent[rq] = r
+    zone = np.empty(g.shape[0], np.int32)
+    levels = np.empty(n, np.int64)
+    sizes = np.zeros(n, np.int64)
+    nz = 0
+    for t in range(n):
+        p = roi[t]
+        r = _root(parent, p)
+        if r == p:
+            zone[p] = nz
+            levels[nz] = g[p]
+            nz += 1
+        sizes[zone[r]] += 1
     return levels[:nz], sizes[:nz]
 
 

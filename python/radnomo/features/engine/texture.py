@@ -52,11 +52,16 @@ def _index_dtype(xp):
 
 # --------------------------------------------------------------------------------------------------- GLCM
 
-def glcm_features(counts, levels, names, xp, *, symmetrical: bool = True) -> dict[str, float]:
-    """GLCM features. ``counts``: (Ng, Ng, Na) co-occurrences of levels i -> j per angle."""
+def glcm_features(counts, levels, names, xp, *, symmetrical: bool = True, weights=None) -> dict[str, float]:
+    """GLCM features. ``counts``: (Ng, Ng, Na) co-occurrences of levels i -> j per angle.
+
+    ``weights`` (per angle, ``weightingNorm``): the angles' matrices are summed with these weights.
+    """
     P = _present(counts, levels, 2, xp)
     if symmetrical:
         P = P + P.transpose(1, 0, 2) if xp.name == "numpy" else P + P.permute(1, 0, 2)
+    if weights is not None:
+        P = xp.sum(P * xp.asarray(weights)[None, None, :], 2, keepdims=True)
     sumP = xp.sum(P, (0, 1))
     if P.shape[2] > 1:
         keep = sumP != 0
@@ -114,7 +119,15 @@ def glcm_features(counts, levels, names, xp, *, symmetrical: bool = True) -> dic
         return c["HXY"]
 
     def cluster(power):
-        return xp.nanmean(xp.sum(P * (((i + j)[:, :, None] - ux() - uy()) ** power), (0, 1)), 0)
+        # PyRadiomics: sum(P * ((i + j) - ux - uy) ** power); ** 3 and ** 4 call libm's pow there,
+        # here products of the square (an ulp or two per term; a large share of the time otherwise)
+        if "t2" not in c:
+            t = (i + j)[:, :, None] - ux() - uy()
+            c["t"] = t
+            c["t2"] = t ** 2
+        t2 = c["t2"]
+        term = t2 if power == 2 else (t2 * c["t"] if power == 3 else t2 * t2)
+        return xp.nanmean(xp.sum(P * term, (0, 1)), 0)
 
     def correlation():
         sigx = xp.sum(P * ((i3 - ux()) ** 2), (0, 1), keepdims=True) ** 0.5
@@ -192,9 +205,14 @@ def glcm_features(counts, levels, names, xp, *, symmetrical: bool = True) -> dic
 
 # --------------------------------------------------------------------------------------------------- GLRLM
 
-def glrlm_features(counts, levels, names, xp) -> dict[str, float]:
-    """GLRLM features. ``counts``: (Ng, Nr, Na) runs of level i and length j + 1 per angle."""
+def glrlm_features(counts, levels, names, xp, *, weights=None) -> dict[str, float]:
+    """GLRLM features. ``counts``: (Ng, Nr, Na) runs of level i and length j + 1 per angle.
+
+    ``weights`` (per angle, ``weightingNorm``): the angles' matrices are summed with these weights.
+    """
     P = _present(counts, levels, 1, xp)
+    if weights is not None:
+        P = xp.sum(P * xp.asarray(weights)[None, None, :], 2, keepdims=True)
     Nr = xp.sum(P, (0, 1))
     if P.shape[2] > 1:
         keep = Nr != 0
