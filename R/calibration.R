@@ -206,8 +206,16 @@ bootstrap_calibration <- function(fit, y, B, seed, separation = "firth") {
     if (identical(f$radnomo_method, "firth")) refits$firth <- refits$firth + 1L
     f
   }
-  z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = calibration_error,
-                                            B = B, bw = FALSE, estimates = FALSE, predy = predy, kint = 1L))
+  z <- NULL
+  # rms prints "Divergence or singularity in k samples"; radnomo warns instead
+  utils::capture.output(
+    z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = calibration_error,
+                                              B = B, bw = FALSE, estimates = FALSE, predy = predy, kint = 1L)))
+  if (refits$failed > 0L) {
+    warn_classed("radnomo_bootstrap_failures", "Bootstrap calibration: the refit failed in ", refits$failed, " of ", B,
+                 " resamples (left out, as rms does); the bias-corrected curve rests on the other ",
+                 B - refits$failed, ".")
+  }
   orig <- attr(z, "keepinfo")$orig.cal
   corrected <- orig - z[, "optimism"]
   tab <- data.frame(predicted = predy, apparent = orig, bias_corrected = corrected, ideal = predy)
@@ -232,8 +240,10 @@ bootstrap_validation <- function(fit, B, seed, separation = "firth") {
   if (inherits(fit, "radnomo_nomogram")) fit <- fit$fit
   fit$y <- as.integer(factor(fit$y)) - 1L
   fitter <- resample_fitter(if (separation == "lasso") "firth" else separation)
-  z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = validation_measure,
-                                            B = B, bw = FALSE, estimates = FALSE, kint = 1L))
+  z <- NULL
+  utils::capture.output(
+    z <- with_seed(seed, rms::predab.resample(fit, method = "boot", fit = fitter, measure = validation_measure,
+                                              B = B, bw = FALSE, estimates = FALSE, kint = 1L)))
   z <- unclass(z)
   out <- data.frame(index = rownames(z), apparent = z[, "index.orig"], optimism = z[, "optimism"],
                     corrected = z[, "index.corrected"], n = as.integer(z[, "n"]), stringsAsFactors = FALSE)

@@ -15,6 +15,16 @@ abort <- function(..., class = "radnomo_input_error") {
                  list(message = paste0(...), call = NULL)))
 }
 
+#' Signal a warning with a radnomo condition class
+#'
+#' Degenerate but valid data (nothing selected, a single term, an undefined
+#' metric) give classed warnings, so callers and the Python bridge can tell
+#' them apart from other warnings.
+#' @noRd
+warn_classed <- function(class, ...) {
+  warning(structure(class = c(class, "warning", "condition"), list(message = paste0(...), call = NULL)))
+}
+
 #' Format a vector of names for an error message (at most 10 shown)
 #' @noRd
 name_list <- function(x, max = 10L) {

@@ -93,8 +93,8 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
   selected <- candidates[!is.na(var_p) & var_p < alpha]
   empty <- uni[0, , drop = FALSE]
   if (!length(selected)) {
-    warning("No clinical candidate reached univariable p < ", alpha,
-            "; there is no multivariable clinical model.", call. = FALSE)
+    warn_classed("radnomo_nothing_selected", "No clinical candidate reached univariable p < ", alpha,
+                 "; there is no multivariable clinical model.")
     return(structure(list(univariable = uni, multivariable = empty,
                           vif = data.frame(term = character(), vif = numeric()),
                           selected = character(), fit = NULL, outcome = outcome,

@@ -143,13 +143,24 @@ rms_formula <- function(formula) {
 #' apply, and `fit$radnomo_method` records "firth".
 #' @noRd
 fit_lrm <- function(formula, data, separation = "firth", label = "nomogram model") {
-  fit <- tryCatch(
-    withCallingHandlers(rms::lrm(formula, data = data, x = TRUE, y = TRUE),
-                        warning = function(w) invokeRestart("muffleWarning")),
-    error = function(e) abort("The ", label, " could not be fitted by rms::lrm (",
-                              conditionMessage(e), "); check for collinear predictors.")
-  )
-  converged <- !isTRUE(fit$fail) && all(is.finite(stats::coef(fit)))
+  lrm_quiet <- function(...) {
+    out <- NULL
+    # rms prints "Unable to fit model using lrm.fit" when maximum likelihood fails
+    utils::capture.output(out <- tryCatch(
+      withCallingHandlers(rms::lrm(formula, data = data, x = TRUE, y = TRUE, ...),
+                          warning = function(w) invokeRestart("muffleWarning")),
+      error = function(e) abort("The ", label, " could not be fitted by rms::lrm (",
+                                conditionMessage(e), "); check for collinear predictors.")))
+    out
+  }
+  fit <- lrm_quiet()
+  converged <- !isTRUE(fit$fail) && !is.null(fit$x) && all(is.finite(stats::coef(fit)))
+  if (is.null(fit$x) || is.null(fit$Design)) {
+    # maximum likelihood failed outright (typically complete separation): one
+    # iteration gives the lrm's design (x, y, Design) for the policy below
+    fit <- lrm_quiet(maxit = 1)
+    fit$fail <- TRUE
+  }
   x1 <- cbind(Intercept = 1, fit$x)
   det <- detect_separation(x1, fit$y)
   separated <- isTRUE(det$separated)

@@ -50,8 +50,8 @@ roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
   fn <- sum(!pos & y == 1L); tn <- sum(!pos & y == 0L)
   ratio <- function(a, b, what) {
     if (b == 0) {
-      warning(what, " is undefined at threshold ", format(threshold), " (zero denominator); reported as NA.",
-              call. = FALSE)
+      warn_classed("radnomo_undefined_metric", what, " is undefined at threshold ", format(threshold),
+                   " (zero denominator); reported as NA.")
       return(NA_real_)
     }
     a / b
@@ -91,8 +91,14 @@ delong_test <- function(y, scores, event = NULL) {
   pairs <- utils::combn(length(nm), 2L)
   out <- lapply(seq_len(ncol(pairs)), function(k) {
     i <- pairs[1L, k]; j <- pairs[2L, k]
-    t <- pROC::roc.test(rocs[[i]], rocs[[j]], method = "delong", paired = TRUE)
     a1 <- as.numeric(rocs[[i]]$auc); a2 <- as.numeric(rocs[[j]]$auc)
+    t <- tryCatch(pROC::roc.test(rocs[[i]], rocs[[j]], method = "delong", paired = TRUE), error = function(e) {
+      # DeLong's variance needs at least two patients of each class (pROC
+      # fails with one); the difference is reported without a test
+      warn_classed("radnomo_undefined_metric", "The DeLong test of '", nm[i], "' vs '", nm[j], "' is undefined (",
+                   sum(y == 1L), " event(s), ", sum(y == 0L), " non-event(s)); reported as NA.")
+      list(conf.int = c(NA_real_, NA_real_), statistic = NA_real_, p.value = NA_real_)
+    })
     data.frame(model_1 = nm[i], model_2 = nm[j], auc_1 = a1, auc_2 = a2, difference = a1 - a2,
                lower = t$conf.int[1L], upper = t$conf.int[2L], z = unname(t$statistic),
                p = t$p.value, stringsAsFactors = FALSE)

@@ -77,9 +77,18 @@ select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = F
   seed <- check_seed(seed)
   sds <- apply(x, 2L, stats::sd)
   const <- colnames(x)[!(sds > 0)]
+  n_input <- ncol(x)
   if (length(const)) {
-    abort("'x' has constant (zero-variance) feature column(s) ", name_list(const),
-          "; remove them before selection.")
+    # a column constant in the training set carries no information: it is
+    # left out (and never reaches the test set's transform)
+    warning(structure(class = c("radnomo_constant_features", "warning", "condition"), list(
+      message = paste0(length(const), " constant (zero-variance) feature column(s) in the training set are ",
+                       "left out of the selection: ", name_list(const), "."), call = NULL)))
+    x <- x[, sds > 0, drop = FALSE]
+    if (!ncol(x)) {
+      stop(structure(class = c("radnomo_nothing_selected", "radnomo_error", "error", "condition"), list(
+        message = "Every feature column is constant in the training set; nothing to select.", call = NULL)))
+    }
   }
   settings <- list(mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca = pca,
                    pca_variance = pca_variance, nfolds = as.integer(nfolds), lambda = lambda,
@@ -102,7 +111,7 @@ select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = F
   rotation <- NULL
   var_explained <- NULL
   steps <- data.frame(step = c("input", "mwu", "correlation"),
-                      n_features = c(ncol(x), length(kept_mwu), length(kept_cor)),
+                      n_features = c(n_input, length(kept_mwu), length(kept_cor)),
                       stringsAsFactors = FALSE)
   if (pca) {
     pc <- pca_fit(z, pca_variance)
@@ -111,13 +120,20 @@ select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = F
     z <- z %*% rotation
     steps <- rbind(steps, data.frame(step = "pca", n_features = ncol(z)))
   }
+  minority <- min(sum(y == 1L), sum(y == 0L))
+  if (minority < 3L && ncol(z) > 1L) {
+    # cv.glmnet needs at least two patients of each class in every fold's
+    # training part; with fewer than 3 of a class no fold split allows it
+    stop(structure(class = c("radnomo_nothing_selected", "radnomo_error", "error", "condition"), list(
+      message = paste0("The training set has only ", minority, " patient(s) in its smaller outcome class; ",
+                       "the cross-validated LASSO needs at least 3. Nothing is selected."), call = NULL)))
+  }
   las <- lasso_fit(z, y, nfolds = nfolds, lambda = lambda, seed = seed)
   steps <- rbind(steps, data.frame(step = "lasso", n_features = length(las$selected)))
   steps$n_features <- as.integer(steps$n_features)
   if (!length(las$selected)) {
-    warning("The LASSO (lambda.", lambda, ") kept no term: the selection's linear predictor is ",
-            "constant. Consider lambda = \"min\", a larger training set or a looser mwu_alpha.",
-            call. = FALSE)
+    warn_classed("radnomo_nothing_selected", "The LASSO (lambda.", lambda, ") kept no term: the selection's ",
+                 "linear predictor is constant. Consider lambda = \"min\", a larger training set or a looser mwu_alpha.")
   }
   structure(list(
     steps = steps,
@@ -195,8 +211,8 @@ sample_index <- function(idx) idx[sample.int(length(idx))]
 lasso_fit <- function(z, y, nfolds, lambda, seed) {
   terms <- colnames(z)
   if (ncol(z) == 1L) {
-    warning("Only one term ('", terms, "') survived before the LASSO, which needs at least two; ",
-            "an unpenalised logistic regression on it is used instead.", call. = FALSE)
+    warn_classed("radnomo_single_term", "Only one term ('", terms, "') survived before the LASSO, which needs at ",
+                 "least two; an unpenalised logistic regression on it is used instead.")
     df <- data.frame(z, .y = y, check.names = FALSE)
     fit <- fit_logistic(make_formula(".y", terms), df, label = "single-term logistic model")$fit
     b <- stats::coef(fit)

@@ -114,29 +114,15 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
                       seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso"),
                       separation = c("firth", "lasso", "error"), event = NULL) {
-  lambda <- match.arg(lambda, c("min", "1se"))
   score <- match.arg(score)
   separation <- match.arg(separation)
-  for (a in c("radiomics", "deep", "clinical")) {
-    v <- get(a)
-    if (is.null(v)) v <- character()
-    if (!is.character(v) || anyNA(v)) abort("'", a, "' must be a character vector of column names.")
-    assign(a, v)
-  }
-  if (!length(radiomics) && !length(deep) && !length(clinical)) {
-    abort("At least one of 'radiomics', 'deep' or 'clinical' must name columns.")
-  }
-  needed <- unique(c(id, outcome, radiomics, deep, clinical))
-  check_study_data(train, needed, "train")
-  if (!is.null(test)) check_study_data(test, needed, "test")
-  seed <- check_seed(seed)
-  code_y <- outcome_coder(train[[outcome]], outcome, event)
-  y <- code_y(train[[outcome]], "train")
-  settings <- list(outcome = outcome, radiomics = radiomics, deep = deep, clinical = clinical, id = id,
-                   mwu_alpha = mwu_alpha, cor_threshold = cor_threshold, pca_variance = pca_variance,
-                   nfolds = nfolds, lambda = lambda, clinical_alpha = clinical_alpha, B = B, seed = seed,
-                   thresholds = thresholds, score = score, separation = separation,
-                   event_level = attr(code_y, "event"))
+  prep <- study_inputs(train, test, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
+                       pca_variance, nfolds, lambda, clinical_alpha, B, seed, thresholds, score, separation, event)
+  settings <- prep$settings
+  code_y <- prep$code_y
+  y <- prep$y
+  seed <- settings$seed
+  clinical <- settings$clinical
 
   obj <- study_fit_chain(train, y, settings)
   predictors <- obj$nomogram$predictors %||% character()
@@ -156,35 +142,44 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   models <- models[vapply(models, function(m) !all(is.na(scores[[m]])), logical(1))]
   obj$scores <- scores
   if (!length(models)) sets <- list()
+  scores_eval <- scores[scores$set %in% names(sets), , drop = FALSE]
+  unscored <- scores_eval$set != "train" & !stats::complete.cases(scores_eval[models])
+  if (any(unscored)) {
+    warn_classed("radnomo_unscored", sum(unscored), " patient(s) of the evaluation set(s) could not be scored by ",
+                 "every model and are left out of its metrics, DeLong tests, calibration and decision curves.")
+    scores_eval <- scores_eval[!unscored, , drop = FALSE]
+  }
   # a set with a single outcome class cannot be evaluated (no AUC, no
   # calibration); its scores are kept
   for (s in setdiff(names(sets), "train")) {
-    if (length(unique(ys[[s]])) < 2L) {
-      warning(structure(class = c("radnomo_degenerate_set", "warning", "condition"), list(
-        message = paste0("The ", s, " set has a single outcome class (", length(ys[[s]]), " patient(s), all ",
-                         ys[[s]][1L], "); it cannot be evaluated: its metrics, DeLong tests, calibration ",
-                         "and decision curves are left out (its predicted risks are kept)."),
-        call = NULL)))
+    ys_s <- scores_eval$outcome[scores_eval$set == s]
+    if (length(unique(ys_s)) < 2L) {
+      warn_classed("radnomo_degenerate_set", "The ", s, " set has a single outcome class (", length(ys_s),
+                   " patient(s)", if (length(ys_s)) paste0(", all ", ys_s[1L]) else "", "); it cannot be ",
+                   "evaluated: its metrics, DeLong tests, calibration and decision curves are left out ",
+                   "(its predicted risks are kept).")
       sets[[s]] <- NULL
     }
   }
-  scores_eval <- scores[scores$set %in% names(sets), , drop = FALSE]
-  obj$metrics <- if (length(models)) study_metrics(scores_eval, models) else NULL
+  scores_eval <- scores_eval[scores_eval$set %in% names(sets), , drop = FALSE]
+  eval_set <- function(s) scores_eval[scores_eval$set == s, , drop = FALSE]
+  obj$metrics <- if (length(models) && length(sets)) study_metrics(scores_eval, models) else NULL
   obj$delong <- if (length(models) >= 2L) do.call(rbind, lapply(names(sets), function(s) {
-    sc <- scores[scores$set == s, ]
+    sc <- eval_set(s)
     cbind(set = s, delong_test(sc$outcome, as.list(sc[models])), stringsAsFactors = FALSE)
   })) else NULL
   obj$calibration <- lapply(stats::setNames(names(sets), names(sets)), function(s) {
-    sc <- scores[scores$set == s, ]
+    sc <- eval_set(s)
     # about 10 patients per risk group, 3 to 10 groups; on the test set the
     # risks come from the frozen model (validation: HL with G df)
     g <- calibration_group_count(nrow(sc))
+    if (nrow(sc) < g) return(NULL)
     if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed, groups = g,
                                   separation = fit_policy)
     else calibration(sc$outcome, sc$nomogram, groups = g, validation = TRUE)
   })
   obj$decision <- if (!length(sets)) NULL else do.call(rbind, lapply(names(sets), function(s) {
-    sc <- scores[scores$set == s, ]
+    sc <- eval_set(s)
     cbind(set = s, decision_curve(sc$outcome, as.list(sc[models]), thresholds = thresholds),
           stringsAsFactors = FALSE)
   }))
@@ -313,13 +308,13 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
   sel <- tryCatch(
     do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args)),
     radnomo_nothing_selected = function(e) {
-      warning("The ", block, " block: ", conditionMessage(e), " It is left out of the study models.",
-              call. = FALSE)
+      warn_classed("radnomo_nothing_selected", "The ", block, " block: ", conditionMessage(e),
+                   " It is left out of the study models.")
       NULL
     })
   if (is.null(sel)) return(list(selection = NULL, score = NULL, steps = NULL))
   if (!length(sel$selected)) {
-    warning("The ", block, " block selected no term; it is left out of the study models.", call. = FALSE)
+    warn_classed("radnomo_nothing_selected", "The ", block, " block selected no term; it is left out of the study models.")
     return(list(selection = sel, score = NULL, steps = sel$steps))
   }
   if (score == "lasso") return(list(selection = sel, score = lasso_score(sel), steps = sel$steps))
@@ -443,15 +438,47 @@ predict.radnomo_study <- function(object, newdata, ...) {
   ids <- if (!is.null(idc) && idc %in% names(newdata)) newdata[[idc]] else seq_len(n)
   lin <- study_linear_scores(object, newdata)
   prob <- function(sc, lp) if (is.null(sc)) rep(NA_real_, n) else stats::plogis(lp)
-  clin <- if (is.null(object$clinical)) rep(NA_real_, n) else stats::predict(object$clinical, newdata)
+  # a patient whose categorical clinical value was never seen in training
+  # cannot be scored by the models that use it: NA, with a warning
+  unseen <- unseen_level_rows(object, newdata)
+  ok <- !unseen
+  clin <- rep(NA_real_, n)
+  if (!is.null(object$clinical) && any(ok)) clin[ok] <- stats::predict(object$clinical, newdata[ok, , drop = FALSE])
   nd <- newdata
   nd$rad_score <- lin$rad_score_lp
   nd$dl_score <- lin$dl_score_lp
+  nom <- rep(NA_real_, n)
+  if (!is.null(object$nomogram) && any(ok)) nom[ok] <- stats::predict(object$nomogram, nd[ok, , drop = FALSE], type = "response")
   data.frame(id = ids, clinical = clin, rad_score = prob(object$rad_score, lin$rad_score_lp),
              dl_score = prob(object$dl_score, lin$dl_score_lp),
-             nomogram = if (is.null(object$nomogram)) rep(NA_real_, n) else
-               stats::predict(object$nomogram, nd, type = "response"),
+             nomogram = nom,
              rad_score_lp = lin$rad_score_lp, dl_score_lp = lin$dl_score_lp, stringsAsFactors = FALSE)
+}
+
+#' Rows whose categorical clinical values were not seen in training (warns)
+#' @noRd
+unseen_level_rows <- function(object, newdata) {
+  bad <- rep(FALSE, nrow(newdata))
+  levels_of <- list()
+  if (!is.null(object$clinical$fit$xlevels)) {
+    for (v in names(object$clinical$fit$xlevels)) levels_of[[gsub("^`|`$", "", v)]] <- object$clinical$fit$xlevels[[v]]
+  }
+  des <- object$nomogram$fit$Design
+  if (!is.null(des)) {
+    for (v in intersect(object$nomogram$predictors, des$name)) {
+      if (des$assume[match(v, des$name)] %in% c("category", "strata")) levels_of[[v]] <- des$parms[[v]]
+    }
+  }
+  for (v in intersect(names(levels_of), names(newdata))) {
+    vals <- as.character(newdata[[v]])
+    miss <- !is.na(vals) & !vals %in% levels_of[[v]]
+    if (any(miss)) {
+      warn_classed("radnomo_unseen_level", sum(miss), " patient(s) have '", v, "' = ", name_list(unique(vals[miss])),
+                   ", a level not seen in training; the clinical model and the nomogram cannot score them (NA).")
+      bad <- bad | miss
+    }
+  }
+  bad
 }
 
 #' @export

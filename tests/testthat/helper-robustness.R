@@ -51,31 +51,16 @@
 # Test layouts: split (stratified 30 %), one_class (only non-events), one_class_events,
 # none (no test set), or a fixed count "e+ne" (e events and ne non-events).
 
-# R-side failures the sweep found (fit_study stops with an error). A cohort
-# with `known_error` must still stop with that error: test-robustness.R fails
-# when it no longer does, so that the entry is removed once fit_study is fixed.
-#
-# RB_LRM_FAIL: when rms::lrm fails outright on the nomogram's data (complete
-# separation with a strong score; lrm returns fail = TRUE without x and y),
-# fit_lrm (R/nomogram.R) passes cbind(Intercept = 1, NULL) and NULL to
-# detect_separation(), which stops in colSums(). Smallest reproduction:
-#   fit_nomogram(data.frame(y = rep(0:1, each = 10), x = 1:20), "y", "x")
-RB_LRM_FAIL <- "must be an array of at least two dimensions"
-# RB_CONSTANT: select_features() stops on a constant feature column (also one
-# constant on the training set only); fit_study does not drop them (the
-# Python pipeline does, before calling it).
-RB_CONSTANT <- "constant \\(zero-variance\\) feature column"
-# RB_GLMNET_FOLDS: two events in the training set: a cross-validation fold's
-# training part keeps one event and glmnet stops ("one multinomial or
-# binomial class has 1 or 0 observations; not allowed").
-RB_GLMNET_FOLDS <- "class has 1 or 0 observations"
-# RB_DELONG_ONE_EVENT: a test set with a single event (or a single non-event)
-# and two or more models: pROC's paired DeLong test has an NA variance and
-# stops in delong.paired.test ("missing value where TRUE/FALSE needed").
-RB_DELONG_ONE_EVENT <- "missing value where TRUE/FALSE needed"
-# RB_UNSEEN_LEVEL: a selected categorical clinical variable with a level seen
-# only in the test set: predict.radnomo_clinical stops.
-RB_UNSEEN_LEVEL <- "level\\(s\\) 'G3' not seen in training"
+# R-side failures the sweep found, all fixed in R since: rms::lrm failing
+# outright on a completely separated nomogram (now refitted by Firth),
+# constant feature columns (now left out with a radnomo_constant_features
+# warning), two events in a training set (the cross-validated LASSO is not
+# attempted: radnomo_nothing_selected), a one-event test set (the DeLong test
+# is NA: radnomo_undefined_metric) and a clinical level seen only in the test
+# set (those patients are not scored: radnomo_unseen_level, radnomo_unscored).
+# A spec can still name a `known_error` (a regex of the error fit_study is
+# expected to stop with) for a failure found later; test-robustness.R fails
+# once such a cohort finishes, so that the entry is removed with the fix.
 
 rb_spec <- function(id, desc, n, rate, rad = "", deep = "", clin = "none", test = "split", seed = 1,
                     expect = character(), known_error = NULL, args = list(), train_events = NULL,
@@ -91,22 +76,18 @@ rb_cohort_specs <- function() {
   specs <- list(
     # ordinary cohorts across sizes and event rates
     S("ord30", "n 30, 50 % events, weak radiomics, noise deep, age/sex", 30, 0.5, "weak:20", "noise:30", "age_sex", seed = 101),
-    S("ord40", "n 40, 30 % events, weak radiomics, noise deep", 40, 0.3, "weak:25", "noise:30", "age_sex", seed = 102,
-      known_error = RB_LRM_FAIL),
+    S("ord40", "n 40, 30 % events, weak radiomics, noise deep", 40, 0.3, "weak:25", "noise:30", "age_sex", seed = 102, expect = "separation"),
     S("ord60", "n 60, 20 % events, weak radiomics and deep", 60, 0.2, "weak:30", "weak:40", "age_sex", seed = 103),
     S("ord80", "n 80, 40 % events, strong radiomics, weak deep", 80, 0.4, "strong:30", "weak:40", "age_sex", seed = 104),
     S("ord100", "n 100, 10 % events, strong radiomics", 100, 0.1, "strong:40", "noise:40", "age_sex", seed = 105),
     S("ord150", "n 150, 25 % events, weak radiomics and deep", 150, 0.25, "weak:50", "weak:60", "age_sex", seed = 106),
-    S("ord200", "n 200, 15 % events, strong radiomics and deep", 200, 0.15, "strong:60", "strong:60", "age_sex", seed = 107,
-      known_error = RB_LRM_FAIL),
+    S("ord200", "n 200, 15 % events, strong radiomics and deep", 200, 0.15, "strong:60", "strong:60", "age_sex", seed = 107, expect = "separation"),
     S("ord300a", "n 300, 50 % events, weak everywhere", 300, 0.5, "weak:80", "weak:80", "age_sex", seed = 108),
     S("ord300b", "n 300, 10 % events, strong radiomics", 300, 0.1, "strong:80", "noise:60", "factor", seed = 109),
-    S("ord120", "n 120, 35 % events, strong everywhere", 120, 0.35, "strong:40", "strong:40", "age_sex", seed = 110,
-      known_error = RB_LRM_FAIL),
+    S("ord120", "n 120, 35 % events, strong everywhere", 120, 0.35, "strong:40", "strong:40", "age_sex", seed = 110, expect = "separation"),
     S("ord250", "n 250, 12 % events, weak radiomics-like correlated block", 250, 0.12, "corr:100", "weak:50", "age_sex", seed = 111),
     # no signal at all (chance decides what is selected)
-    S("noise30", "n 30, 50 % events, no signal in any block", 30, 0.5, "noise:20", "noise:20", "age_sex", seed = 201,
-      known_error = RB_LRM_FAIL),
+    S("noise30", "n 30, 50 % events, no signal in any block", 30, 0.5, "noise:20", "noise:20", "age_sex", seed = 201, expect = "separation"),
     S("noise100", "n 100, 20 % events, no signal in any block", 100, 0.2, "noise:40", "noise:40", "age_sex", seed = 202),
     S("noise300", "n 300, 30 % events, no signal in any block", 300, 0.3, "noise:60", "noise:60", "age_sex", seed = 203),
     S("noise60rad", "n 60, 10 % events, radiomics only, no signal", 60, 0.1, "noise:30", "", "none", seed = 204),
@@ -149,9 +130,9 @@ rb_cohort_specs <- function() {
       seed = 504, expect = "single_term"),
     # constant columns
     S("const60", "n 60, 30 % events, radiomics with constant columns", 60, 0.3, "constant:25", "weak:30", "age_sex",
-      seed = 601, known_error = RB_CONSTANT),
+      seed = 601, expect = "constant_features"),
     S("const150dl", "n 150, 20 % events, deep with constant columns", 150, 0.2, "weak:30", "constant:30", "age_sex",
-      seed = 602, known_error = RB_CONSTANT),
+      seed = 602, expect = "constant_features"),
     # highly correlated duplicates
     S("dup80", "n 80, 30 % events, radiomics near-duplicates (|r| > 0.95)", 80, 0.3, "dup:30", "noise:20", "age_sex", seed = 701),
     S("dup200", "n 200, 20 % events, near-duplicates in both image blocks", 200, 0.2, "dup:40", "dup:40", "age_sex", seed = 702),
@@ -169,25 +150,21 @@ rb_cohort_specs <- function() {
     S("tiny2x2", "n 50, 30 % events, test set of 2 events + 2 non-events", 50, 0.3, "strong:20", "weak:20", "age_sex",
       test = "2+2", seed = 901, expect = "small_sample"),
     S("tiny1x2", "n 30, 10 % events (train 2 events), test 1 event + 2 non-events", 30, 0.1, "strong:15", "weak:15", "age_sex",
-      test = "1+2", seed = 902,
-      known_error = RB_GLMNET_FOLDS),
+      test = "1+2", seed = 902, expect = "block_nothing"),
     S("tiny3x1", "n 60, 40 % events, test set of 3 events + 1 non-event", 60, 0.4, "strong:20", "", "age_sex",
-      test = "3+1", seed = 903,
-      known_error = RB_LRM_FAIL),
+      test = "3+1", seed = 903, expect = "separation"),
     S("tiny1x3", "n 60, 30 % events, test set of 1 event + 3 non-events", 60, 0.3, "strong:20", "weak:20", "age_sex",
-      test = "1+3", seed = 906,
-      known_error = RB_DELONG_ONE_EVENT),
+      test = "1+3", seed = 906, expect = "metric_undefined"),
     S("tiny1", "n 40, 30 % events, test set of a single patient", 40, 0.3, "strong:20", "", "age_sex",
       test = "0+1", seed = 904, expect = "degenerate_set"),
-    S("notest", "n 50, 30 % events, no test set", 50, 0.3, "strong:20", "weak:20", "age_sex", test = "none", seed = 905,
-      known_error = RB_LRM_FAIL),
+    S("notest", "n 50, 30 % events, no test set", 50, 0.3, "strong:20", "weak:20", "age_sex", test = "none", seed = 905, expect = "separation"),
     # clinical variables: character/factor/logical, rare levels
     S("rare80", "n 80, 30 % events, character stage with a rare level in events only", 80, 0.3, "weak:20", "", "rare",
       seed = 1001, args = list(clinical_alpha = 0.5)),
     S("factor120", "n 120, 40 % events, factor, logical and character clinical variables", 120, 0.4, "weak:25", "weak:25",
       "factor", seed = 1002, args = list(clinical_alpha = 0.5)),
     S("raretest", "n 100, 30 % events, a clinical level seen only in the test set", 100, 0.3, "weak:20", "", "rare_test",
-      seed = 1003, known_error = RB_UNSEEN_LEVEL),
+      seed = 1003, expect = c("unseen_level", "unscored")),
     S("many200", "n 200, 20 % events, a 6-level clinical variable with rare levels", 200, 0.2, "weak:30", "", "many",
       seed = 1004, args = list(clinical_alpha = 0.5)),
     S("clinonly", "n 60, 40 % events, clinical block only", 60, 0.4, "", "", "dominant", seed = 1005,
@@ -438,15 +415,18 @@ rb_cohorts <- function(ids = NULL) {
 #' the cut-off), auc_one (pROC: a CI or test of an AUC of 1), glmnet
 #' (glmnet's own warnings), other.
 rb_warning_key <- function(w) {
-  cls <- grep("^radnomo_", class(w), value = TRUE)
-  if (length(cls)) return(sub("^radnomo_", "", cls[1L]))
   m <- conditionMessage(w)
-  pats <- c(block_nothing = "^The [a-z]+ block: No feature passed",
-            block_no_term = "block selected no term|LASSO .* kept no term",
-            single_term = "^Only one term .* survived before the LASSO",
-            clinical_none = "^No clinical candidate reached univariable",
-            metric_undefined = "is undefined at threshold",
-            auc_one = "with AUC == 1 (is always|has always)",
+  cls <- grep("^radnomo_", class(w), value = TRUE)
+  if (length(cls) && cls[1L] == "radnomo_nothing_selected") {
+    if (grepl("^The [a-z]+ block: ", m)) return("block_nothing")
+    if (grepl("^No clinical candidate reached univariable", m)) return("clinical_none")
+    return("block_no_term")
+  }
+  if (length(cls)) {
+    key <- sub("^radnomo_", "", cls[1L])
+    return(switch(key, undefined_metric = "metric_undefined", key))
+  }
+  pats <- c(auc_one = "with AUC == 1 (is always|has always)",
             glmnet = "binomial class has fewer than|dangerous ground|glmnet")
   hit <- names(pats)[vapply(pats, grepl, logical(1), x = m)]
   if (length(hit)) hit[1L] else "other"

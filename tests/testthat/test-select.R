@@ -113,7 +113,13 @@ test_that("bad input gives errors naming the problem", {
   x2 <- x; x2[3, "f02"] <- NA
   expect_error(select_features(x2, s$y), "f02")
   x3 <- x; x3[, "f03"] <- 1
-  expect_error(select_features(x3, s$y), "constant.*f03")
+  # a constant training column carries no information: left out, with a classed warning
+  expect_warning(sel3 <- select_features(x3, s$y, mwu_alpha = 1, seed = 1, nfolds = 5), "constant.*f03",
+                 class = "radnomo_constant_features")
+  expect_false("f03" %in% sel3$kept_mwu)
+  expect_identical(sel3$steps$n_features[sel3$steps$step == "input"], 4L)
+  x4 <- x; x4[] <- 2
+  expect_error(suppressWarnings(select_features(x4, s$y)), class = "radnomo_nothing_selected")
   d <- as.data.frame(x); d$site <- "a"
   expect_error(select_features(d, s$y), "non-numeric.*site")
   expect_error(select_features(x, s$y[-1]), "rows")

@@ -1,0 +1,124 @@
+# Whole-pipeline internal validation. References: rms::validate (same
+# resample indices, selection switched off), pure-noise data (the truth is
+# AUC 0.5), and a known generative model (the fitted model's AUC on a large
+# independent sample from the same model).
+
+noise_study <- function(seed, n = 100, p = 2000) {
+  set.seed(seed)
+  x <- matrix(stats::rnorm(n * p), n, dimnames = list(NULL, sprintf("f%04d", seq_len(p))))
+  data.frame(patient_id = seq_len(n), label = rep(0:1, length.out = n), x)
+}
+
+# logit P(y = 1) = -0.4 + beta * (sum of the first 5 features) / sqrt(5)
+signal_study <- function(seed, n, p = 500, beta = 2) {
+  set.seed(seed)
+  x <- matrix(stats::rnorm(n * p), n, dimnames = list(NULL, sprintf("f%04d", seq_len(p))))
+  lp <- -0.4 + beta * rowSums(x[, 1:5]) / sqrt(5)
+  data.frame(patient_id = seq_len(n), label = stats::rbinom(n, 1, stats::plogis(lp)), x)
+}
+
+auc_of <- function(v, model = "nomogram") {
+  p <- v$performance
+  p[p$model == model & p$metric == "auc", , drop = FALSE]
+}
+
+test_that("without selection, the bootstrap optimism equals rms::validate with the same resamples (aSAH)", {
+  data(aSAH, package = "pROC", envir = environment())
+  d <- data.frame(patient_id = seq_len(nrow(aSAH)), label = as.integer(aSAH$outcome == "Poor"),
+                  s100b = aSAH$s100b, age = aSAH$age, ndka = aSAH$ndka)
+  B <- 30
+  set.seed(5)
+  idx <- lapply(seq_len(B), function(i) sample(nrow(d), replace = TRUE))
+  # clinical_alpha = 1: every candidate enters, so the chain is a plain lrm on fixed predictors
+  v <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "boot", indices = idx)
+  nm <- fit_nomogram(d, "label", c("s100b", "age", "ndka"))
+  set.seed(5)
+  r <- unclass(rms::validate(nm$fit, method = "boot", B = B))
+  p <- v$performance[v$performance$model == "nomogram", ]
+  opt <- stats::setNames(p$optimism, p$metric)
+  expect_equal(opt[["auc"]], r["Dxy", "optimism"] / 2, tolerance = 1e-10)
+  expect_equal(opt[["brier"]], r["B", "optimism"], tolerance = 1e-10)
+  # rms sets the resample's own slope/intercept to exactly 1/0; radnomo refits
+  # them (equal up to lrm's convergence tolerance, ~1e-8)
+  expect_equal(opt[["slope"]], r["Slope", "optimism"], tolerance = 1e-6)
+  expect_equal(opt[["intercept"]], r["Intercept", "optimism"], tolerance = 1e-6)
+  # without indices, the same seed draws the same resamples as rms
+  v2 <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "boot", B = B, seed = 5)
+  expect_equal(v2$performance, v$performance)
+})
+
+test_that("pure noise: CV and .632+ corrected AUCs are near 0.5 where the optimism bootstrap is not", {
+  # Held-out labels are independent of everything a fold's model saw, so the
+  # cross-validated AUC has expectation exactly 0.5; one data set's estimate
+  # varies (SD about 0.05 here), so the mean over seeds is tested.
+  slow <- nzchar(Sys.getenv("RADNOMO_SLOW"))
+  p <- if (slow) 2000 else 1000
+  seeds <- if (slow) 1:8 else 1:4
+  res <- t(vapply(seeds, function(s) {
+    d <- noise_study(s, p = p)
+    feats <- grep("^f", names(d), value = TRUE)
+    cv <- suppressWarnings(validate_study(d, radiomics = feats, method = "cv", folds = 5, repeats = 2, nfolds = 5,
+                                          seed = s, workers = 2))
+    p632 <- if (s <= 2) suppressWarnings(validate_study(d, radiomics = feats, method = "632plus", B = 10, nfolds = 5,
+                                                        seed = s, workers = 2)) else NULL
+    c(apparent = auc_of(cv)$apparent, cv = auc_of(cv)$corrected,
+      p632 = if (is.null(p632)) NA_real_ else auc_of(p632)$corrected)
+  }, numeric(3)))
+  expect_true(all(res[, "apparent"] > 0.95))
+  expect_lt(abs(mean(res[, "cv"]) - 0.5), 0.1)
+  expect_lt(abs(mean(res[, "p632"], na.rm = TRUE) - 0.5), 0.1)
+  expect_true(all(res[, "cv"] < 0.75))
+  # recorded (tests/benchmarks/validate_simulation.R): the Efron-Gong bootstrap
+  # gives ~0.9 on the same data, far from the truth
+})
+
+test_that("known generative model: the CV-corrected AUC is near the fitted model's AUC on new patients", {
+  # CV estimates the expected performance of the whole procedure, not that of
+  # the one model fitted on these data (Hastie, Tibshirani & Friedman, ESL,
+  # 2nd ed., 7.12), so single cases deviate (up to about 0.15 here, see
+  # tests/benchmarks/validate_simulation.R); the mean deviation over cases is
+  # tested.
+  cases <- list(c(n = 150, p = 500, seed = 21), c(n = 150, p = 500, seed = 22), c(n = 250, p = 500, seed = 24))
+  dev <- vapply(cases, function(cs) {
+    d <- signal_study(cs[["seed"]], n = cs[["n"]], p = cs[["p"]])
+    feats <- grep("^f", names(d), value = TRUE)
+    v <- suppressWarnings(validate_study(d, radiomics = feats, method = "cv", folds = 10, repeats = 2, nfolds = 5,
+                                         seed = 2, workers = 2))
+    st <- suppressWarnings(fit_study(d, radiomics = feats, nfolds = 5, seed = 2, B = 10))
+    new <- signal_study(999, n = 5000, p = cs[["p"]])
+    true_auc <- as.numeric(pROC::auc(pROC::roc(new$label, predict(st, new)$nomogram, direction = "<", quiet = TRUE)))
+    expect_gt(auc_of(v)$apparent - true_auc, 0.02) # the apparent AUC is optimistic
+    auc_of(v)$corrected - true_auc
+  }, numeric(1))
+  expect_lt(abs(mean(dev)), 0.08)
+})
+
+test_that("same seed gives identical results with 1 and 2 workers; stability and calibration are reported", {
+  d <- signal_study(8, n = 90, p = 60)
+  d$f0001 <- d$f0001 + 1.5 * d$label # one strong marker: the most stable feature
+  feats <- grep("^f", names(d), value = TRUE)
+  a <- suppressWarnings(validate_study(d, radiomics = feats, method = "cv", folds = 3, repeats = 2, nfolds = 5, seed = 4))
+  b <- suppressWarnings(validate_study(d, radiomics = feats, method = "cv", folds = 3, repeats = 2, nfolds = 5, seed = 4,
+                                       workers = 2))
+  expect_identical(a$performance, b$performance)
+  expect_identical(a$stability, b$stability)
+  expect_equal(a$n_resamples, 6L)
+  expect_named(a$performance, c("model", "metric", "apparent", "optimism", "corrected", "lower", "upper"))
+  expect_setequal(unique(a$performance$metric), c("auc", "brier", "scaled_brier", "intercept", "slope", "emax", "e90"))
+  expect_true(all(a$stability$frequency > 0 & a$stability$frequency <= 1))
+  expect_identical(a$stability$feature[1], "f0001")
+  expect_equal(a$stability$frequency[1], 1)
+  expect_equal(nrow(a$calibration), 50L)
+  expect_true(all(c("resamples", "succeeded", "failed") %in% a$resamples$reason))
+  ci <- auc_of(a)
+  expect_true(ci$lower < ci$corrected && ci$corrected < ci$upper)
+  expect_error(validate_study(d, radiomics = feats, indices = list(c(1, 999))), "row numbers")
+})
+
+test_that("nothing selected: a named warning and an empty result, not an error", {
+  d <- noise_study(2, n = 60, p = 20)
+  expect_warning(v <- validate_study(d, radiomics = grep("^f", names(d), value = TRUE), mwu_alpha = 1e-9,
+                                     method = "cv", folds = 3, repeats = 1),
+                 class = "radnomo_no_model")
+  expect_equal(nrow(v$performance), 0L)
+})
