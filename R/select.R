@@ -157,14 +157,32 @@ select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = F
 #' Mann-Whitney U test per column (cases vs controls)
 #' @noRd
 mwu_filter <- function(x, y) {
-  res <- lapply(seq_len(ncol(x)), function(j) {
-    t <- stats::wilcox.test(x[y == 1L, j], x[y == 0L, j], alternative = "two.sided",
-                            exact = FALSE, correct = TRUE)
-    c(unname(t$statistic), t$p.value)
-  })
-  res <- do.call(rbind, res)
-  data.frame(feature = colnames(x), statistic = res[, 1L], p_value = res[, 2L],
-             stringsAsFactors = FALSE)
+  # All columns at once, with the formulas of stats::wilcox.test(x1, x0,
+  # exact = FALSE, correct = TRUE): W = rank sum of the events minus
+  # n1 (n1 + 1) / 2; normal approximation with the tie correction of the
+  # variance and a continuity correction of 0.5 towards the mean; two-sided.
+  # (A loop over wilcox.test gives the same numbers 10-20x slower.)
+  x1 <- x[y == 1L, , drop = FALSE]
+  x0 <- x[y == 0L, , drop = FALSE]
+  n1 <- nrow(x1)
+  n0 <- nrow(x0)
+  n <- n1 + n0
+  r <- apply(rbind(x1, x0), 2L, rank)
+  if (!is.matrix(r)) r <- matrix(r, nrow = n)
+  w <- colSums(r[seq_len(n1), , drop = FALSE]) - n1 * (n1 + 1) / 2
+  xs <- apply(x, 2L, sort)
+  if (!is.matrix(xs)) xs <- matrix(xs, nrow = n)
+  tied <- which(colSums(xs[-1L, , drop = FALSE] == xs[-n, , drop = FALSE]) > 0)
+  ties <- numeric(ncol(x))
+  ties[tied] <- vapply(tied, function(j) {
+    l <- rle(xs[, j])$lengths
+    sum(l^3 - l)
+  }, numeric(1))
+  z <- w - n1 * n0 / 2
+  sigma <- sqrt((n1 * n0 / 12) * ((n + 1) - ties / (n * (n - 1))))
+  z <- (z - sign(z) * 0.5) / sigma
+  p <- 2 * pmin(stats::pnorm(z), stats::pnorm(z, lower.tail = FALSE))
+  data.frame(feature = colnames(x), statistic = unname(w), p_value = unname(p), stringsAsFactors = FALSE)
 }
 
 #' Greedy correlation pruning in order of increasing p-value

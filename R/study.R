@@ -218,14 +218,21 @@ study_fit_chain <- function(train, y, settings) {
   # the clinical model and the nomogram have no LASSO step: under
   # separation = "lasso" they fall back to Firth's method
   fit_policy <- if (separation == "error") "error" else "firth"
+  timing <- c(radiomics = 0, deep = 0, clinical = 0, nomogram = 0)
+  t0 <- proc.time()[["elapsed"]]
   rad <- fit_score_block(train, y, st$radiomics, pca = FALSE, sel_args, "radiomics", score, separation)
+  t1 <- proc.time()[["elapsed"]]
   dl <- fit_score_block(train, y, st$deep, pca = TRUE, sel_args, "deep", score, separation)
+  t2 <- proc.time()[["elapsed"]]
+  timing[c("radiomics", "deep")] <- c(t1 - t0, t2 - t1)
   clin <- NULL
   if (length(st$clinical)) {
     clin <- clinical_logistic(train, st$outcome, st$clinical, alpha = st$clinical_alpha, separation = fit_policy,
                               event = st$event_level)
     if (is.null(clin$fit)) clin <- NULL
   }
+  t3 <- proc.time()[["elapsed"]]
+  timing[["clinical"]] <- t3 - t2
   obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
                         rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
                         settings = settings), class = "radnomo_study")
@@ -248,6 +255,8 @@ study_fit_chain <- function(train, y, settings) {
       call = NULL)))
   }
   obj$fits <- study_fits(obj)
+  timing[["nomogram"]] <- proc.time()[["elapsed"]] - t3
+  attr(obj, "timing") <- timing
   obj
 }
 

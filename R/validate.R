@@ -52,7 +52,8 @@
 #' `brier`, `scaled_brier` (1 − Brier / (prevalence (1 − prevalence))),
 #' `intercept` and `slope` of the logistic recalibration model
 #' `glm(y ~ logit(risk))` (as `rms::validate` reports them; ideal 0 and 1),
-#' `emax` and `e90` (maximum and 90th percentile of the absolute difference
+#' (NA when the risks separate the outcomes, where the recalibration slope
+#' diverges), `emax` and `e90` (maximum and 90th percentile of the absolute difference
 #' between the risk and a `lowess(iter = 0)` calibration curve; Austin &
 #' Steyerberg, Stat Med 2019;38:4051-65). The 95% interval of the corrected
 #' AUC is the DeLong interval of the apparent AUC shifted by the estimated
@@ -87,8 +88,9 @@
 #'   before PCA), `selected_terms` (data.frame block, resample, n_selected),
 #'   `jaccard` (data.frame block, mean_jaccard: mean pairwise Jaccard index
 #'   of the selected sets), `resamples` (data.frame reason, n: the resamples
-#'   that failed, separated or lacked a model), `method`, `n_resamples`,
-#'   `settings`.
+#'   that failed, separated or lacked a model), `timing` (data.frame step,
+#'   mean_seconds: where a resample's refit spends its time), `method`,
+#'   `n_resamples`, `settings`.
 #' @examples
 #' set.seed(4)
 #' n <- 90
@@ -148,6 +150,7 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
     out <- list(ok = !is.null(res$value), error = res$error, warnings = res$warnings)
     if (!out$ok) return(out)
     obj <- res$value
+    out$timing <- attr(obj, "timing")
     out$selected <- selection_sets(obj)
     eval_rows <- resamples$eval[[i]]
     p_fit <- study_risks(obj, train[rows, , drop = FALSE])
@@ -171,9 +174,14 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
   perf <- add_auc_interval(perf, y, app_pred)
   curve <- validation_curve(method, grid, app_pred$nomogram, y, results, resamples)
   stab <- selection_stability(results)
+  timing <- do.call(rbind, lapply(results, function(r) r$timing))
   structure(list(performance = perf, calibration = curve, stability = stab$frequency,
                  selected_terms = stab$counts, jaccard = stab$jaccard,
-                 resamples = resample_report(results), method = method,
+                 resamples = resample_report(results),
+                 timing = if (is.null(timing)) NULL else data.frame(step = colnames(timing),
+                                                                    mean_seconds = unname(colMeans(timing)),
+                                                                    stringsAsFactors = FALSE),
+                 method = method,
                  n_resamples = length(resamples$train), settings = settings),
             class = "radnomo_validation")
 }
@@ -287,11 +295,16 @@ validation_metrics <- function(y, p) {
   n0 <- sum(y == 0)
   out["auc"] <- (sum(rank(p)[y == 1]) - n1 * (n1 + 1) / 2) / (n1 * n0)
   lg <- stats::qlogis(pmin(pmax(p, 1e-12), 1 - 1e-12))
-  if (stats::var(lg) > 0) {
-    b <- stats::coef(suppressWarnings(stats::glm.fit(cbind(1, lg), y, family = stats::binomial(),
-                                                     control = stats::glm.control(epsilon = 1e-12, maxit = 50))))
-    out["intercept"] <- b[[1L]]
-    out["slope"] <- b[[2L]]
+  # the recalibration model is undefined when the risks separate the
+  # outcomes (its slope diverges) or when it does not converge: NA
+  separated <- max(lg[y == 0]) < min(lg[y == 1]) || min(lg[y == 0]) > max(lg[y == 1])
+  if (stats::var(lg) > 0 && !separated) {
+    g <- suppressWarnings(stats::glm.fit(cbind(1, lg), y, family = stats::binomial(),
+                                         control = stats::glm.control(epsilon = 1e-12, maxit = 50)))
+    if (isTRUE(g$converged)) {
+      out["intercept"] <- g$coefficients[[1L]]
+      out["slope"] <- g$coefficients[[2L]]
+    }
   }
   if (length(unique(p)) > 1L) {
     sm <- stats::lowess(p, y, iter = 0)

@@ -91,3 +91,10 @@ write_df(fs$steps, "study_steps")
 write_df(fs$calibration$train$bootstrap, "study_calibration_train")
 write_df(predict(fs, te), "study_predict_test")
 cat("study ok\n")
+
+vs <- validate_study(tr, radiomics = grep("^rad_", names(st), value = TRUE), clinical = c("lnafp", "mls", "age"),
+                     method = "cv", folds = 3, repeats = 2, seed = 7, nfolds = 5)
+write_df(vs$performance, "validate_performance")
+write_df(vs$stability, "validate_stability")
+write_df(vs$calibration, "validate_calibration")
+cat("validate ok\n")

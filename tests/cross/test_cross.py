@@ -156,3 +156,17 @@ def test_fit_study_identical(r_out):
     assert_same(fs.steps, _read(r_out, "study_steps"), "study steps")
     assert_same(fs.calibration["train"].bootstrap, _read(r_out, "study_calibration_train"), "study calibration")
     assert_same(fs.predict(te), _read(r_out, "study_predict_test"), "study predict")
+
+
+def test_validate_study_identical(r_out):
+    """Whole-pipeline validation: the bridge and R give the same tables (same seed)."""
+    st = pd.read_csv(VECTORS / "study.csv", dtype={"patient_id": str})
+    tr = st[st.split == "train"].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vs = stats.validate_study(tr, radiomics=[c for c in st if c.startswith("rad_")],
+                                  clinical=["lnafp", "mls", "age"], method="cv", folds=3, repeats=2, seed=7,
+                                  nfolds=5)
+    assert_same(vs.performance, _read(r_out, "validate_performance"), "validate performance")
+    assert_same(vs.stability, _read(r_out, "validate_stability"), "validate stability")
+    assert_same(vs.calibration, _read(r_out, "validate_calibration"), "validate calibration")

@@ -131,3 +131,18 @@ test_that("bad input gives errors naming the problem", {
   expect_error(predict(sel, as.data.frame(x)[, -1]), "lacks the column.*f01")
   expect_error(select_features(x, factor(c("a", "b", "c"))[rep(1:3, length.out = 40)]), "two classes")
 })
+
+test_that("the vectorised Mann-Whitney U filter equals stats::wilcox.test (ties included)", {
+  set.seed(3)
+  n <- 60
+  x <- cbind(matrix(rnorm(n * 20), n), matrix(round(rnorm(n * 10)), n), matrix(sample(1:3, n * 5, TRUE), n))
+  colnames(x) <- paste0("c", seq_len(ncol(x)))
+  y <- rbinom(n, 1, 0.4)
+  got <- radnomo:::mwu_filter(x, y)
+  ref <- t(vapply(seq_len(ncol(x)), function(j) {
+    t <- stats::wilcox.test(x[y == 1, j], x[y == 0, j], exact = FALSE, correct = TRUE)
+    c(unname(t$statistic), t$p.value)
+  }, numeric(2)))
+  expect_equal(got$statistic, ref[, 1], tolerance = 1e-12)
+  expect_equal(got$p_value, ref[, 2], tolerance = 1e-12)
+})

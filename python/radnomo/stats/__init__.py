@@ -7,8 +7,10 @@ DataFrames (and the R object, for predictions on new data).
 
 Conventions (see each function): AUC CIs by DeLong, 95%; ORs with Wald 95%
 CIs; decision curves by rmda's definitions (high risk <=> risk >= threshold).
-R warnings become :class:`~radnomo.stats.session.RWarning`; R errors raise
-:class:`radnomo.errors.RError` with R's message. R starts on first use.
+R warnings become :class:`~radnomo.stats.session.RWarning` (subclasses for
+radnomo's classed conditions: :class:`SeparationWarning`, ...); R errors raise
+:class:`radnomo.errors.RError` with R's message (:class:`radnomo.errors.RInputError`,
+an ``InputError``, for bad input). R starts on first use.
 """
 
 from radnomo.stats.clinical import ClinicalModel, Nomogram, clinical_logistic, fit_nomogram, plot_nomogram
@@ -26,6 +28,7 @@ from radnomo.stats.select import ScoreModel, Selection, score_model, select_feat
 from radnomo.stats.session import (DegenerateSetWarning, EventLevelWarning, NoModelWarning, RWarning,
                                    SeparationWarning)
 from radnomo.stats.study import Study, fit_study, load_study
+from radnomo.stats.validate import Validation, validate_study
 
 __all__ = [
     "Calibration", "ClinicalModel", "DegenerateSetWarning", "EventLevelWarning", "Nomogram", "NoModelWarning", "RWarning",
@@ -33,4 +36,5 @@ __all__ = [
     "baseline_table", "calibration", "clinical_logistic", "decision_curve", "delong_test",
     "fit_nomogram", "plot_calibration", "plot_decision_curve", "plot_nomogram", "roc_metrics",
     "score_model", "select_features", "transform_features", "Study", "fit_study", "load_study",
+    "Validation", "validate_study",
 ]
