@@ -141,48 +141,28 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   models <- c("clinical", "rad_score", "dl_score", "nomogram")
   models <- models[vapply(models, function(m) !all(is.na(scores[[m]])), logical(1))]
   obj$scores <- scores
-  if (!length(models)) sets <- list()
-  scores_eval <- scores[scores$set %in% names(sets), , drop = FALSE]
-  unscored <- scores_eval$set != "train" & !stats::complete.cases(scores_eval[models])
-  if (any(unscored)) {
-    warn_classed("radnomo_unscored", sum(unscored), " patient(s) of the evaluation set(s) could not be scored by ",
-                 "every model and are left out of its metrics, DeLong tests, calibration and decision curves.")
-    scores_eval <- scores_eval[!unscored, , drop = FALSE]
-  }
-  # a set with a single outcome class cannot be evaluated (no AUC, no
-  # calibration); its scores are kept
-  for (s in setdiff(names(sets), "train")) {
-    ys_s <- scores_eval$outcome[scores_eval$set == s]
-    if (length(unique(ys_s)) < 2L) {
-      warn_classed("radnomo_degenerate_set", "The ", s, " set has a single outcome class (", length(ys_s),
-                   " patient(s)", if (length(ys_s)) paste0(", all ", ys_s[1L]) else "", "); it cannot be ",
-                   "evaluated: its metrics, DeLong tests, calibration and decision curves are left out ",
-                   "(its predicted risks are kept).")
-      sets[[s]] <- NULL
+  # one implementation for every set (evaluate_study() uses it too): the
+  # training set picks the Youden cut-offs and gets the bootstrap calibration;
+  # other sets reuse the training cut-offs, unchanged
+  evals <- list()
+  if (length(models)) {
+    evals$train <- evaluate_scores_set(scores[scores$set == "train", , drop = FALSE], models,
+                                       stats::setNames(rep(NA_real_, length(models)), models), thresholds, "train",
+                                       calibration_fit = obj$nomogram, B = B, seed = seed, separation = fit_policy)
+    cutoffs <- stats::setNames(evals$train$metrics$threshold, evals$train$metrics$model)
+    for (s in setdiff(names(sets), "train")) {
+      evals[[s]] <- evaluate_scores_set(scores[scores$set == s, , drop = FALSE], models, cutoffs, thresholds, s)
     }
   }
-  scores_eval <- scores_eval[scores_eval$set %in% names(sets), , drop = FALSE]
-  eval_set <- function(s) scores_eval[scores_eval$set == s, , drop = FALSE]
-  obj$metrics <- if (length(models) && length(sets)) study_metrics(scores_eval, models) else NULL
-  obj$delong <- if (length(models) >= 2L) do.call(rbind, lapply(names(sets), function(s) {
-    sc <- eval_set(s)
-    cbind(set = s, delong_test(sc$outcome, as.list(sc[models])), stringsAsFactors = FALSE)
-  })) else NULL
-  obj$calibration <- lapply(stats::setNames(names(sets), names(sets)), function(s) {
-    sc <- eval_set(s)
-    # about 10 patients per risk group, 3 to 10 groups; on the test set the
-    # risks come from the frozen model (validation: HL with G df)
-    g <- calibration_group_count(nrow(sc))
-    if (nrow(sc) < g) return(NULL)
-    if (s == "train") calibration(sc$outcome, sc$nomogram, fit = obj$nomogram, B = B, seed = seed, groups = g,
-                                  separation = fit_policy)
-    else calibration(sc$outcome, sc$nomogram, groups = g, validation = TRUE)
-  })
-  obj$decision <- if (!length(sets)) NULL else do.call(rbind, lapply(names(sets), function(s) {
-    sc <- eval_set(s)
-    cbind(set = s, decision_curve(sc$outcome, as.list(sc[models]), thresholds = thresholds),
-          stringsAsFactors = FALSE)
-  }))
+  stack <- function(part) {
+    out <- do.call(rbind, lapply(evals, function(e) e[[part]]))
+    if (!is.null(out)) rownames(out) <- NULL
+    out
+  }
+  obj$metrics <- stack("metrics")
+  obj$delong <- stack("delong")
+  obj$calibration <- Filter(Negate(is.null), lapply(evals, function(e) e$calibration))
+  obj$decision <- stack("decision")
   steps <- list()
   rad_steps <- obj$selection_rad$steps
   dl_steps <- obj$selection_dl$steps
@@ -401,26 +381,6 @@ study_linear_scores <- function(object, newdata) {
   lp <- function(sel, sc) if (is.null(sc)) rep(NA_real_, n) else stats::predict(sc, transform_features(sel, newdata))
   list(rad_score_lp = lp(object$selection_rad, object$rad_score),
        dl_score_lp = lp(object$selection_dl, object$dl_score))
-}
-
-#' ROC metrics per set and model, Youden threshold from the training set
-#' @noRd
-study_metrics <- function(scores, models) {
-  out <- list()
-  for (m in models) {
-    tr <- scores[scores$set == "train", ]
-    mt <- roc_metrics(tr$outcome, tr[[m]])
-    out[[length(out) + 1L]] <- cbind(set = "train", model = m, mt, stringsAsFactors = FALSE)
-    for (s in setdiff(unique(scores$set), "train")) {
-      te <- scores[scores$set == s, ]
-      out[[length(out) + 1L]] <- cbind(set = s, model = m, roc_metrics(te$outcome, te[[m]], threshold = mt$threshold),
-                                       stringsAsFactors = FALSE)
-    }
-  }
-  res <- do.call(rbind, out)
-  res <- res[order(match(res$set, unique(scores$set)), match(res$model, models)), ]
-  rownames(res) <- NULL
-  res
 }
 
 #' Predict every frozen study model for new patients

@@ -90,6 +90,7 @@ write_df(fs$decision, "study_decision")
 write_df(fs$steps, "study_steps")
 write_df(fs$calibration$train$bootstrap, "study_calibration_train")
 write_df(predict(fs, te), "study_predict_test")
+write_df(evaluate_study(fs, te, set = "test")$metrics, "evaluate_metrics")
 cat("study ok\n")
 
 vs <- validate_study(tr, radiomics = grep("^rad_", names(st), value = TRUE), clinical = c("lnafp", "mls", "age"),

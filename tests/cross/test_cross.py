@@ -170,3 +170,17 @@ def test_validate_study_identical(r_out):
     assert_same(vs.performance, _read(r_out, "validate_performance"), "validate performance")
     assert_same(vs.stability, _read(r_out, "validate_stability"), "validate stability")
     assert_same(vs.calibration, _read(r_out, "validate_calibration"), "validate calibration")
+
+
+def test_evaluate_study_identical(r_out):
+    """A frozen study evaluated on the test set: bridge == R, and == fit_study's own test rows."""
+    st = pd.read_csv(VECTORS / "study.csv", dtype={"patient_id": str})
+    tr, te = st[st.split == "train"].reset_index(drop=True), st[st.split == "test"].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fs = stats.fit_study(tr, te, radiomics=[c for c in st if c.startswith("rad_")],
+                             deep=[c for c in st if c.startswith("dl_")], clinical=["lnafp", "mls", "age"],
+                             B=30, seed=5, thresholds=np.arange(10) / 10)
+        ev = stats.evaluate_study(fs, te, set="test")
+    assert_same(ev.metrics, _read(r_out, "evaluate_metrics"), "evaluate metrics")
+    assert_same(ev.metrics, fs.metrics[fs.metrics.set == "test"], "evaluate vs fit_study test metrics")

@@ -28,7 +28,7 @@ from radnomo.stats.select import ScoreModel, Selection, score_model, select_feat
 from radnomo.stats.session import (DegenerateSetWarning, EventLevelWarning, NoModelWarning, RWarning,
                                    SeparationWarning)
 from radnomo.stats.study import Study, fit_study, load_study
-from radnomo.stats.validate import Validation, validate_study
+from radnomo.stats.validate import Evaluation, Validation, evaluate_study, validate_study
 
 __all__ = [
     "Calibration", "ClinicalModel", "DegenerateSetWarning", "EventLevelWarning", "Nomogram", "NoModelWarning", "RWarning",
@@ -36,5 +36,5 @@ __all__ = [
     "baseline_table", "calibration", "clinical_logistic", "decision_curve", "delong_test",
     "fit_nomogram", "plot_calibration", "plot_decision_curve", "plot_nomogram", "roc_metrics",
     "score_model", "select_features", "transform_features", "Study", "fit_study", "load_study",
-    "Validation", "validate_study",
+    "Evaluation", "Validation", "evaluate_study", "validate_study",
 ]

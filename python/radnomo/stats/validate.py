@@ -82,3 +82,50 @@ def validate_study(train: pd.DataFrame, outcome: str = "label", radiomics=(), de
         kwargs["indices"] = ri.ListSexpVector([cv.r_numvec([float(i) for i in ix]) for ix in indices])
     res = call("validate_study", study_frame(train, radiomics + deep, "train"), **kwargs)
     return validation_from_r(cv.RHandle(res))
+
+
+@dataclass(frozen=True)
+class Evaluation(RFit):
+    """A frozen study evaluated on labelled data (R ``radnomo::evaluate_study``).
+
+    ``scores`` (per patient: outcome and each model's risk), ``metrics`` (AUC with
+    DeLong CI and the cut-off metrics at the training cut-offs), ``delong``,
+    ``calibration`` (the nomogram's, as validation on independent data; None when
+    not computable) and ``decision`` (decision curves).
+    """
+
+    scores: pd.DataFrame = None
+    metrics: pd.DataFrame | None = None
+    delong: pd.DataFrame | None = None
+    calibration: object = None
+    decision: pd.DataFrame | None = None
+
+
+def evaluate_study(study, data: pd.DataFrame, outcome: str | None = None, event=None, thresholds=None,
+                   set: str = "external") -> Evaluation:
+    """Apply a frozen :class:`~radnomo.stats.Study` to labelled ``data`` and evaluate it.
+
+    One implementation with ``fit_study``'s test-set evaluation: metrics at the
+    training cut-offs, DeLong tests, the nomogram's calibration (Hosmer–Lemeshow
+    with G df) and decision curves. ``outcome``/``event``/``thresholds`` default
+    to the study's.
+    """
+    from radnomo.stats.evaluate import calibration_from_r
+
+    kwargs = {"set": str(set)}
+    if outcome is not None:
+        kwargs["outcome"] = str(outcome)
+    if event is not None:
+        kwargs["event"] = str(event)
+    if thresholds is not None:
+        import numpy as np
+
+        kwargs["thresholds"] = cv.r_numvec(np.asarray(thresholds, dtype=float))
+    frame = study_frame(data, study.feature_columns, "data")
+    h = cv.RHandle(call("evaluate_study", study.robj, frame, **kwargs))
+    cal = cv.list_component(h.robj, "calibration")
+    return Evaluation(robj=h, scores=h.component("scores"), metrics=_frame(h, "metrics"),
+                      delong=_frame(h, "delong"),
+                      calibration=None if cal is None or isinstance(cal, type(cv.ri.NULL))
+                      else calibration_from_r(cv.RHandle(cal)),
+                      decision=_frame(h, "decision"))
