@@ -77,7 +77,7 @@ def write_model(ctx, d: Path) -> dict:
 
         f = pd.read_csv(tables / "fits.csv")
         if "note" in f.columns:
-            f["note"] = f["note"].fillna("").astype(str)
+            f["note"] = ["" if pd.isna(v) else str(v) for v in f["note"]]  # all-empty notes read as NaN floats
         fits = records(f)
     info = {"format": MODEL_FORMAT, "cutoffs": _cutoffs(metrics), "columns": cols,
             "separation_policy": cfg.stats.separation, "fits": fits,

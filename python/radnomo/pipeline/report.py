@@ -251,7 +251,7 @@ def collect_tables(ctx) -> dict[str, pd.DataFrame]:
         for p in sorted(sdir.glob("*.csv")):
             t[p.stem] = pd.read_csv(p)
     if "fits" in t and "note" in t["fits"].columns:  # an empty note is "" (nothing happened), not NA
-        t["fits"]["note"] = t["fits"]["note"].fillna("").astype(str)
+        t["fits"]["note"] = ["" if pd.isna(v) else str(v) for v in t["fits"]["note"]]
     if "delong" in t and {"model_1", "model_2", "p"} <= set(t["delong"].columns):
         t.update(delong_matrix(t["delong"]))
     t["split"] = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})

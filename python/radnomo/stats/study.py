@@ -110,7 +110,7 @@ def _fits_frame(fits) -> pd.DataFrame | None:
         if col in fits.columns:
             fits[col] = pd.Series([None if pd.isna(v) else bool(v) for v in fits[col]], dtype=object)
     if "note" in fits.columns:
-        fits["note"] = fits["note"].fillna("").astype(str)
+        fits["note"] = ["" if pd.isna(v) else str(v) for v in fits["note"]]
     return fits
 
 
