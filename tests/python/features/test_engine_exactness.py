@@ -307,3 +307,31 @@ def test_unsupported_settings_are_named(params, reason):
 def test_supported_study_configuration():
     assert unsupported_reason(STUDY) is None
     assert unsupported_reason({}) is None  # PyRadiomics' defaults (all classes; shape2D computes nothing in 3-D)
+
+
+# ------------------------------------------------------------------------------------------ filters
+
+@pytest.mark.parametrize("shape, box, settings", [
+    ((41, 50, 60), ((14, 30), (15, 33), (20, 40)), {}),  # inside, margin within the image
+    ((41, 50, 59), ((0, 12), (30, 50), (40, 59)), {}),  # touching faces: the periodic extension enters
+    ((40, 51, 61), ((2, 38), (1, 9), (50, 61)), {"wavelet": "db3"}),
+    ((41, 50, 60), ((0, 41), (3, 20), (5, 30)), {"force2D": True, "force2Ddimension": 0}),
+    ((41, 50, 60), ((10, 31), (13, 37), (20, 40)), {"force2D": True, "force2Ddimension": 1}),
+])
+def test_wavelet_on_the_bounding_box_is_bit_identical(shape, box, settings):
+    """The engine transforms the ROI's box plus a margin; PyRadiomics the whole image, then crops."""
+    from radiomics import imageoperations
+
+    from radnomo.features.engine.extractor import wavelet_images
+
+    rng = np.random.default_rng(1)
+    image = sitk.GetImageFromArray(rng.normal(0, 100, shape))
+    m = np.zeros(shape, np.uint8)
+    crop = tuple(slice(a, b) for a, b in box)
+    m[crop] = 1
+    mask = _mask_like(image, m)
+    ours = list(wavelet_images(image, crop, settings))
+    theirs = list(imageoperations.getWaveletImage(image, mask, **settings))
+    assert [t[1] for t in theirs] == [o[2] for o in ours]
+    for (arr, _, name, _), (img, _, _) in zip(ours, theirs):
+        assert np.array_equal(arr, sitk.GetArrayViewFromImage(img)[crop]), name

@@ -153,6 +153,66 @@ def _flat(angles: np.ndarray, padded_shape) -> np.ndarray:
     return (angles[:, 0] * ny * nx + angles[:, 1] * nx + angles[:, 2]).astype(np.int64)
 
 
+def wavelet_images(image, crop, settings: Mapping[str, Any]):
+    """PyRadiomics' one-level wavelet decompositions, computed on the bounding box plus a margin.
+
+    PyRadiomics (``getWaveletImage``/``_swt3``) pads odd dimensions by one voxel (wrap), runs
+    PyWavelets' stationary transform (``swtn``, periodic, one axis after the other) on the whole image
+    and then crops each decomposition to the ROI's bounding box. Along an axis, an output voxel depends
+    only on the voxels within the filter length, so along every axis where the box plus a margin of
+    twice the filter length lies inside the image, only that window is transformed: the same
+    arithmetic on the same numbers, bit for bit. Along an axis where the box comes closer to the
+    image's edge the whole (padded) axis is kept, because PyWavelets computes the outputs next to the
+    edge, where the periodic extension enters, in another order. Returns ``None`` (use PyRadiomics'
+    generator) for more than one level or a start level above 0. Same names and order as PyRadiomics.
+    """
+    import pywt
+    import SimpleITK as sitk
+
+    if settings.get("level", 1) != 1 or settings.get("start_level", 0) != 0:
+        return None
+    wavelet = settings.get("wavelet", "coif1")
+    w = wavelet if isinstance(wavelet, pywt.Wavelet) else pywt.Wavelet(wavelet)
+    nd = image.GetDimension()
+    axes = list(range(nd - 1, -1, -1))
+    if settings.get("force2D", False):
+        axes.remove(settings.get("force2Ddimension", 0))
+    arr = sitk.GetArrayViewFromImage(image)
+    margin = 2 * w.dec_len
+    window, pad = [], []
+    for d, sl in enumerate(crop):
+        n = arr.shape[d]
+        lo, hi = sl.start - margin, sl.stop + margin  # [lo, hi)
+        if (hi - lo) % 2:
+            hi += 1
+        if d in axes and (lo < 0 or hi > n):  # whole axis, padded as PyRadiomics pads it
+            window.append((0, n))
+            pad.append((0, n % 2))
+        elif d in axes:
+            window.append((lo, hi))
+            pad.append((0, 0))
+        else:  # not transformed along this axis (force2D): the box itself
+            window.append((sl.start, sl.stop))
+            pad.append((0, 0))
+    data = np.array(arr[tuple(slice(lo, hi) for lo, hi in window)])
+    if any(p[1] for p in pad):
+        data = np.pad(data, pad, "wrap")
+    dec = pywt.swtn(data, w, level=1, start_level=0, axes=tuple(axes))[0]
+    inner = tuple(slice(sl.start - lo, sl.stop - lo) for sl, (lo, _) in zip(crop, window))
+    spacing = image.GetSpacing()
+    approx = "a" * len(axes)
+
+    def gen():
+        for name, values in dec.items():
+            if name == approx:
+                continue
+            label = str(name).replace("a", "L").replace("d", "H")
+            yield np.ascontiguousarray(values[inner]), spacing, f"wavelet-{label}", settings
+        yield np.ascontiguousarray(dec[approx][inner]), spacing, f"wavelet-{'L' * len(axes)}", settings
+
+    return gen()
+
+
 def angle_weights(angles: np.ndarray, spacing_xyz, norm: str | None, matrix: str) -> np.ndarray | None:
     """PyRadiomics' per-angle weights for ``weightingNorm`` (``None``: no weighting, angles kept apart).
 
@@ -276,6 +336,14 @@ class Extractor:
             for image_type, custom in self.image_types.items():
                 args = dict(settings)
                 args.update(custom)
+                if image_type == "Original":
+                    yield np.array(sitk.GetArrayViewFromImage(image)[crop]), image.GetSpacing(), "original", args
+                    continue
+                if image_type == "Wavelet":
+                    cropped = wavelet_images(image, crop, args)
+                    if cropped is not None:
+                        yield from cropped
+                        continue
                 generator = getattr(imageoperations, f"get{image_type}Image")
                 for filtered, type_name, kwargs in generator(image, feature_mask, **args):
                     # keep only the bounding box of the filtered image (what PyRadiomics' classes see)

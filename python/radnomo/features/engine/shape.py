@@ -28,6 +28,7 @@ import logging
 from typing import Callable
 
 import numpy as np
+from scipy.spatial import ConvexHull
 
 from radnomo.features.engine import kernels
 from radnomo.features.engine._mc_table import EDGE_POINTS, TRIANGLES
@@ -58,8 +59,6 @@ def max_diameter_3d(verts: np.ndarray) -> float:
     cand = _line_extremes(verts)
     if len(cand) > _BRUTE_FORCE_MAX:
         try:
-            from scipy.spatial import ConvexHull
-
             cand = np.ascontiguousarray(cand[ConvexHull(cand).vertices])
         except Exception as exc:  # flat or otherwise degenerate: compare all candidates
             log.debug("convex hull failed (%s); comparing all %d candidate vertices", exc, len(cand))
