@@ -9,23 +9,40 @@ and the deep-feature engine. It talks only to the standard
 * a Dask cluster (``executor=dask.distributed.Client(address).get_executor()``,
   see :func:`dask_executor`); dask is imported only there.
 
-Each case's result is pickled to ``cache_dir/<case>.pkl`` atomically as soon as
-it arrives, together with a cache key (e.g. a hash of the input files and
+Each case's result is written to ``cache_dir/<name>.json`` atomically as soon
+as it arrives, together with a cache key (e.g. a hash of the input files and
 parameters). A rerun with the same key loads the result instead of computing
 it, so Ctrl-C or a crash loses nothing that had finished. A case whose function
 raises is recorded (message and traceback) and the others go on.
+
+Caches hold data, never code: an entry is two lines of JSON — a header with
+the format, case id and key, then the result (dicts, lists, strings, numbers
+including NaN/Inf, booleans, ``None``; numpy arrays as base64 ``.npy`` bytes
+read back with ``allow_pickle=False``). The header is read and its key compared
+first; the result is parsed only when the key matches, and nothing in an entry
+is ever executed. Entry names are a salted hash of the case id (the salt is
+kept in the cache folder), so no patient id appears in a cache file name.
+
+Workers die with their parent: a pool's workers watch the process that made the
+pool and kill themselves when it is gone (also after a SIGKILL of the parent,
+which no cleanup handler sees); on Linux they also ask the kernel for a SIGKILL
+when the process that forked them ends (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures as cf
 import contextlib
 import hashlib
+import io
 import json
+import logging
 import multiprocessing
 import os
-import pickle
-import re
+import signal
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,7 +55,19 @@ from radnomo.errors import InputError
 from radnomo.io.atomic import atomic_path
 
 ERROR_COLUMNS = ["case_id", "error_type", "message", "traceback"]
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 1: pickle (no longer read); 2: JSON header line + JSON result
+_CACHE_SUFFIX = ".json"
+_CACHE_SALT = "cache_salt.txt"
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CaseFailure:
+    """A payload that is already a failure (e.g. an empty manifest cell): :func:`run_cases`
+    records ``message`` as the case's error without calling the function."""
+
+    message: str
+    error_type: str = "InputError"
 
 
 @dataclass
@@ -74,42 +103,97 @@ def hash_key(*parts: Any) -> str:
 
 
 def safe_name(case_id: str) -> str:
-    """A file name for ``case_id``: unsafe characters replaced, plus a short hash to keep names unique."""
-    clean = re.sub(r"[^A-Za-z0-9._-]", "_", str(case_id))[:80]
-    if clean == str(case_id):
-        return clean
-    return f"{clean}-{hashlib.sha1(str(case_id).encode()).hexdigest()[:8]}"
+    """A visible file name for ``case_id`` (:func:`radnomo.io.names.visible_name`: unsafe
+    characters replaced plus a short hash when changed; never starting with ``.``)."""
+    from radnomo.io.names import visible_name
+
+    return visible_name(case_id)
 
 
-def _cache_file(cache_dir: Path, case_id: str) -> Path:
-    return cache_dir / f"{safe_name(case_id)}.pkl"
+def cache_file(cache_dir: str | Path, case_id: str) -> Path:
+    """The cache entry of ``case_id``: a salted hash of the id (salt kept in ``cache_dir``)."""
+    from radnomo.io.names import folder_salt, hashed_name
+
+    cache_dir = Path(cache_dir)
+    return cache_dir / f"{hashed_name(case_id, folder_salt(cache_dir, _CACHE_SALT))}{_CACHE_SUFFIX}"
+
+
+def _encode(value: Any, where: str = "result") -> Any:
+    """``value`` as JSON data (see module docs); anything else is a ``TypeError``."""
+    import numpy as np
+
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, np.generic):
+        if value.dtype.kind in "biuf":
+            return value.item()
+        raise TypeError(f"{where}: numpy scalar of type {value.dtype} cannot be cached")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"{where}: numpy array of dtype {value.dtype} cannot be cached (data only)")
+        buf = io.BytesIO()
+        np.save(buf, value, allow_pickle=False)
+        return {"__ndarray__": base64.b64encode(buf.getvalue()).decode("ascii")}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: dict key {k!r} is not a string")
+            if k == "__ndarray__":
+                raise TypeError(f"{where}: the key '__ndarray__' is reserved")
+            out[k] = _encode(v, f"{where}[{k!r}]")
+        return out
+    raise TypeError(f"{where}: a {type(value).__name__} cannot be cached (data only: dict, list, str, "
+                    "number, bool, None, numpy array)")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__"}:
+            import numpy as np
+
+            return np.load(io.BytesIO(base64.b64decode(value["__ndarray__"])), allow_pickle=False)
+        return {k: _decode(v) for k, v in value.items()}
+    return value
 
 
 def load_cached(cache_dir: str | Path | None, case_id: str, key: str) -> tuple[bool, Any]:
-    """Return ``(True, result)`` when ``cache_dir`` holds ``case_id``'s result under ``key``."""
+    """Return ``(True, result)`` when ``cache_dir`` holds ``case_id``'s result under ``key``.
+
+    The header line (format, case id, key) is checked before the result is parsed; an
+    entry that does not match, or is not the data format, is ignored (recomputed).
+    """
     if cache_dir is None:
         return False, None
-    f = _cache_file(Path(cache_dir), case_id)
+    f = cache_file(cache_dir, case_id)
     if not f.exists():
         return False, None
     try:
         with open(f, "rb") as fh:
-            record = pickle.load(fh)
-    except Exception:  # a corrupt cache entry is recomputed
+            header = json.loads(fh.readline(65536).decode("utf-8"))
+            if (not isinstance(header, dict) or header.get("format") != _CACHE_FORMAT
+                    or header.get("key") != key or header.get("case_id") != case_id):
+                return False, None
+            result = _decode(json.loads(fh.read().decode("utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):  # a corrupt or foreign entry is recomputed
         return False, None
-    if (not isinstance(record, dict) or record.get("format") != _CACHE_FORMAT
-            or record.get("key") != key or record.get("case_id") != case_id):
-        return False, None
-    return True, record["result"]
+    return True, result
 
 
 def store_cached(cache_dir: str | Path, case_id: str, key: str, result: Any) -> Path:
-    """Write ``result`` for ``case_id`` under ``key`` atomically."""
-    f = _cache_file(Path(cache_dir), case_id)
+    """Write ``result`` for ``case_id`` under ``key`` atomically (data only; ``TypeError`` otherwise)."""
+    body = json.dumps(_encode(result), allow_nan=True, separators=(",", ":"))
+    header = json.dumps({"format": _CACHE_FORMAT, "case_id": case_id, "key": key})
+    f = cache_file(cache_dir, case_id)
     with atomic_path(f) as tmp:
-        with open(tmp, "wb") as fh:
-            pickle.dump({"format": _CACHE_FORMAT, "case_id": case_id, "key": key, "result": result}, fh,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(header + "\n" + body + "\n")
     return f
 
 
@@ -125,6 +209,67 @@ def _call(fn: Callable, payload: Any) -> tuple[str, Any, float]:
         return "error", (type(exc).__name__, str(exc), traceback.format_exc()), time.perf_counter() - t0
 
 
+def _process_start_time(pid: int) -> str | None:
+    """Start time of process ``pid`` (clock ticks since boot, Linux ``/proc``), ``None`` if unknown/gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start is not None:
+        now = _process_start_time(pid)
+        if now is not None and now != start:  # the pid was reused by another process
+            return False
+    return True
+
+
+def _watch_parent(owner: int, start: str | None, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        if not _alive(owner, start):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_with_parent(owner: int | None = None, interval: float = 0.5) -> None:
+    """Make this (worker) process end when ``owner`` (the process that made the pool) ends.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` — the kernel kills this process when the
+    one that forked it ends (for a forkserver pool that is the fork server). Everywhere: a
+    daemon thread checks every ``interval`` s that ``owner`` is still the same live process
+    (pid and start time) and SIGKILLs this process otherwise.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except Exception:  # pragma: no cover - no libc / prctl
+            pass
+    if owner is not None:
+        start = _process_start_time(owner)
+        if not _alive(owner, start):
+            os.kill(os.getpid(), signal.SIGKILL)
+        threading.Thread(target=_watch_parent, args=(owner, start, interval), daemon=True,
+                         name="radnomo-parent-watch").start()
+
+
+def worker_init(n: int = 1, owner: int | None = None) -> None:
+    """Pool worker initialiser: :func:`limit_threads` and :func:`die_with_parent`."""
+    die_with_parent(owner)
+    limit_threads(n)
+
+
 def limit_threads(n: int = 1) -> None:
     """Worker initialiser: one compute thread per process, so N processes use N cores.
 
@@ -135,8 +280,6 @@ def limit_threads(n: int = 1) -> None:
     torch's thread count only when torch is already imported (importing it here
     cost every radiomics worker about a second and a few hundred MB).
     """
-    import sys
-
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
     try:
@@ -159,11 +302,15 @@ def limit_threads(n: int = 1) -> None:
 
 
 def process_pool(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:
-    """A local process pool (``forkserver`` start method: safe with ITK's threads)."""
+    """A local process pool (``forkserver`` start method: safe with ITK's threads).
+
+    Its workers limit their threads (:func:`limit_threads`) and end when this process
+    ends, however it ends (:func:`die_with_parent`).
+    """
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=limit_threads,
-                                  initargs=(threads_per_worker,))
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
+                                  initargs=(threads_per_worker, os.getpid()))
 
 
 @contextlib.contextmanager
@@ -251,6 +398,10 @@ def run_cases(
     case_seconds: dict[str, float] = {}
     todo: list[tuple[str, Any, str]] = []
     for cid, payload in items:
+        if isinstance(payload, CaseFailure):
+            errors.append({"case_id": cid, "error_type": payload.error_type, "message": payload.message,
+                           "traceback": ""})
+            continue
         try:
             key = key_fn(cid, payload)
         except Exception as exc:  # e.g. an input file is missing: report it as this case's failure
@@ -268,7 +419,10 @@ def run_cases(
         case_seconds[cid] = secs
         if status == "ok":
             if cache_dir is not None:
-                store_cached(cache_dir, cid, key, value)
+                try:
+                    store_cached(cache_dir, cid, key, value)
+                except TypeError as exc:  # not data: kept in memory, not cached
+                    _log.warning("case %s: result not cached (%s)", cid, exc)
             results[cid] = value
             if on_result is not None:
                 on_result(cid, value)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from radnomo.errors import InputError
-from radnomo.parallel import load_cached, run_cases, store_cached
+from radnomo.parallel import cache_file, load_cached, run_cases, store_cached
 
 
 def square(x):
@@ -71,7 +71,7 @@ def test_interrupt_keeps_finished_results(tmp_path):
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path):
     store_cached(tmp_path, "a", "k", 123)
-    (tmp_path / "a.pkl").write_bytes(b"not a pickle")
+    cache_file(tmp_path, "a").write_bytes(b"not a cache entry")
     assert load_cached(tmp_path, "a", "k") == (False, None)
 
 

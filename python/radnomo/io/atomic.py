@@ -1,7 +1,14 @@
 """Atomic file writes: write to a temporary file in the same folder, then rename.
 
 A crash or Ctrl-C therefore never leaves a half-written result behind, and a
-rerun that finds the final file can trust it.
+rerun that finds the final file can trust it. A failing write (disk full,
+``ENOSPC``; file too large) removes the temporary file and leaves any previous
+version of the destination untouched.
+
+Permissions: the final file gets the mode an ordinary ``open(path, "w")`` would
+give it, ``0o666`` minus the process umask (``0o644`` with the usual umask
+022), not the ``0o600`` of the temporary file; folders are created with
+``0o777`` minus the umask (``0o755``).
 """
 
 from __future__ import annotations
@@ -10,7 +17,30 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc/self/status`` on Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore (briefly process-wide)
+        old = os.umask(0o022)
+        os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """Mode of a new regular file under the current umask (``0o666 & ~umask``)."""
+    return 0o666 & ~current_umask()
 
 
 @contextlib.contextmanager
@@ -31,6 +61,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
+        if os.path.isfile(tmp):
+            os.chmod(tmp, file_mode())  # mkstemp made it 0600; give it the umask's mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

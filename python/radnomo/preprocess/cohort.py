@@ -27,7 +27,7 @@ from radnomo.errors import InputError
 from radnomo.io.atomic import atomic_path, file_sha256, write_text_atomic
 from radnomo.io.images import ImageContext, read_image_and_mask, write_image
 from radnomo.io.manifest import Manifest, read_manifest
-from radnomo.parallel import hash_key, load_cached, run_cases, safe_name, write_errors
+from radnomo.parallel import cache_file, hash_key, load_cached, run_cases, safe_name, write_errors
 from radnomo.preprocess.bias import N4
 from radnomo.preprocess.config import PreprocessConfig
 from radnomo.preprocess.normalize import Normalize
@@ -240,7 +240,7 @@ def _case_key(case_id: str, payload: Mapping[str, Any]) -> str:
 def _drop_stale_cache(cache_dir: Path, out_dir: Path, payloads: Mapping[str, Mapping]) -> None:
     """Forget cached cases whose output files have gone (so they are recomputed)."""
     for pid, payload in payloads.items():
-        f = cache_dir / f"{safe_name(pid)}.pkl"
+        f = cache_file(cache_dir, pid)
         if not f.exists():
             continue
         try:

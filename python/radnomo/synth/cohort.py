@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import math
+import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -97,7 +98,10 @@ def _patient_job(index: int, seed: int, spec: SizeSpec, subject: dict, root: str
     return truth
 
 
-def _init_worker():
+def _init_worker(owner: int | None = None):
+    from radnomo.parallel import die_with_parent
+
+    die_with_parent(owner)  # a killed `radnomo synth` leaves no worker behind
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
@@ -202,7 +206,8 @@ def generate_cohort(out_dir, n: int | None = None, size: str | SizeSpec = "small
                 truths[i] = _patient_job(i, seed, spec, rows[i], str(root))
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                     initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(_patient_job, i, seed, spec, rows[i], str(root)): i for i in range(n)}
                 for fut in as_completed(futures):
                     truths[futures[fut]] = fut.result()
