@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
+from radnomo.cli.guard import claim_output, cli_errors
 from radnomo.cli.options import device_option, seed_option, workers_option
-from radnomo.errors import RadnomoError
 
 
 def _weights(value: str) -> str:
@@ -30,12 +31,14 @@ def _slice_config(image_size, max_slices, margin):
     return SliceConfig(image_size=image_size, max_slices_per_patient=max_slices, margin_fraction=margin)
 
 
-def _run(fn):
-    """Turn radnomo's own errors into a clean CLI error (exit status 1)."""
-    try:
-        return fn()
-    except RadnomoError as exc:
-        raise click.ClickException(str(exc)) from exc
+def _run(fn, out: Path | None = None, kind: str = "dir"):
+    """Check and lock the output (``out``), then run ``fn``; radnomo's own and the operating
+    system's errors become a one-line CLI error (exit status 1)."""
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            stack.enter_context(claim_output(out, kind))
+        with cli_errors():
+            return fn()
 
 
 manifest_option = click.option("--manifest", "manifest_path", required=True,
@@ -106,7 +109,7 @@ def train_deep(manifest_path, out_dir, sequences, train_ids, weights, epochs, ba
             for pid, err in r.failures:
                 click.echo(f"  skipped patient {pid}: {err}", err=True)
 
-    _run(go)
+    _run(go, out_dir)
 
 
 @click.command("deep")
@@ -151,7 +154,7 @@ def extract_deep(manifest_path, out, model_dir, weights, sequences, aggregation,
         for f in res.failures:
             click.echo(f"  skipped patient {f['patient_id']}, sequence {f['sequence']}: {f['error']}", err=True)
 
-    _run(go)
+    _run(go, out, "file")
 
 
 @click.command("gradcam")
@@ -191,4 +194,4 @@ def gradcam(manifest_path, out_dir, sequence, patients, slices, model_dir, weigh
             for _, r in table[table["error"].notna()].iterrows():
                 click.echo(f"  skipped patient {r['patient_id']}: {r['error']}", err=True)
 
-    _run(go)
+    _run(go, out_dir)

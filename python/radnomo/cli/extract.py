@@ -9,7 +9,7 @@ import click
 from radnomo.cli import LazyGroup
 from radnomo.cli.options import workers_option
 from radnomo.cli.preprocess import executor_context, progress_option, scheduler_option
-from radnomo.errors import RadnomoError
+from radnomo.cli.guard import claim_output, cli_errors
 
 #: Sub-commands living in other modules, imported on first use.
 EXTRACT_COMMANDS: dict[str, str] = {
@@ -72,12 +72,12 @@ def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, workers
     """
     from radnomo.features.radiomics import extract_radiomics
 
-    try:
+    if out_path.suffix.lower() != ".parquet":
+        raise click.BadParameter(f"{out_path}: the feature table must be a .parquet file", param_hint="--out")
+    with claim_output(out_path, "file", extra_dirs=[cache_dir]), cli_errors():
         with executor_context(scheduler) as executor:
             result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
                                        progress=progress, label=label, cache_dir=cache_dir, engine=engine)
-    except RadnomoError as exc:
-        raise click.ClickException(str(exc))
     if result.table_path is not None:
         click.echo(f"{result.n_ok} patient(s) x {result.n_features} features ({result.n_cached} from cache) "
                    f"-> {result.table_path}")

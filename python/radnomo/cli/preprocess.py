@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from radnomo.cli.options import workers_option
-from radnomo.errors import RadnomoError
+from radnomo.cli.guard import claim_output, cli_errors
 
 scheduler_option = click.option(
     "--scheduler", metavar="ADDRESS", default=None,
@@ -55,11 +55,19 @@ def executor_context(scheduler: str | None):
               help="'pyradiomics': leave intensities, the study normalises at extraction (normalize: true, "
                    "normalizeScale: 100); 'zscore': (I - mean)/SD over the whole image here; 'none'.")
 @click.option("--label", type=click.IntRange(min=1), default=1, show_default=True, help="Mask label of the ROI.")
+@click.option("--spacing-range", default="0.05,20", show_default=True,
+              help="Plausible input voxel spacing 'min,max' in mm; an image outside is that patient's error.")
+@click.option("--max-roi-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
+              help="Warn when an ROI covers more than this share of its image (an all-ones mask?).")
+@click.option("--hash-names", is_flag=True,
+              help="Name per-patient folders/files by a salted hash of the patient id instead of the id "
+                   "(salt kept in OUT/name_salt.txt; manifest.csv maps ids to files).")
 @workers_option
 @scheduler_option
 @progress_option
 def preprocess(manifest, out_dir, reference, registration, mask_source, n4, n4_shrink, n4_iterations, spacing,
-               crop_margin, normalization, label, workers, scheduler, progress):
+               crop_margin, normalization, label, spacing_range, max_roi_fraction, hash_names, workers, scheduler,
+               progress):
     """Preprocess every patient of MANIFEST (CSV or Parquet with <seq>_image/<seq>_mask columns).
 
     Steps: register each phase to --reference, N4 bias correction, resample to --spacing, normalise.
@@ -80,16 +88,23 @@ def preprocess(manifest, out_dir, reference, registration, mask_source, n4, n4_s
     if len(sp) == 1:
         sp = sp * 3
     try:
+        rng = tuple(float(x) for x in spacing_range.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected 'min,max' in mm, got {spacing_range!r}", param_hint="--spacing-range")
+    with cli_errors():
         config = PreprocessConfig(reference=reference, registration=registration, mask_source=mask_source,
                                   n4=n4, n4_shrink_factor=n4_shrink, n4_iterations=its, spacing=sp,
-                                  crop_margin_mm=crop_margin, normalization=normalization)
+                                  crop_margin_mm=crop_margin, normalization=normalization, spacing_range_mm=rng,
+                                  max_roi_fraction=max_roi_fraction, hash_names=hash_names)
+    with claim_output(out_dir, "dir"), cli_errors():
         with executor_context(scheduler) as executor:
             result = preprocess_cohort(manifest, out_dir, config, workers=workers, executor=executor,
                                        progress=progress, label=label)
-    except RadnomoError as exc:
-        raise click.ClickException(str(exc))
     click.echo(f"preprocessed {result.n_ok} patient(s) ({result.n_cached} from cache) -> {result.manifest_path}; "
                f"QC: {result.qc_path}")
+    if len(result.qc) and "warning" in result.qc:
+        for w in result.qc["warning"].dropna():
+            click.echo(f"warning: {w}", err=True)
     if result.n_failed:
         click.echo(f"{result.n_failed} patient(s) failed; see {result.errors_path}", err=True)
         for _, row in result.errors.iterrows():

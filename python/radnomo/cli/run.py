@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from radnomo.cli.guard import claim_output, cli_errors
 from radnomo.cli.options import workers_option
-from radnomo.errors import RadnomoError
 
 #: Default seed of the demo's synthetic cohort (radnomo.pipeline.demo.DEMO_SEED; kept here so
 #: ``radnomo --help`` does not import the pipeline).
@@ -16,10 +16,6 @@ DEMO_SEED = 20250101
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a configuration setting (checked like the file); repeatable.")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
-
-
-def _fail(exc: Exception):
-    raise click.ClickException(str(exc)) from exc
 
 
 @click.command()
@@ -37,11 +33,10 @@ def run(config, out_dir, overrides, workers, until, quiet):
     from radnomo.pipeline.config import load_config
     from radnomo.pipeline.runner import run_study
 
-    try:
+    with cli_errors():
         cfg = load_config(config, overrides)
+    with claim_output(out_dir, "dir"), cli_errors():
         res = run_study(cfg, out_dir, workers=workers, progress=not quiet, until=until, log=click.echo)
-    except RadnomoError as exc:
-        _fail(exc)
     if res.report.exists():
         click.echo(f"report: {res.report}\nresults: {res.results}\nmodel: {res.model}")
 
@@ -61,11 +56,9 @@ def demo(out_dir, n, seed, overrides, workers, quiet):
     (listed in the report as deviations from the study's configuration)."""
     from radnomo.pipeline.demo import run_demo
 
-    try:
+    with claim_output(out_dir, "dir"), cli_errors():
         res = run_demo(out_dir, n=n, seed=seed, workers=workers, progress=not quiet, overrides=overrides,
                        log=click.echo)
-    except RadnomoError as exc:
-        _fail(exc)
     click.echo(f"report: {res.report}\nresults: {res.results}\nmodel: {res.model}")
 
 
@@ -82,10 +75,8 @@ def predict(model, manifest, clinical, out, workers, quiet):
     """Score the patients of MANIFEST with the frozen MODEL (a run's model/ folder)."""
     from radnomo.pipeline.model import predict_cohort
 
-    try:
+    with claim_output(out, "file"), cli_errors():
         scores = predict_cohort(model, manifest, clinical, out, workers=workers, progress=not quiet, log=click.echo)
-    except RadnomoError as exc:
-        _fail(exc)
     click.echo(f"{len(scores)} patients scored -> {out}")
 
 
@@ -104,9 +95,7 @@ def evaluate(model, manifest, clinical, out_dir, workers, quiet):
     cut-offs, DeLong tests, the nomogram's calibration and decision curves."""
     from radnomo.pipeline.model import evaluate_cohort
 
-    try:
+    with claim_output(out_dir, "dir"), cli_errors():
         res = evaluate_cohort(model, manifest, clinical, out_dir, workers=workers, progress=not quiet, log=click.echo)
-    except RadnomoError as exc:
-        _fail(exc)
     click.echo(res["metrics"].to_string(index=False))
     click.echo(f"-> {out_dir}")

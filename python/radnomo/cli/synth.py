@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from radnomo.cli.guard import claim_output
 from radnomo.cli.options import seed_option, workers_option
 
 
@@ -29,8 +30,13 @@ def synth(out_dir, n, size, seed, workers, progress):
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
-    try:
-        paths = generate_cohort(out_dir, n=n, size=size, seed=seed, workers=workers, progress=progress)
-    except InputError as exc:
-        raise click.UsageError(str(exc)) from exc
+    with claim_output(out_dir, "dir"):
+        try:
+            paths = generate_cohort(out_dir, n=n, size=size, seed=seed, workers=workers, progress=progress)
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from exc
+        except OSError as exc:
+            from radnomo.io.outputs import os_error_message
+
+            raise click.ClickException(os_error_message(exc, "cannot write the cohort")) from exc
     click.echo(summary(paths))

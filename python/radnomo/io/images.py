@@ -26,6 +26,13 @@ from radnomo.io.atomic import atomic_path
 #: Relative tolerance used when comparing image and mask geometry (fraction of
 #: the voxel spacing for origins and spacings; absolute for direction cosines).
 GEOMETRY_TOLERANCE = 1e-3
+#: Plausible voxel spacings in mm (min, max); a spacing outside is an error (a wrong
+#: header, e.g. metres or a unit-less 1e6). Medical images: ~0.05 mm (micro-CT) to ~10 mm (slices).
+DEFAULT_SPACING_RANGE = (0.05, 20.0)
+#: An ROI covering more than this share of its image's voxels gets a warning (an all-ones mask?).
+DEFAULT_MAX_ROI_FRACTION = 0.5
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,41 @@ def _read_dicom_folder(path: Path, ctx: ImageContext, kind: str) -> sitk.Image:
     return reader.Execute()
 
 
-def read_image(path: str | Path, *, context: ImageContext | None = None, kind: str = "image") -> sitk.Image:
+def check_spacing(image: sitk.Image, spacing_range=DEFAULT_SPACING_RANGE, *, where: str = "image") -> None:
+    """Raise :class:`InputError` when a voxel spacing is outside ``spacing_range`` (mm; ``None``: no check)."""
+    if spacing_range is None:
+        return
+    lo, hi = float(spacing_range[0]), float(spacing_range[1])
+    sp = list(image.GetSpacing())
+    if not all(np.isfinite(sp)) or any(s < lo or s > hi for s in sp):
+        raise InputError(f"{where}: voxel spacing {[float(f'{s:.6g}') for s in sp]} mm is outside the plausible "
+                         f"range {lo:g}-{hi:g} mm (a wrong header or unit?); fix the file, or widen the range "
+                         "(preprocess: spacing_range_mm / --spacing-range)")
+
+
+def check_finite(image: sitk.Image, *, where: str = "image") -> None:
+    """Raise :class:`InputError` naming the count when a floating-point image has NaN/Inf voxels."""
+    arr = sitk.GetArrayViewFromImage(image)
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            n_nan = int(np.count_nonzero(np.isnan(arr)))
+            raise InputError(f"{where}: image contains {bad} NaN/Inf voxel(s) ({n_nan} NaN, {bad - n_nan} Inf) "
+                             f"of {arr.size}; replace or mask them before using the image")
+
+
+def check_volume(image: sitk.Image, *, where: str = "image", min_size: int = 4, purpose: str = "preprocessing") -> None:
+    """Raise :class:`InputError` when ``image`` is not a 3-D volume with ``min_size`` voxels along every axis
+    (e.g. a 2-D slice where the study expects a 3-D image)."""
+    size = list(image.GetSize())
+    if any(n < min_size for n in size):
+        kind = "a 2-D image (a single slice)" if 1 in size and sum(n > 1 for n in size) == 2 else "too small"
+        raise InputError(f"{where}: is {kind}, size {' x '.join(map(str, size))} voxels; {purpose} needs a 3-D "
+                         f"volume with at least {min_size} voxels along every axis")
+
+
+def read_image(path: str | Path, *, context: ImageContext | None = None, kind: str = "image",
+               spacing_range=DEFAULT_SPACING_RANGE) -> sitk.Image:
     """Read an image file or a DICOM series folder.
 
     Parameters
@@ -81,15 +122,18 @@ def read_image(path: str | Path, *, context: ImageContext | None = None, kind: s
     path : file (NIfTI, NRRD, MHA, ...) or folder with one DICOM series.
     context : patient/sequence named in error messages.
     kind : word used in messages (``"image"`` or ``"mask"``).
+    spacing_range : plausible voxel spacings (mm); ``None`` disables the check.
 
     Returns
     -------
-    SimpleITK.Image, 3-D, with its physical geometry (spacing in mm, LPS).
+    SimpleITK.Image, 3-D, with its physical geometry (spacing in mm, LPS). A 2-D
+    image comes back as one slice (size 1 along z).
 
     Raises
     ------
     InputError
-        Missing file, unreadable file, not a 3-D scalar image.
+        Missing file, unreadable file, not a scalar image, NaN/Inf voxels,
+        implausible spacing.
     """
     ctx = context or ImageContext()
     path = Path(path)
@@ -114,10 +158,13 @@ def read_image(path: str | Path, *, context: ImageContext | None = None, kind: s
         image = sitk.JoinSeries(image)
     if image.GetDimension() != 3:
         raise InputError(f"{ctx.where(path, kind)}: is {image.GetDimension()}-D; a 3-D image is needed")
+    check_finite(image, where=ctx.where(path, kind))
+    check_spacing(image, spacing_range, where=ctx.where(path, kind))
     return image
 
 
-def read_mask(path: str | Path, *, label: int = 1, context: ImageContext | None = None) -> sitk.Image:
+def read_mask(path: str | Path, *, label: int = 1, context: ImageContext | None = None,
+              spacing_range=DEFAULT_SPACING_RANGE) -> sitk.Image:
     """Read a label image and check that ``label`` is present.
 
     Floating-point masks with integral values (some tools write them) are cast to
@@ -128,10 +175,10 @@ def read_mask(path: str | Path, *, label: int = 1, context: ImageContext | None 
     SimpleITK.Image of an integer pixel type.
     """
     ctx = context or ImageContext()
-    mask = read_image(path, context=ctx, kind="mask")
+    mask = read_image(path, context=ctx, kind="mask", spacing_range=spacing_range)
     arr = sitk.GetArrayViewFromImage(mask)
     if np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+        if not np.all(arr == np.round(arr)):
             raise InputError(f"{ctx.where(path, 'mask')}: mask has non-integer values; a label image is needed")
         mask = sitk.Cast(mask, sitk.sitkInt32)
         arr = sitk.GetArrayViewFromImage(mask)
@@ -181,19 +228,42 @@ def check_geometry(image: sitk.Image, mask: sitk.Image, *, image_path=None, mask
                          f"{image_path}: " + "; ".join(problems))
 
 
+def roi_fraction(mask: sitk.Image, label: int = 1) -> float:
+    """Share of the mask's voxels with value ``label`` (0-1)."""
+    arr = sitk.GetArrayViewFromImage(mask)
+    return float(np.count_nonzero(arr == label)) / max(arr.size, 1)
+
+
+def roi_coverage_warning(mask: sitk.Image, label: int = 1, max_fraction: float | None = DEFAULT_MAX_ROI_FRACTION,
+                         *, where: str = "mask") -> str | None:
+    """A warning text when the ROI covers more than ``max_fraction`` of the image (``None``: no check)."""
+    if max_fraction is None:
+        return None
+    frac = roi_fraction(mask, label)
+    if frac > float(max_fraction):
+        return (f"{where}: the ROI covers {100 * frac:.1f} % of the image (more than {100 * float(max_fraction):g} %); "
+                "is this the lesion mask and not the whole field of view?")
+    return None
+
+
 def read_image_and_mask(image_path: str | Path, mask_path: str | Path, *, label: int = 1,
-                        context: ImageContext | None = None) -> tuple[sitk.Image, sitk.Image]:
+                        context: ImageContext | None = None, spacing_range=DEFAULT_SPACING_RANGE,
+                        max_roi_fraction: float | None = DEFAULT_MAX_ROI_FRACTION) -> tuple[sitk.Image, sitk.Image]:
     """Read an image and its mask and check that the mask is non-empty and on the same grid.
 
     After a successful geometry check the mask gets the image's exact origin,
     spacing and direction (differences within tolerance are rounding noise), so
-    that SimpleITK filters accept the pair.
+    that SimpleITK filters accept the pair. An ROI covering more than
+    ``max_roi_fraction`` of the image is logged as a warning (``None``: no check).
     """
     ctx = context or ImageContext()
-    image = read_image(image_path, context=ctx, kind="image")
-    mask = read_mask(mask_path, label=label, context=ctx)
+    image = read_image(image_path, context=ctx, kind="image", spacing_range=spacing_range)
+    mask = read_mask(mask_path, label=label, context=ctx, spacing_range=spacing_range)
     check_geometry(image, mask, image_path=image_path, mask_path=mask_path, context=ctx)
     mask.CopyInformation(image)
+    warning = roi_coverage_warning(mask, label, max_roi_fraction, where=ctx.where(mask_path, "mask"))
+    if warning:
+        _log.warning("%s", warning)
     return image, mask
 
 

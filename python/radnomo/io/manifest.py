@@ -85,6 +85,24 @@ class Manifest:
         keep = self.table["patient_id"].isin([str(p) for p in patient_ids])
         return Manifest(self.table.loc[keep].reset_index(drop=True), self.root, self.sequences, self.path)
 
+    def case_files(self, patient_id: str) -> dict[str, dict[str, str]]:
+        """``{sequence: {"image": path, "mask": path}}`` of one patient (paths resolved, as strings).
+
+        Raises :class:`InputError` naming the patient, sequence and column when a cell is empty.
+        """
+        return {seq: {"image": str(self.image_path(patient_id, seq)), "mask": str(self.mask_path(patient_id, seq))}
+                for seq in self.sequences}
+
+    def empty_cells(self) -> dict[str, list[str]]:
+        """``{patient_id: [empty image/mask columns]}`` for patients with an empty path cell."""
+        cols = [f"{s}{suf}" for s in self.sequences for suf in (_IMAGE_SUFFIX, _MASK_SUFFIX)]
+        out: dict[str, list[str]] = {}
+        for _, row in self.table.iterrows():
+            empty = [c for c in cols if pd.isna(row[c]) or str(row[c]).strip() == ""]
+            if empty:
+                out[row["patient_id"]] = empty
+        return out
+
     def input_digest(self, patient_id: str, sequence: str) -> str | None:
         """SHA-256 over the content of one patient/sequence's image and mask files.
 
@@ -136,6 +154,8 @@ def manifest_from_frame(table: pd.DataFrame, root: str | Path = ".", path: Path 
     where = str(path) if path else "(in memory)"
     if "patient_id" not in table.columns:
         raise InputError(f"manifest {where} has no 'patient_id' column; columns are {list(table.columns)}")
+    if len(table) == 0:
+        raise InputError(f"the manifest {where} has no patients (it has a header but no rows)")
     table = table.copy()
     if table["patient_id"].isna().any():
         raise InputError(f"manifest {where}: 'patient_id' is empty in row(s) "

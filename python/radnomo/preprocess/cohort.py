@@ -9,6 +9,15 @@ Outputs under ``out_dir``::
     qc.csv                               one row per patient and phase
     errors.csv                           one row per failed patient
     preprocess.json                      configuration and software versions
+    .cache/                              per-patient results (JSON, data only) for reruns
+
+``<patient>`` is the patient id made file-safe (never starting with ``.``), or with
+``hash_names`` a salted hash of it (salt in ``name_salt.txt``). Input checks per
+patient (its error, the others go on): empty manifest cells, NaN/Inf voxels,
+voxel spacing outside ``spacing_range_mm``, a 2-D image; an ROI covering more
+than ``max_roi_fraction`` of the image is a warning (``qc.csv`` column
+``warning``). Before anything of a patient is written, its preprocessed images
+must be finite and not constant (QC), else the patient fails.
 """
 
 from __future__ import annotations
@@ -25,9 +34,11 @@ import SimpleITK as sitk
 
 from radnomo.errors import InputError
 from radnomo.io.atomic import atomic_path, file_sha256, write_text_atomic
-from radnomo.io.images import ImageContext, read_image_and_mask, write_image
+from radnomo.io.images import (ImageContext, check_volume, read_image_and_mask, roi_coverage_warning, roi_fraction,
+                               write_image)
 from radnomo.io.manifest import Manifest, read_manifest
-from radnomo.parallel import cache_file, hash_key, load_cached, run_cases, safe_name, write_errors
+from radnomo.io.names import folder_salt, patient_name
+from radnomo.parallel import CaseFailure, cache_file, hash_key, load_cached, run_cases, write_errors
 from radnomo.preprocess.bias import N4
 from radnomo.preprocess.config import PreprocessConfig
 from radnomo.preprocess.normalize import Normalize
@@ -134,8 +145,7 @@ def preprocess_images(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk
 
 
 def _case_files(manifest: Manifest, pid: str) -> dict[str, dict[str, str]]:
-    return {seq: {"image": str(manifest.image_path(pid, seq)), "mask": str(manifest.mask_path(pid, seq))}
-            for seq in manifest.sequences}
+    return manifest.case_files(pid)
 
 
 def preprocess_case(manifest: Manifest | str | Path, patient_id: str, out_dir: str | Path,
@@ -150,6 +160,8 @@ def preprocess_case(manifest: Manifest | str | Path, patient_id: str, out_dir: s
     man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
     man.row(patient_id)  # clear error when absent
     payload = _payloads(man.subset([patient_id]), config, Path(out_dir).resolve(), label)[str(patient_id)]
+    if isinstance(payload, CaseFailure):
+        raise InputError(payload.message)
     return _preprocess_payload(payload)
 
 
@@ -164,12 +176,19 @@ def _preprocess_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
                                  for k, v in payload["config"].items()})
     pid, label = payload["patient_id"], int(payload.get("label", 1))
     out_dir = Path(payload["out_dir"])
-    images, masks = {}, {}
+    images, masks, warnings = {}, {}, {}
     for seq, files in payload["sequences"].items():
-        images[seq], masks[seq] = read_image_and_mask(files["image"], files["mask"], label=label,
-                                                      context=ImageContext(pid, seq))
+        ctx = ImageContext(pid, seq)
+        images[seq], masks[seq] = read_image_and_mask(files["image"], files["mask"], label=label, context=ctx,
+                                                      spacing_range=config.spacing_range_mm, max_roi_fraction=None)
+        check_volume(images[seq], where=ctx.where(files["image"]), purpose="preprocessing (registration, N4, resampling)")
+        w = roi_coverage_warning(masks[seq], label, config.max_roi_fraction, where=ctx.where(files["mask"], "mask"))
+        if w:
+            warnings[seq] = w
     out_images, out_masks, records = preprocess_images(images, masks, config, label=label)
-    name = safe_name(pid)
+    for seq in out_images:
+        check_preprocessed(out_images[seq], out_masks[seq], where=f"patient {pid!r}, sequence {seq!r}")
+    name = payload.get("name") or patient_name(pid)
     outputs, qc_rows, notes = {}, [], {}
     writes = []
     for seq in out_images:
@@ -198,11 +217,36 @@ def _preprocess_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
             "crop_margin_mm": config.crop_margin_mm, "normalization": rec["normalize"]["method"],
             "roi_voxels": n_roi, "roi_volume_mm3": n_roi * float(np.prod(config.spacing)),
             "seconds": rec["seconds"], "qc_png": f"qc/{name}.png",
+            "roi_fraction": round(roi_fraction(out_masks[seq]), 6), "warning": warnings.get(seq),
         })
     qc_mosaic(out_images, out_masks, out_dir / "qc" / f"{name}.png",
               title=f"patient {pid}: registered to {config.reference}, N4 {'on' if config.n4 else 'off'}, "
                     f"{'x'.join(f'{s:g}' for s in config.spacing)} mm", notes=notes)
     return {"outputs": outputs, "qc": qc_rows, "records": records}
+
+
+def check_preprocessed(image: sitk.Image, mask: sitk.Image, *, where: str, rel_tol: float = 1e-6) -> None:
+    """QC of a preprocessed image before it is written: finite, and not (near-)constant.
+
+    Raises :class:`InputError` when the image has NaN/Inf voxels, or when its
+    standard deviation over the whole image or over the ROI is at most ``rel_tol``
+    times its mean absolute value (a constant image: e.g. a resampling that fell
+    outside the data because of a wrong spacing).
+    """
+    arr = sitk.GetArrayViewFromImage(image)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise InputError(f"{where}: QC failed: the preprocessed image has {int(arr.size - finite.sum())} NaN/Inf "
+                         "voxel(s); nothing was written for this patient")
+    a = arr.astype(np.float64, copy=False)
+    scale = max(float(np.mean(np.abs(a))), 1e-12)
+    if float(np.std(a)) <= rel_tol * scale:
+        raise InputError(f"{where}: QC failed: the preprocessed image is constant ({float(a.flat[0]):.6g} "
+                         "everywhere); check the input's spacing/orientation and the registration")
+    roi = a[sitk.GetArrayViewFromImage(mask) > 0]
+    if roi.size > 1 and float(np.std(roi)) <= rel_tol * max(float(np.mean(np.abs(roi))), 1e-12):
+        raise InputError(f"{where}: QC failed: the preprocessed image is constant inside the ROI "
+                         f"({float(roi[0]):.6g} in all {roi.size} voxels); check the input image and mask")
 
 
 def _write_all(writes) -> None:
@@ -221,9 +265,20 @@ def _write_all(writes) -> None:
             fut.result()  # re-raise the first failure
 
 
-def _payloads(manifest: Manifest, config: PreprocessConfig, out_dir: Path, label: int) -> dict[str, dict]:
-    return {pid: {"patient_id": pid, "sequences": _case_files(manifest, pid), "config": config.to_dict(),
-                  "out_dir": str(out_dir), "label": label} for pid in manifest.patients}
+def _payloads(manifest: Manifest, config: PreprocessConfig, out_dir: Path, label: int,
+              salt: str | None = None) -> dict[str, dict | CaseFailure]:
+    """One payload per patient; a patient whose manifest row is unusable (an empty image or
+    mask cell) gets a :class:`CaseFailure`: that patient fails, the others go on."""
+    out: dict[str, dict | CaseFailure] = {}
+    for pid in manifest.patients:
+        try:
+            files = _case_files(manifest, pid)
+        except InputError as exc:
+            out[pid] = CaseFailure(str(exc))
+            continue
+        out[pid] = {"patient_id": pid, "sequences": files, "config": config.to_dict(), "out_dir": str(out_dir),
+                    "label": label, "name": patient_name(pid, salt)}
+    return out
 
 
 def _case_key(case_id: str, payload: Mapping[str, Any]) -> str:
@@ -240,6 +295,8 @@ def _case_key(case_id: str, payload: Mapping[str, Any]) -> str:
 def _drop_stale_cache(cache_dir: Path, out_dir: Path, payloads: Mapping[str, Mapping]) -> None:
     """Forget cached cases whose output files have gone (so they are recomputed)."""
     for pid, payload in payloads.items():
+        if isinstance(payload, CaseFailure):
+            continue
         f = cache_file(cache_dir, pid)
         if not f.exists():
             continue
@@ -286,7 +343,8 @@ def preprocess_cohort(manifest: Manifest | str | Path, out_dir: str | Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = out_dir / ".cache"
-    payloads = _payloads(man, config, out_dir.resolve(), label)
+    salt = folder_salt(out_dir) if config.hash_names else None
+    payloads = _payloads(man, config, out_dir.resolve(), label, salt)
     if cache_dir.exists():
         _drop_stale_cache(cache_dir, out_dir, payloads)
     run = run_cases(_preprocess_payload, payloads, cache_dir=cache_dir, key_fn=_case_key, workers=workers,

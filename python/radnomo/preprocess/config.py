@@ -69,6 +69,16 @@ class PreprocessConfig:
         changed here. ``"zscore"`` — (I − mean) / SD over the whole image, here.
         ``"none"``.
     seed : seed of the metric's random sampling (reproducible registrations).
+    spacing_range_mm : ``(min, max)`` plausible voxel spacing of the input images in
+        mm (default 0.05-20); an image with a spacing outside is that patient's error
+        (a wrong header or unit would otherwise give a meaningless resampled image).
+    max_roi_fraction : an ROI covering more than this share of its image's voxels
+        (default 0.5) is reported as a warning (an all-ones mask, the field of view
+        given as ROI); ``None``: no check.
+    hash_names : name the per-patient folders and files (``images/<name>/``,
+        ``masks/<name>/``, ``qc/<name>.png``) by a salted hash of the patient id
+        instead of the id (the salt is kept in ``<out>/name_salt.txt``; the output
+        manifest maps ids to files). Default ``False``: the id, made file-safe.
     """
 
     reference: str = "pvp"
@@ -84,6 +94,9 @@ class PreprocessConfig:
     crop_margin_mm: float | None = None
     normalization: str = "pyradiomics"
     seed: int = 20250101
+    spacing_range_mm: tuple[float, float] = (0.05, 20.0)
+    max_roi_fraction: float | None = 0.5
+    hash_names: bool = False
 
     def __post_init__(self):
         if not isinstance(self.reference, str) or not self.reference:
@@ -120,8 +133,24 @@ class PreprocessConfig:
                                  f"not {self.crop_margin_mm!r}")
             object.__setattr__(self, "crop_margin_mm", margin)
 
+        try:
+            rng = tuple(float(v) for v in self.spacing_range_mm)
+        except (TypeError, ValueError):
+            rng = ()
+        if len(rng) != 2 or not all(math.isfinite(v) for v in rng) or not 0 < rng[0] < rng[1]:
+            raise InputError(f"spacing_range_mm must be two numbers 0 < min < max (mm), not {self.spacing_range_mm!r}")
+        object.__setattr__(self, "spacing_range_mm", rng)
+        if self.max_roi_fraction is not None:
+            ok = isinstance(self.max_roi_fraction, (int, float)) and not isinstance(self.max_roi_fraction, bool)
+            if not ok or not 0 < float(self.max_roi_fraction) <= 1:
+                raise InputError(f"max_roi_fraction must be None or a number in (0, 1], not {self.max_roi_fraction!r}")
+            object.__setattr__(self, "max_roi_fraction", float(self.max_roi_fraction))
+        if not isinstance(self.hash_names, bool):
+            raise InputError(f"hash_names must be true or false, not {self.hash_names!r}")
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["n4_iterations"] = list(self.n4_iterations)
         d["spacing"] = list(self.spacing)
+        d["spacing_range_mm"] = list(self.spacing_range_mm)
         return d

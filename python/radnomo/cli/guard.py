@@ -1,0 +1,54 @@
+"""What every command does around its work: one-line errors, checked and locked outputs.
+
+* :func:`cli_errors` turns radnomo's own errors and operating-system errors
+  (permission denied, no space left, a file where a folder is needed) into a
+  one-line ``Error: ...`` and exit status 1 — never a Python traceback.
+* :func:`claim_output` checks that an output folder or file can be written
+  *before* any work starts, then holds its exclusive lock for the command's
+  duration (:mod:`radnomo.io.outputs`), so a second run into the same output
+  refuses and names the running one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from radnomo.errors import RadnomoError
+
+
+@contextlib.contextmanager
+def cli_errors():
+    """Re-raise radnomo errors and ``OSError`` as :class:`click.ClickException` (one line, exit 1)."""
+    from radnomo.io.outputs import os_error_message
+
+    try:
+        yield
+    except RadnomoError as exc:
+        raise click.ClickException(str(exc).strip() or type(exc).__name__) from exc
+    except OSError as exc:
+        raise click.ClickException(os_error_message(exc, "cannot read or write a file")) from exc
+    except MemoryError as exc:
+        raise click.ClickException("out of memory; use fewer --workers or a smaller cohort") from exc
+
+
+@contextlib.contextmanager
+def claim_output(path: str | Path, kind: str = "dir", *, extra_dirs=()):
+    """Check that ``path`` (a folder, ``kind="dir"``, or a file, ``kind="file"``) and ``extra_dirs``
+    can be written, then lock ``path`` until the block ends. Errors are one-line click errors."""
+    from radnomo.io.outputs import check_output_dir, check_output_file, output_lock
+
+    with cli_errors():
+        for d in extra_dirs:
+            if d is not None:
+                check_output_dir(d)
+        if kind == "dir":
+            check_output_dir(path)
+        else:
+            check_output_file(path)
+        stack = contextlib.ExitStack()
+        stack.enter_context(output_lock(path, kind))
+    with stack:
+        yield Path(path)
