@@ -198,8 +198,23 @@ def load_sequence_model(sequence: str, *, model_dir: str | os.PathLike | None, w
 
 
 def _safe_name(pid: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", pid)[:60]
+    """File-name part for a patient: safe characters, never starting with '.' (no hidden files)."""
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", pid)[:60].lstrip(".-") or "patient"
     return f"{base}-{hashlib.sha1(pid.encode()).hexdigest()[:8]}"
+
+
+def _load_slice_cache(path: Path):
+    """A per-slice cache entry (``.npz`` read with ``allow_pickle=False``: data only), or ``None``
+    when it is unreadable or not what this code writes (it is then recomputed)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            feats, kidx, roi, nroi = z["features"], z["slice_index"], z["roi_voxels"], z["n_roi_slices"]
+    except Exception:  # corrupt, truncated, foreign or pickled content
+        return None
+    if (feats.dtype.kind != "f" or feats.ndim != 2 or kidx.dtype.kind not in "iu" or roi.dtype.kind not in "iu"
+            or len(kidx) != len(feats) or len(roi) != len(feats) or nroi.size != 1):
+        return None
+    return feats, kidx, roi, int(nroi)
 
 
 def _cache_key(info: WeightsInfo, slices: SliceConfig, compute: dict | None = None) -> str:
@@ -229,8 +244,9 @@ def _patient_slice_features(manifest, pid, seq, model, slices, cfg, dev, cache_d
         if digest is not None:
             cache = cache_dir / seq / f"{_safe_name(pid)}-{digest[:16]}.npz"
     if cache is not None and cache.exists():
-        z = np.load(cache)
-        return z["features"], z["slice_index"], z["roi_voxels"], int(z["n_roi_slices"])
+        hit = _load_slice_cache(cache)
+        if hit is not None:
+            return hit
     stack: SliceStack = load_slice_stack(manifest, pid, seq, slices)
     feats = slice_features(model, stack.images, device=dev, batch_size=cfg.batch_size,
                            mixed_precision=cfg.mixed_precision)

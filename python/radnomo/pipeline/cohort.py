@@ -42,14 +42,80 @@ class Cohort:
     excluded: pd.DataFrame
 
 
+#: Policies for empty clinical cells in the model variables (config ``data.missing``).
+MISSING_POLICIES = ("complete_cases", "error")
+
+
+def _shorten(items: list[str], n: int = 10) -> str:
+    return ", ".join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else "")
+
+
+def check_numeric_columns(clin: pd.DataFrame, columns, where: str) -> None:
+    """Raise :class:`InputError` when a column that must be numeric holds values that are not numbers.
+
+    Names the column, the patients and the offending values (empty cells are not offending:
+    they are missing values).
+    """
+    problems = []
+    for col in columns:
+        values = clin[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype("string").str.strip()
+        present = values.notna() & (text != "")
+        parsed = pd.to_numeric(text.where(present), errors="coerce")
+        bad = present & parsed.isna()
+        if bad.any():
+            cases = [f"{pid} ({val!r})" for pid, val in zip(clin.loc[bad, "patient_id"], values[bad])]
+            problems.append(f"column {col!r}: {_shorten(cases)}")
+    if problems:
+        raise InputError(f"clinical table {where}: variables not declared categorical (data.categorical) must be "
+                         "numeric, but these patients have values that are not numbers: " + "; ".join(problems)
+                         + ". Fix the values, leave unknown values empty, or declare the variable categorical")
+
+
+def check_outcome_agreement(manifest_y: pd.Series, clinical_y: pd.Series, outcome: str, manifest_path,
+                            clinical_path) -> None:
+    """Raise :class:`InputError` listing the patients whose outcome differs between manifest and clinical table."""
+    common = manifest_y.index.intersection(clinical_y.index)
+    a, b = manifest_y.reindex(common), clinical_y.reindex(common)
+    both = a.notna() & b.notna()
+    an = pd.to_numeric(a[both], errors="coerce")
+    bn = pd.to_numeric(b[both], errors="coerce")
+    differ = ~((an == bn) | (a[both].astype(str) == b[both].astype(str)))
+    if differ.any():
+        cases = [f"{pid} (manifest {a[pid]!r}, clinical {b[pid]!r})" for pid in differ.index[differ]]
+        raise InputError(f"the outcome {outcome!r} differs between the manifest {manifest_path} and the clinical "
+                         f"table {clinical_path} for {int(differ.sum())} patient(s): {_shorten(cases)}; "
+                         "correct one of them (or drop the column from one file)")
+
+
+def exclusion_summary(excluded: pd.DataFrame, n_total: int | None = None) -> str:
+    """``"3 of 60 patient(s) excluded (2 no row in the clinical table, 1 ...): P1 (...), ..."``."""
+    counts = excluded["reason"].map(lambda r: r.split(":")[0]).value_counts()
+    of = f" of {n_total}" if n_total is not None else ""
+    head = f"{len(excluded)}{of} patient(s) excluded (" + ", ".join(f"{n} {r}" for r, n in counts.items()) + ")"
+    cases = [f"{r.patient_id} ({r.reason})" for r in excluded.itertuples()]
+    return f"{head}: {_shorten(cases)}; listed in split/excluded.csv"
+
+
 def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str = "patient_id",
-                sequences=(), clinical_variables=(), require_outcome: bool = True) -> Cohort:
+                sequences=(), clinical_variables=(), require_outcome: bool = True, categorical=None,
+                missing: str = "complete_cases") -> Cohort:
     """Read and cross-check the manifest and the clinical table.
 
-    Patients without a clinical row or without an outcome are excluded with a
-    :class:`PipelineWarning` naming them; a missing clinical column or sequence
-    is an :class:`~radnomo.errors.InputError`.
+    Patients without a clinical row, without an outcome, with an empty image/mask
+    cell in the manifest or (``missing="complete_cases"``, the default) with an empty
+    clinical cell in ``clinical_variables`` are excluded with a
+    :class:`PipelineWarning` giving their count, names and reasons (the empty
+    columns are named). ``missing="error"`` makes an empty clinical cell an error
+    naming the cells. A missing clinical column or sequence is an
+    :class:`~radnomo.errors.InputError`; so are values that are not numbers in a
+    clinical variable not listed in ``categorical`` (when ``categorical`` is given)
+    and an outcome that differs between the manifest and the clinical table.
     """
+    if missing not in MISSING_POLICIES:
+        raise InputError(f"missing must be one of {list(MISSING_POLICIES)}, not {missing!r}")
     if manifest_path is None:
         raise InputError("config data.manifest is not set (the cohort manifest file)")
     man = read_manifest(manifest_path)
@@ -75,9 +141,13 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
     if missing_cols:
         raise InputError(f"clinical table {clinical_path}: column(s) {missing_cols} from data.clinical_variables "
                          f"are missing; it has {list(clin.columns)[:30]}")
+    if categorical is not None:
+        check_numeric_columns(clin, [c for c in clinical_variables if c not in set(categorical)], clinical_path)
     table = man.table.copy()
     if outcome in table.columns:
         y = table.set_index("patient_id")[outcome]
+        if outcome in clin.columns and clinical_path is not None:
+            check_outcome_agreement(y, clin.set_index("patient_id")[outcome], outcome, manifest_path, clinical_path)
     elif outcome in clin.columns:
         y = clin.set_index("patient_id")[outcome].reindex(table["patient_id"])
     elif require_outcome:
@@ -92,16 +162,33 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
         bad_y = y.index[y.isna() | ~y.isin([0, 1, 0.0, 1.0, True, False])].tolist()
         excluded += [{"patient_id": p, "reason": f"outcome {outcome!r} missing or not 0/1"} for p in bad_y
                      if p not in no_clin]
-    na_clin = clin.loc[clin[list(clinical_variables)].isna().any(axis=1), "patient_id"].tolist() if clinical_variables else []
-    excluded += [{"patient_id": p, "reason": "missing clinical value(s)"} for p in na_clin
-                 if p in set(table["patient_id"]) and p not in {e["patient_id"] for e in excluded}]
+    done = {e["patient_id"] for e in excluded}
+    for p, cols in man.empty_cells().items():
+        if p not in done:
+            excluded.append({"patient_id": p, "reason": f"empty manifest cell(s): {', '.join(cols)}"})
+    done = {e["patient_id"] for e in excluded}
+    in_cohort = set(table["patient_id"])
+    empty_clin = {}
+    if clinical_variables:
+        cells = clin[list(clinical_variables)]
+        blank = cells.isna() | cells.apply(lambda c: c.astype("string").str.strip() == "").fillna(False)
+        for i in np.flatnonzero(blank.any(axis=1).to_numpy()):
+            pid = clin["patient_id"].iloc[i]
+            if pid in in_cohort:
+                empty_clin[pid] = [c for c in clinical_variables if bool(blank[c].iloc[i])]
+    if empty_clin and missing == "error":
+        cases = [f"{p} ({', '.join(c)})" for p, c in empty_clin.items()]
+        raise InputError(f"clinical table {clinical_path}: {len(empty_clin)} patient(s) have empty cells in model "
+                         f"variables (data.clinical_variables): {_shorten(cases)}; fill them, drop the variables, "
+                         "or set data.missing: complete_cases to leave these patients out")
+    excluded += [{"patient_id": p, "reason": f"empty clinical cell(s): {', '.join(c)}"} for p, c in empty_clin.items()
+                 if p not in done]
     excl = pd.DataFrame(excluded, columns=["patient_id", "reason"])
     if len(excl):
-        warnings.warn(f"{len(excl)} patient(s) excluded: " + "; ".join(
-            f"{r.patient_id} ({r.reason})" for r in excl.head(10).itertuples()), PipelineWarning, stacklevel=2)
+        warnings.warn(exclusion_summary(excl, len(table)), PipelineWarning, stacklevel=2)
     keep = [p for p in table["patient_id"] if p not in set(excl["patient_id"])]
     if not keep:
-        raise InputError(f"no patient of {manifest_path} is usable (all excluded: see the reasons above)")
+        raise InputError(f"no patient of {manifest_path} is usable: {exclusion_summary(excl, len(table))}")
     man = man.subset(keep)
     clin = clin.set_index("patient_id").loc[keep].reset_index()
     labels = y.loc[keep].astype(float)
@@ -110,7 +197,8 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
     return Cohort(manifest=man, clinical=clin, labels=labels, excluded=excl)
 
 
-def stratified_split(labels: pd.Series, test_fraction: float = 0.3, seed: int = 20250101) -> pd.Series:
+def stratified_split(labels: pd.Series, test_fraction: float = 0.3, seed: int = 20250101,
+                     excluded: pd.DataFrame | None = None) -> pd.Series:
     """Seeded random split stratified by outcome.
 
     Parameters
@@ -119,6 +207,8 @@ def stratified_split(labels: pd.Series, test_fraction: float = 0.3, seed: int = 
     test_fraction : share of each outcome class put in the test set
         (``round(n_class * test_fraction)`` patients per class).
     seed : seed of the permutations (numpy ``default_rng``).
+    excluded : patients excluded before the split (``patient_id, reason``), named in
+        the error when too few patients are left for a split.
 
     Returns
     -------
@@ -138,8 +228,11 @@ def stratified_split(labels: pd.Series, test_fraction: float = 0.3, seed: int = 
     for part in ("train", "test"):
         sub = labels[split == part]
         if sub.nunique() < 2:
+            why = ""
+            if excluded is not None and len(excluded):
+                why = f"; {exclusion_summary(excluded)}"
             raise InputError(f"the {part} set has only outcome {sorted(sub.unique())} after the split; "
-                             f"the cohort is too small or too unbalanced ({labels.value_counts().to_dict()})")
+                             f"the cohort is too small or too unbalanced ({labels.value_counts().to_dict()}){why}")
     return split
 
 

@@ -78,7 +78,11 @@ class DataSection:
     id : patient identifier column.
     sequences : sequences to use (empty: all of the manifest's).
     clinical_variables : candidates of the clinical model and rows of Table 1.
-    categorical : which of them are categorical in Table 1.
+    categorical : which of them are categorical in Table 1; the others must be numeric
+        (a value that is not a number is an error naming column, patients and values).
+    missing : empty cells in ``clinical_variables``: ``"complete_cases"`` (default;
+        those patients are excluded and listed on the console, at the top of the
+        report and in ``split/excluded.csv``) or ``"error"`` (stop, naming the cells).
     """
 
     manifest: str | None = None
@@ -88,6 +92,7 @@ class DataSection:
     sequences: tuple[str, ...] = ()
     clinical_variables: tuple[str, ...] = STUDY_CLINICAL
     categorical: tuple[str, ...] = STUDY_CATEGORICAL
+    missing: str = "complete_cases"
 
     def __post_init__(self):
         for name in ("manifest", "clinical"):
@@ -100,6 +105,8 @@ class DataSection:
             object.__setattr__(self, name, _str_tuple(getattr(self, name), f"data.{name}"))
         extra = sorted(set(self.categorical) - set(self.clinical_variables))
         _check(not extra, "data.categorical", f"{extra} are not in data.clinical_variables")
+        _check(self.missing in ("complete_cases", "error"), "data.missing",
+               f"must be 'complete_cases' or 'error', not {self.missing!r}")
 
 
 @dataclass(frozen=True)

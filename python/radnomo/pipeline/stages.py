@@ -89,12 +89,13 @@ def stage_split(ctx: RunContext) -> StageOutcome:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", PipelineWarning)
             cohort = load_cohort(manifest, clinical, outcome=cfg.data.outcome, id=cfg.data.id,
-                                 sequences=cfg.data.sequences, clinical_variables=cfg.data.clinical_variables)
+                                 sequences=cfg.data.sequences, clinical_variables=cfg.data.clinical_variables,
+                                 categorical=cfg.data.categorical, missing=cfg.data.missing)
         msgs = [str(w.message) for w in caught if issubclass(w.category, PipelineWarning)]
         if cfg.split.method == "manifest":
             split = manifest_split(cohort.manifest).loc[cohort.labels.index]
         else:
-            split = stratified_split(cohort.labels, cfg.split.test_fraction, cfg.split.seed)
+            split = stratified_split(cohort.labels, cfg.split.test_fraction, cfg.split.seed, cohort.excluded)
         table = pd.DataFrame({"patient_id": cohort.labels.index, "label": cohort.labels.to_numpy(),
                               "split": split.loc[cohort.labels.index].to_numpy()})
         write_csv(table, d / "split.csv")
@@ -112,7 +113,10 @@ def stage_split(ctx: RunContext) -> StageOutcome:
         return {"n": len(table), "counts": counts.astype(int).to_dict(orient="index"),
                 "sequences": list(cohort.manifest.sequences), "excluded": len(cohort.excluded), "warnings": msgs}
 
-    return ctx.rundir.run_stage("split", parts, run, ["split.csv", "clinical.csv", "manifest.csv"], ctx.log)
+    outcome = ctx.rundir.run_stage("split", parts, run, ["split.csv", "clinical.csv", "manifest.csv"], ctx.log)
+    for msg in outcome.info.get("warnings", []):  # excluded patients: count and reasons on the console too
+        ctx.log(f"[split] warning: {msg}")
+    return outcome
 
 
 def _image_hashes(manifest_csv: Path) -> str:

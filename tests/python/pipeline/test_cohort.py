@@ -35,7 +35,7 @@ def _write(tmp_path, clinical_rows):
 
 def test_load_cohort_excludes_and_names_patients(tmp_path):
     m, c = _write(tmp_path, {"patient_id": ["A", "B", "C"], "age": [50, np.nan, 60]})
-    with pytest.warns(PipelineWarning, match=r"D \(no row in the clinical table\).*B \(missing clinical"):
+    with pytest.warns(PipelineWarning, match=r"2 of 4 patient\(s\) excluded.*D \(no row in the clinical table\).*B \(empty clinical cell\(s\): age\)"):
         co = load_cohort(m, c, clinical_variables=["age"], sequences=["pvp"])
     assert co.manifest.patients == ["A", "C"] and co.manifest.sequences == ("pvp",)
     assert co.labels.to_dict() == {"A": 1, "C": 1}
