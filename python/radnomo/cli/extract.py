@@ -60,7 +60,7 @@ def extract():
 @click.option("--engine", type=click.Choice(["radnomo", "pyradiomics"]), default=None,
               help="radnomo: PyRadiomics' feature values from radnomo's faster engine (falls back to "
                    "PyRadiomics, with a notice, for settings it does not implement); pyradiomics: PyRadiomics "
-                   "itself. Default: radnomo.features.radiomics.DEFAULT_ENGINE.")
+                   "itself. Default: radnomo (radnomo.features.radiomics.DEFAULT_ENGINE).")
 @workers_option
 @scheduler_option
 @progress_option

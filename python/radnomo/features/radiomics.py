@@ -42,7 +42,7 @@ ENGINE = "radiomics"
 #: Engines that compute radiomics features: radnomo's own (radnomo.features.engine) or PyRadiomics.
 ENGINES = ("radnomo", "pyradiomics")
 #: Engine used when none is given.
-DEFAULT_ENGINE = "pyradiomics"
+DEFAULT_ENGINE = "radnomo"
 
 _log = logging.getLogger(__name__)
 

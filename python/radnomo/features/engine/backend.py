@@ -111,7 +111,13 @@ class TorchBackend:
         return self.torch.mean(x) if axis is None else self.torch.mean(x, dim=axis)
 
     def nanmean(self, x, axis=None):
-        return self.torch.nanmean(x) if axis is None else self.torch.nanmean(x, dim=axis)
+        t = self.torch
+        if x.is_complex():  # mean over the entries that are not NaN (numpy's nanmean on complex)
+            ok = ~(t.isnan(x.real) | t.isnan(x.imag))
+            z = t.where(ok, x, t.zeros((), dtype=x.dtype, device=x.device))
+            n = ok.sum() if axis is None else ok.sum(dim=axis)
+            return (z.sum() if axis is None else z.sum(dim=axis)) / n
+        return t.nanmean(x) if axis is None else t.nanmean(x, dim=axis)
 
     def amax(self, x, axis=None):
         return self.torch.amax(x) if axis is None else self.torch.amax(x, dim=axis)
@@ -129,13 +135,16 @@ class TorchBackend:
         return self.torch.fmax(a, b)
 
     def eigvals(self, x):
-        return self.torch.linalg.eigvals(x)
+        ev = self.torch.linalg.eigvals(x)
+        if bool((ev.imag == 0).all()):  # numpy returns a real array when every eigenvalue is real
+            return ev.real
+        return ev
 
     def sort_last(self, x):
-        # complex eigenvalues: numpy sorts lexicographically (real, then imaginary)
-        if x.is_complex():
-            key = x.real + 0.0
-            order = self.torch.argsort(key, dim=-1)
+        if x.is_complex():  # numpy sorts complex numbers by real part, then imaginary part
+            order = self.torch.argsort(x.imag, dim=-1, stable=True)
+            x = self.torch.gather(x, -1, order)
+            order = self.torch.argsort(x.real, dim=-1, stable=True)
             return self.torch.gather(x, -1, order)
         return self.torch.sort(x, dim=-1).values
 

@@ -411,7 +411,7 @@ class Extractor:
         if self.device is not None:
             from radnomo.features.engine import gpu
 
-            return gpu.texture(g3, pad, present, kwargs, classes, self.names, xp, distances)
+            return gpu.texture(g3, pad, present, kwargs, classes, self.names, xp, distances, spacing)
         out: dict[str, dict[str, float]] = {}
         if any(c in classes for c in ("glcm", "gldm", "ngtdm")):
             bi = _angles(size, distances, True, kwargs)

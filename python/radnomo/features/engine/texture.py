@@ -290,20 +290,34 @@ def _zone_like(P, iv, jv, Nz, xp):
     return ps, pg, i2, j2, variance, entropy
 
 
+def _zone_matrix(levels_of_zones, sizes_of_zones, levels, xp):
+    """(Ng present, distinct zone sizes) counts, the sizes, the number of zones and of voxels."""
+    if xp.name == "numpy":
+        zl = np.asarray(levels_of_zones)
+        zs = np.asarray(sizes_of_zones)
+        lv = np.asarray(levels)
+        sizes, size_idx = np.unique(zs, return_inverse=True)
+        counts = np.zeros((len(lv), len(sizes)), np.float64)
+        np.add.at(counts, (np.searchsorted(lv, zl), size_idx), 1.0)
+        return counts, sizes.astype(np.float64), float(len(zs)), float(np.sum(zs))
+    torch = xp.torch
+    zl = torch.as_tensor(levels_of_zones, device=xp.device)
+    zs = torch.as_tensor(sizes_of_zones, device=xp.device)
+    lv = torch.as_tensor(np.asarray(levels), device=xp.device)
+    sizes, size_idx = torch.unique(zs, return_inverse=True)
+    flat = torch.searchsorted(lv, zl) * len(sizes) + size_idx
+    counts = torch.bincount(flat, minlength=len(lv) * len(sizes)).to(torch.float64).reshape(len(lv), len(sizes))
+    return counts, sizes.to(torch.float64), float(zs.numel()), float(zs.sum().item())
+
+
 def glszm_features(levels_of_zones, sizes_of_zones, levels, names, xp) -> dict[str, float]:
     """GLSZM features from the zones' grey levels and sizes (one entry per zone)."""
-    zl = np.asarray(levels_of_zones)
-    zs = np.asarray(sizes_of_zones)
-    lv = np.asarray(levels)
-    sizes, size_idx = np.unique(zs, return_inverse=True)
-    level_idx = np.searchsorted(lv, zl)
-    counts = np.zeros((len(lv), len(sizes)), np.float64)
-    np.add.at(counts, (level_idx, size_idx), 1.0)
+    counts, sizes, Nz, Np = _zone_matrix(levels_of_zones, sizes_of_zones, levels, xp)
     P = xp.asarray(counts)
-    iv = xp.asarray(lv.astype(np.float64))
-    jv = xp.asarray(sizes.astype(np.float64))
-    Nz = float(len(zs)) if len(zs) else 1.0
-    Np = float(np.sum(zs)) if len(zs) else 1.0
+    iv = xp.asarray(np.asarray(levels, dtype=np.float64))
+    jv = xp.asarray(sizes)
+    Nz = Nz or 1.0
+    Np = Np or 1.0
     ps, pg, i2, j2, variance, entropy = _zone_like(P, iv, jv, Nz, xp)
     funcs = {
         "SmallAreaEmphasis": lambda: xp.sum(ps / j2, 0) / Nz,
