@@ -72,6 +72,25 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
   if (outcome %in% candidates) abort("The outcome '", outcome, "' cannot also be a candidate.")
   check_number(alpha, "alpha", 0, 1, lower_open = TRUE)
   check_no_na_columns(data, c(outcome, candidates), "data")
+  # a candidate with a single value (e.g. every patient Child-Pugh A) carries
+  # no information in these data: left out with a warning, not an error
+  const <- candidates[vapply(candidates, function(v) length(unique(data[[v]])) < 2L, logical(1))]
+  if (length(const)) {
+    warn_classed("radnomo_constant_features", "Clinical candidate(s) ", name_list(const), " take a single value in ",
+                 "these data and are left out of the clinical model.")
+    candidates <- setdiff(candidates, const)
+  }
+  if (!length(candidates)) {
+    warn_classed("radnomo_nothing_selected", "No clinical candidate varies in these data; there is no clinical model.")
+    empty_uni <- data.frame(variable = character(), term = character(), odds_ratio = numeric(), or_lower = numeric(),
+                            or_upper = numeric(), p_value = numeric(), estimate = numeric(), std_error = numeric(),
+                            lr_statistic = numeric(), lr_df = integer(), lr_p_value = numeric(), separation = logical(),
+                            stringsAsFactors = FALSE)
+    return(structure(list(univariable = empty_uni, multivariable = empty_uni[, 1:8],
+                          vif = data.frame(term = character(), vif = numeric()), selected = character(), fit = NULL,
+                          outcome = outcome, candidates = character(), alpha = alpha, screening = "likelihood ratio"),
+                     class = "radnomo_clinical"))
+  }
   df <- prepare_clinical_data(data, outcome, candidates, event)
 
   null_dev <- stats::glm(make_formula(outcome, character()), data = df, family = stats::binomial())$deviance

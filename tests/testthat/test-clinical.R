@@ -156,3 +156,20 @@ test_that("fit_nomogram warns and applies Firth under quasi-complete separation 
   expect_gt(stats::coef(ml)[["qsep"]], 10) # the silent wrong answer: 10.7 (SE 31.8)
   expect_lt(nm$coefficients$estimate[nm$coefficients$term == "qsep"], 5)
 })
+
+test_that("a clinical candidate with a single value is left out with a classed warning (not an error)", {
+  bw <- MASS::birthwt
+  bw$child_pugh <- "A"
+  expect_warning(cl <- clinical_logistic(bw, "low", c("lwt", "child_pugh"), alpha = 1), "child_pugh",
+                 class = "radnomo_constant_features")
+  expect_identical(cl$selected, "lwt")
+  expect_false("child_pugh" %in% cl$univariable$variable)
+  bw$flat <- 3
+  ws <- list()
+  cl2 <- withCallingHandlers(clinical_logistic(bw, "low", c("child_pugh", "flat")), warning = function(w) {
+    ws[[length(ws) + 1L]] <<- w
+    invokeRestart("muffleWarning")
+  })
+  expect_null(cl2$fit)
+  expect_true(any(vapply(ws, inherits, TRUE, "radnomo_nothing_selected")))
+})
