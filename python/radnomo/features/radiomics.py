@@ -34,7 +34,7 @@ from radnomo.io.atomic import file_sha256
 from radnomo.io.images import ImageContext, read_image_and_mask
 from radnomo.io.manifest import Manifest, read_manifest
 from radnomo.io.tables import write_feature_table
-from radnomo.parallel import RunResult, hash_key, run_cases, write_errors
+from radnomo.parallel import CaseFailure, RunResult, hash_key, run_cases, write_errors
 
 ENGINE = "radiomics"
 
@@ -190,12 +190,18 @@ def extract_image(image, mask, params: RadiomicsParams, *, label: int | None = N
 
 def case_payloads(manifest: Manifest, params: RadiomicsParams, *, label: int | None = None,
                   engine: str = "pyradiomics") -> dict[str, dict]:
-    """One picklable payload per patient for :func:`extract_case` (``engine``: the one that will run)."""
+    """One picklable payload per patient for :func:`extract_case` (``engine``: the one that will run).
+
+    A patient whose manifest row is unusable (an empty image/mask cell) gets a
+    :class:`~radnomo.parallel.CaseFailure`: that patient fails, the others go on.
+    """
     out = {}
     for pid in manifest.patients:
-        seqs = {}
-        for seq in manifest.sequences:
-            seqs[seq] = {"image": str(manifest.image_path(pid, seq)), "mask": str(manifest.mask_path(pid, seq))}
+        try:
+            seqs = manifest.case_files(pid)
+        except InputError as exc:
+            out[pid] = CaseFailure(str(exc))
+            continue
         out[pid] = {"patient_id": pid, "sequences": seqs, "params": params.params, "params_text": params.text,
                     "label": label, "engine": engine}
     return out
