@@ -265,9 +265,16 @@ def die_with_parent(owner: int | None = None, interval: float = 0.5) -> None:
 
 
 def worker_init(n: int = 1, owner: int | None = None) -> None:
-    """Pool worker initialiser: :func:`limit_threads` and :func:`die_with_parent`."""
+    """Pool worker initialiser: :func:`limit_threads`, :func:`die_with_parent`, and radnomo's
+    logged warnings on the worker's stderr as ``warning: ...``."""
     die_with_parent(owner)
     limit_threads(n)
+    log = logging.getLogger("radnomo")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        log.addHandler(handler)
 
 
 def limit_threads(n: int = 1) -> None:

@@ -9,6 +9,7 @@ runs, so ``radnomo --help`` stays fast (torch and PyRadiomics are heavy).
 from __future__ import annotations
 
 import importlib
+import logging
 
 import click
 
@@ -46,6 +47,24 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+class _EchoWarnings(logging.Handler):
+    """radnomo's logged warnings on the command's stderr as ``warning: ...`` (one line each)."""
+
+    def emit(self, record):
+        try:
+            click.echo(f"warning: {record.getMessage()}", err=True)
+        except Exception:  # pragma: no cover - a closed stream
+            self.handleError(record)
+
+
+def show_warnings() -> None:
+    """Send warnings of the ``radnomo`` loggers to stderr through click (installed once)."""
+    log = logging.getLogger("radnomo")
+    if not any(isinstance(h, _EchoWarnings) for h in log.handlers):
+        handler = _EchoWarnings(level=logging.WARNING)
+        log.addHandler(handler)
+
+
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 @click.version_option(__version__, prog_name="radnomo")
 def main():
@@ -54,3 +73,4 @@ def main():
     Typical study: `radnomo synth` (or your own manifest) -> `radnomo preprocess`
     -> `radnomo extract radiomics|deep` -> `radnomo run CONFIG.yaml`.
     """
+    show_warnings()

@@ -58,6 +58,16 @@ class ImageContext:
         return ", ".join(parts) if parts else kind
 
 
+def itk_reason(exc: BaseException) -> str:
+    """The informative line of a SimpleITK/ITK exception text (its ``ITK ERROR:`` line, else the last)."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    for i, ln in enumerate(lines):
+        if "ITK ERROR" in ln:
+            rest = ln.split("ITK ERROR:", 1)[-1].split("):", 1)[-1].strip()
+            return " ".join([rest] + lines[i + 1:i + 2]).strip() or ln
+    return lines[-1] if lines else type(exc).__name__
+
+
 def _read_dicom_folder(path: Path, ctx: ImageContext, kind: str) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     series = reader.GetGDCMSeriesIDs(str(path))

@@ -34,8 +34,8 @@ import SimpleITK as sitk
 
 from radnomo.errors import InputError
 from radnomo.io.atomic import atomic_path, file_sha256, write_text_atomic
-from radnomo.io.images import (ImageContext, check_volume, read_image_and_mask, roi_coverage_warning, roi_fraction,
-                               write_image)
+from radnomo.io.images import (ImageContext, check_volume, itk_reason, read_image_and_mask, roi_coverage_warning,
+                               roi_fraction, write_image)
 from radnomo.io.manifest import Manifest, read_manifest
 from radnomo.io.names import folder_salt, patient_name
 from radnomo.parallel import CaseFailure, cache_file, hash_key, load_cached, run_cases, write_errors
@@ -182,10 +182,14 @@ def _preprocess_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
         images[seq], masks[seq] = read_image_and_mask(files["image"], files["mask"], label=label, context=ctx,
                                                       spacing_range=config.spacing_range_mm, max_roi_fraction=None)
         check_volume(images[seq], where=ctx.where(files["image"]), purpose="preprocessing (registration, N4, resampling)")
+        check_not_constant(images[seq], masks[seq] == label, where=ctx.where(files["image"]), what="the image")
         w = roi_coverage_warning(masks[seq], label, config.max_roi_fraction, where=ctx.where(files["mask"], "mask"))
         if w:
             warnings[seq] = w
-    out_images, out_masks, records = preprocess_images(images, masks, config, label=label)
+    try:
+        out_images, out_masks, records = preprocess_images(images, masks, config, label=label)
+    except RuntimeError as exc:  # SimpleITK/ITK: one line, with the patient
+        raise InputError(f"patient {pid!r}: preprocessing failed in ITK: {itk_reason(exc)}") from exc
     for seq in out_images:
         check_preprocessed(out_images[seq], out_masks[seq], where=f"patient {pid!r}, sequence {seq!r}")
     name = payload.get("name") or patient_name(pid)
@@ -238,15 +242,22 @@ def check_preprocessed(image: sitk.Image, mask: sitk.Image, *, where: str, rel_t
     if not finite.all():
         raise InputError(f"{where}: QC failed: the preprocessed image has {int(arr.size - finite.sum())} NaN/Inf "
                          "voxel(s); nothing was written for this patient")
-    a = arr.astype(np.float64, copy=False)
-    scale = max(float(np.mean(np.abs(a))), 1e-12)
-    if float(np.std(a)) <= rel_tol * scale:
-        raise InputError(f"{where}: QC failed: the preprocessed image is constant ({float(a.flat[0]):.6g} "
-                         "everywhere); check the input's spacing/orientation and the registration")
+    check_not_constant(image, mask, where=f"{where}: QC failed", what="the preprocessed image", rel_tol=rel_tol,
+                       hint="check the input's spacing/orientation and the registration; nothing was written "
+                            "for this patient")
+
+
+def check_not_constant(image: sitk.Image, mask: sitk.Image, *, where: str, what: str = "the image",
+                       rel_tol: float = 1e-6, hint: str = "check the file") -> None:
+    """Raise :class:`InputError` when ``image`` is (near-)constant over the whole image or inside ``mask``
+    (standard deviation at most ``rel_tol`` times the mean absolute value)."""
+    a = sitk.GetArrayViewFromImage(image).astype(np.float64, copy=False)
+    if float(np.std(a)) <= rel_tol * max(float(np.mean(np.abs(a))), 1e-12):
+        raise InputError(f"{where}: {what} is constant ({float(a.flat[0]):.6g} everywhere); {hint}")
     roi = a[sitk.GetArrayViewFromImage(mask) > 0]
     if roi.size > 1 and float(np.std(roi)) <= rel_tol * max(float(np.mean(np.abs(roi))), 1e-12):
-        raise InputError(f"{where}: QC failed: the preprocessed image is constant inside the ROI "
-                         f"({float(roi[0]):.6g} in all {roi.size} voxels); check the input image and mask")
+        raise InputError(f"{where}: {what} is constant inside the ROI ({float(roi[0]):.6g} in all {roi.size} "
+                         f"voxels); {hint}")
 
 
 def _write_all(writes) -> None:
