@@ -19,6 +19,11 @@ import click
 from radnomo.errors import RadnomoError
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line (e.g. a YAML parser's multi-line message)."""
+    return " ".join(part.strip() for part in str(text).strip().splitlines() if part.strip())
+
+
 @contextlib.contextmanager
 def cli_errors():
     """Re-raise radnomo errors and ``OSError`` as :class:`click.ClickException` (one line, exit 1)."""
@@ -27,7 +32,7 @@ def cli_errors():
     try:
         yield
     except RadnomoError as exc:
-        raise click.ClickException(str(exc).strip() or type(exc).__name__) from exc
+        raise click.ClickException(one_line(str(exc)) or type(exc).__name__) from exc
     except OSError as exc:
         raise click.ClickException(os_error_message(exc, "cannot read or write a file")) from exc
     except MemoryError as exc:

@@ -46,6 +46,16 @@ class Cohort:
 MISSING_POLICIES = ("complete_cases", "error")
 
 
+def _value(v) -> str:
+    """A cell value for a message: numbers plainly (1, 0.5), anything else quoted."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        f = float(v)
+        return str(int(f)) if f.is_integer() else repr(f)
+    return repr(str(v))
+
+
 def _shorten(items: list[str], n: int = 10) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
@@ -84,7 +94,7 @@ def check_outcome_agreement(manifest_y: pd.Series, clinical_y: pd.Series, outcom
     bn = pd.to_numeric(b[both], errors="coerce")
     differ = ~((an == bn) | (a[both].astype(str) == b[both].astype(str)))
     if differ.any():
-        cases = [f"{pid} (manifest {a[pid]!r}, clinical {b[pid]!r})" for pid in differ.index[differ]]
+        cases = [f"{pid} (manifest {_value(a[pid])}, clinical {_value(b[pid])})" for pid in differ.index[differ]]
         raise InputError(f"the outcome {outcome!r} differs between the manifest {manifest_path} and the clinical "
                          f"table {clinical_path} for {int(differ.sum())} patient(s): {_shorten(cases)}; "
                          "correct one of them (or drop the column from one file)")
@@ -116,6 +126,7 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
     """
     if missing not in MISSING_POLICIES:
         raise InputError(f"missing must be one of {list(MISSING_POLICIES)}, not {missing!r}")
+    policy = missing  # (``missing`` is reused below for missing sequences)
     if manifest_path is None:
         raise InputError("config data.manifest is not set (the cohort manifest file)")
     man = read_manifest(manifest_path)
@@ -176,7 +187,7 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
             pid = clin["patient_id"].iloc[i]
             if pid in in_cohort:
                 empty_clin[pid] = [c for c in clinical_variables if bool(blank[c].iloc[i])]
-    if empty_clin and missing == "error":
+    if empty_clin and policy == "error":
         cases = [f"{p} ({', '.join(c)})" for p, c in empty_clin.items()]
         raise InputError(f"clinical table {clinical_path}: {len(empty_clin)} patient(s) have empty cells in model "
                          f"variables (data.clinical_variables): {_shorten(cases)}; fill them, drop the variables, "
@@ -231,8 +242,9 @@ def stratified_split(labels: pd.Series, test_fraction: float = 0.3, seed: int = 
             why = ""
             if excluded is not None and len(excluded):
                 why = f"; {exclusion_summary(excluded)}"
-            raise InputError(f"the {part} set has only outcome {sorted(sub.unique())} after the split; "
-                             f"the cohort is too small or too unbalanced ({labels.value_counts().to_dict()}){why}")
+            counts = {int(k): int(v) for k, v in labels.value_counts().sort_index().items()}
+            raise InputError(f"the {part} set has only outcome {sorted(int(v) for v in sub.unique())} after the "
+                             f"split; the cohort is too small or too unbalanced ({counts}){why}")
     return split
 
 
