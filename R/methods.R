@@ -202,3 +202,9 @@ nobs.radnomo_study <- function(object, ...) {
   if (!is.null(object$scores)) return(sum(object$scores$set == "train"))
   if (!is.null(object$nomogram)) nobs.radnomo_nomogram(object$nomogram) else NA_integer_
 }
+
+#' @rdname radnomo-methods
+#' @export
+coef.radnomo_selection <- function(object, ...) {
+  stats::setNames(object$coefficients$coefficient, object$coefficients$term)
+}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radnomo.errors import InputError
 from radnomo.stats import _convert as cv
 from radnomo.stats._base import RFit, tuple_of_str
 from radnomo.stats.session import call
@@ -67,12 +68,26 @@ class Nomogram(RFit):
         return self._predict(cv.r_dataframe(data), type)
 
 
-def fit_nomogram(data: pd.DataFrame, outcome: str, predictors, separation: str = "firth",
-                 event=None) -> Nomogram:
+def fit_nomogram(data: pd.DataFrame, outcome: str, predictors=None, separation: str = "firth",
+                 event=None, title: str | None = None) -> Nomogram:
     """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``); under separation ``"firth"``
-    draws Firth's estimates, ``"error"`` raises, ``"warn"`` keeps maximum likelihood."""
-    res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))),
-               separation=str(separation), event=None if event is None else str(event))
+    draws Firth's estimates, ``"error"`` raises, ``"warn"`` keeps maximum likelihood.
+
+    ``outcome`` is a column name (then ``predictors`` lists the predictor columns) or an R
+    model formula as text, e.g. ``"low ~ rcs(age, 3) + lwt + smoke"`` (rms terms and
+    interactions; ``predictors`` is then not given). ``title``: the drawn nomogram's title.
+    """
+    extra = {"separation": str(separation), "event": None if event is None else str(event),
+             "title": None if title is None else str(title)}
+    if "~" in outcome:
+        if predictors is not None:
+            raise InputError("give either a formula or outcome and predictors, not both")
+        res = call("fit_nomogram", cv.r_dataframe(data), call("as.formula", outcome), **extra)
+    else:
+        if predictors is None:
+            raise InputError("fit_nomogram needs predictors (or a formula 'outcome ~ terms')")
+        res = call("fit_nomogram", cv.r_dataframe(data), outcome, cv.r_strvec(list(tuple_of_str(predictors))),
+                   **extra)
     return nomogram_from_r(cv.RHandle(res))
 
 

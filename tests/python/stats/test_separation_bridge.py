@@ -138,3 +138,20 @@ def test_r_condition_classes_map_to_python_exceptions():
     with pytest.raises(RError) as e:
         call("stop", "plain")
     assert type(e.value) is RError
+
+
+def test_fit_nomogram_formula_through_the_bridge():
+    """An R formula with rms terms as text: the same fit as R's fit_nomogram(data, formula)."""
+    rng = np.random.default_rng(5)
+    n = 150
+    d = pd.DataFrame({"age": rng.normal(60, 10, n), "w": rng.normal(size=n)})
+    d["label"] = (rng.random(n) < 1 / (1 + np.exp(-(0.04 * (d["age"] - 60) ** 2 / 10 - 0.5 + d["w"])))).astype(int)
+    nm = stats.fit_nomogram(d, "label ~ rcs(age, 3) + w", title="Spline")
+    ref = call("fit_nomogram", cv.r_dataframe(d), call("as.formula", "label ~ rcs(age, 3) + w"))
+    ref_coef = np.asarray(cv.from_r(call("coef", ref), simplify_scalars=False), float)
+    np.testing.assert_allclose(nm.coefficients["estimate"], ref_coef, atol=1e-12)
+    assert list(nm.predictors) == ["age", "w"] and len(nm.coefficients) == 4
+    from radnomo.errors import InputError
+
+    with pytest.raises(InputError):
+        stats.fit_nomogram(d, "label ~ w", ["age"])
