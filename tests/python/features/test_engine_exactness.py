@@ -335,3 +335,26 @@ def test_wavelet_on_the_bounding_box_is_bit_identical(shape, box, settings):
     assert [t[1] for t in theirs] == [o[2] for o in ours]
     for (arr, _, name, _), (img, _, _) in zip(ours, theirs):
         assert np.array_equal(arr, sitk.GetArrayViewFromImage(img)[crop]), name
+
+
+@pytest.mark.parametrize("shape, spacing, sigma, dtype", [
+    ((30, 40, 50), (0.8, 0.9, 2.5), 3.0, np.float64),
+    ((6, 9, 4), (1.0, 1.0, 1.0), 1.0, np.float64),  # four voxels along x: the smallest ITK filters
+    ((25, 21, 33), (1.0, 1.0, 1.0), 5.0, np.float32),
+    ((20, 22, 24), (0.7, 0.7, 3.0), 2.0, np.int16),
+])
+def test_log_filter_is_bit_identical_to_simpleitk(shape, spacing, sigma, dtype):
+    """PyRadiomics' LoG is SimpleITK's LaplacianRecursiveGaussianImageFilter (normalised across scale)."""
+    from radnomo.features.engine.log_filter import laplacian_of_gaussian
+
+    rng = np.random.default_rng(5)
+    arr = (rng.normal(0, 100, shape)).astype(dtype)
+    image = sitk.GetImageFromArray(arr)
+    image.SetSpacing(spacing)
+    f = sitk.LaplacianRecursiveGaussianImageFilter()
+    f.SetNormalizeAcrossScale(True)
+    f.SetSigma(sigma)
+    theirs = sitk.GetArrayFromImage(f.Execute(image))
+    ours = laplacian_of_gaussian(arr, spacing, sigma)
+    assert ours.dtype == theirs.dtype
+    assert np.array_equal(ours, theirs)

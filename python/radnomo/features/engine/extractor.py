@@ -153,6 +153,32 @@ def _flat(angles: np.ndarray, padded_shape) -> np.ndarray:
     return (angles[:, 0] * ny * nx + angles[:, 1] * nx + angles[:, 2]).astype(np.int64)
 
 
+def log_images(image, crop, settings: Mapping[str, Any]):
+    """PyRadiomics' LoG images (``getLoGImage``: its checks, warnings, names and order), each computed by
+    :func:`.log_filter.laplacian_of_gaussian` (SimpleITK's numbers, bit for bit) and cropped to the box."""
+    import SimpleITK as sitk
+
+    from radnomo.features.engine.log_filter import laplacian_of_gaussian
+
+    size = np.array(image.GetSize())
+    spacing = np.array(image.GetSpacing())
+    if np.min(size) < 4:
+        log.warning("Image too small to apply LoG filter, size: %s", size)
+        return
+    arr = sitk.GetArrayViewFromImage(image)
+    for sigma in settings.get("sigma", []):
+        if not sigma > 0.0:
+            log.warning("applyLoG: sigma must be greater than 0.0: %g", sigma)
+            continue
+        if not np.all(size >= np.ceil(sigma / spacing) + 1):
+            log.warning("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
+                        sigma, spacing, size)
+            continue
+        filtered = laplacian_of_gaussian(arr, image.GetSpacing(), float(sigma))
+        yield (np.ascontiguousarray(filtered[crop]), image.GetSpacing(),
+               "log-sigma-%s-mm-3D" % (str(sigma).replace(".", "-")), settings)
+
+
 def wavelet_images(image, crop, settings: Mapping[str, Any]):
     """PyRadiomics' one-level wavelet decompositions, computed on the bounding box plus a margin.
 
@@ -344,6 +370,9 @@ class Extractor:
                     if cropped is not None:
                         yield from cropped
                         continue
+                if image_type == "LoG":
+                    yield from log_images(image, crop, args)
+                    continue
                 generator = getattr(imageoperations, f"get{image_type}Image")
                 for filtered, type_name, kwargs in generator(image, feature_mask, **args):
                     # keep only the bounding box of the filtered image (what PyRadiomics' classes see)
