@@ -48,7 +48,11 @@ def patient_name(patient_id: str, salt: str | None = None) -> str:
 
 
 def folder_salt(folder: str | os.PathLike, filename: str = SALT_FILE) -> str:
-    """The salt kept in ``folder/<filename>``, created (random, 128 bits, mode 0600) when missing."""
+    """The salt kept in ``folder/<filename>``, created (random, 128 bits) when missing.
+
+    The file gets the umask's mode like every output (whoever may read the folder's
+    files may read the salt: it keeps ids out of *names*, for people who see only
+    file listings, logs or paths)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / filename
@@ -65,7 +69,7 @@ def folder_salt(folder: str | os.PathLike, filename: str = SALT_FILE) -> str:
             pass
         salt = secrets.token_hex(16)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
         except FileExistsError:  # made by a concurrent process: read theirs
             continue
         with os.fdopen(fd, "w", encoding="ascii") as fh:
