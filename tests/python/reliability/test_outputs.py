@@ -196,8 +196,8 @@ def test_I05_file_where_a_folder_is_needed(finished, params_yaml, tmp_path):
     blocker.write_text("not a folder", encoding="utf-8")
     res = _extract(finished, params_yaml, blocker / "f.parquet")
     assert_clean_error(res.output, "existing_file", "is not a folder", rc=1, got_rc=res.exit_code)
-    res = cli("preprocess", finished["manifest"], "--out", blocker, "--no-progress")
-    assert_clean_error(res.output, "existing_file", "exists and is not a folder", rc=1, got_rc=res.exit_code)
+    res = cli("preprocess", finished["manifest"], "--out", blocker, "--no-progress")  # click's own check
+    assert_clean_error(res.output, "existing_file", "is a file", rc=2, got_rc=res.exit_code)
     res = cli("synth", "--out", blocker / "cohort", "--n", 1, "--size", "tiny", "--no-progress")
     assert_clean_error(res.output, "existing_file", "is a file, not a folder", rc=1, got_rc=res.exit_code)
     assert blocker.read_text(encoding="utf-8") == "not a folder"
