@@ -1,7 +1,7 @@
 """The study configuration: a schema-checked YAML file of frozen sections.
 
 A configuration file has the sections ``data``, ``split``, ``preprocess``,
-``radiomics``, ``deep``, ``stats`` and ``report`` (all optional except
+``radiomics``, ``deep``, ``stats``, ``validation`` and ``report`` (all optional except
 ``data``; a missing key takes the default shown in
 ``pipelines/hcc_recurrence/config.yaml``). Unknown keys are errors that name
 the key and the allowed ones; types and ranges are checked when the section
@@ -40,7 +40,7 @@ STUDY_CATEGORICAL = (
     "sex", "tumor_number", "multiple_low_signal", "child_pugh", "viral_hepatitis", "portal_hypertension",
     "dangerous_position", "treatment_history", "complication",
 )
-SECTIONS = ("data", "split", "preprocess", "radiomics", "deep", "stats", "report")
+SECTIONS = ("data", "split", "preprocess", "radiomics", "deep", "stats", "validation", "report")
 
 
 def _check(cond: bool, where: str, msg: str) -> None:
@@ -275,6 +275,68 @@ class StatsSection:
         return [round(i * self.dca_step, 10) for i in range(n + 1)]
 
 
+#: Estimators of the whole-pipeline internal validation (R ``validate_study(method = )``).
+VALIDATION_METHODS = ("cv", "boot", "632plus")
+
+
+@dataclass(frozen=True)
+class ValidationSection:
+    """Internal validation of the whole modelling process (R ``validate_study``), on the training split.
+
+    Every resample refits the entire chain of the ``stats`` stage (Mann–Whitney U
+    filter, correlation pruning, z-score, PCA, LASSO, score refits, clinical
+    selection, nomogram, separation policy) with the ``stats`` section's settings
+    and seed.
+
+    Parameters
+    ----------
+    enabled : run the ``validate`` stage (default true).
+    method : ``"cv"`` (default: repeated stratified k-fold cross-validation),
+        ``"boot"`` (Efron–Gong optimism bootstrap, as ``rms::validate``; known to
+        under-correct when the predictors were selected from many candidates) or
+        ``"632plus"`` (Efron & Tibshirani's .632+, AUC and Brier score only).
+    B : bootstrap resamples (``boot``, ``632plus``); R's default, 200.
+    folds, repeats : cross-validation folds and repeats (``cv``; the study: 10 x 20).
+    workers : forked R processes for the resamples (``null``: the run's ``--workers``,
+        all cores by default). Not part of the stage's key: the same seed gives
+        identical results with any number of workers.
+    """
+
+    enabled: bool = True
+    method: str = "cv"
+    B: int = 200
+    folds: int = 10
+    repeats: int = 20
+    workers: int | None = None
+
+    def __post_init__(self):
+        _check(isinstance(self.enabled, bool), "validation.enabled", f"must be true or false, not {self.enabled!r}")
+        _check(self.method in VALIDATION_METHODS, "validation.method",
+               f"must be 'cv', 'boot' or '632plus', not {self.method!r}")
+        _check(_is_int(self.B) and 1 <= self.B <= 100000, "validation.B",
+               f"must be an integer in 1..100000, not {self.B!r}")
+        _check(_is_int(self.folds) and self.folds >= 2, "validation.folds",
+               f"must be an integer >= 2, not {self.folds!r}")
+        _check(_is_int(self.repeats) and 1 <= self.repeats <= 10000, "validation.repeats",
+               f"must be an integer in 1..10000, not {self.repeats!r}")
+        _check(self.workers is None or (_is_int(self.workers) and 1 <= self.workers <= 1024), "validation.workers",
+               f"must be null or an integer in 1..1024, not {self.workers!r}")
+
+    @property
+    def n_resamples(self) -> int:
+        """Models refitted: folds x repeats (``cv``) or B."""
+        return self.folds * self.repeats if self.method == "cv" else self.B
+
+    def describe(self) -> str:
+        """The estimator in words (for the report)."""
+        if self.method == "cv":
+            return (f"repeated stratified {self.folds}-fold cross-validation, {self.repeats} repeat(s) "
+                    f"({self.n_resamples} refits of the whole pipeline)")
+        if self.method == "boot":
+            return f"Efron-Gong optimism bootstrap, B = {self.B} refits of the whole pipeline"
+        return f".632+ bootstrap (Efron & Tibshirani 1997), B = {self.B} refits of the whole pipeline"
+
+
 @dataclass(frozen=True)
 class ReportSection:
     """The report: ``title``; ``shap_patients`` test patients with per-patient SHAP bar plots."""
@@ -300,6 +362,7 @@ class StudyConfig:
     deep: DeepSection
     stats: StatsSection
     report: ReportSection
+    validation: ValidationSection = ValidationSection()
     raw: dict = field(repr=False, compare=False, default_factory=dict)
     base_dir: Path = Path(".")
 
@@ -386,6 +449,7 @@ def parse_config(mapping: Mapping[str, Any] | None, base_dir: str | Path = ".") 
     split = simple("split", SplitSection)
     radiomics = simple("radiomics", RadiomicsSection)
     stats = simple("stats", StatsSection)
+    validation = simple("validation", ValidationSection)
     report = simple("report", ReportSection)
 
     pre_allowed = PreprocessSection.allowed()
@@ -410,7 +474,7 @@ def parse_config(mapping: Mapping[str, Any] | None, base_dir: str | Path = ".") 
     raw["deep"] = {**deep_simple, **dg, "train": train_raw, "slices": slices.to_dict()}
 
     return StudyConfig(data=data, split=split, preprocess=preprocess, radiomics=radiomics, deep=deep,
-                       stats=stats, report=report, raw=raw, base_dir=Path(base_dir))
+                       stats=stats, report=report, validation=validation, raw=raw, base_dir=Path(base_dir))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -111,6 +111,26 @@ def find(tables: dict[str, pd.DataFrame], candidates) -> str | None:
     return None
 
 
+#: The validate stage's tables, in the order the report shows them.
+VALIDATION_TABLE_ORDER = ("validation_summary", "validation_performance", "validation_calibration",
+                          "selection_stability", "selection_counts", "selection_jaccard", "validation_resamples",
+                          "validation_timing")
+
+#: Colours of the feature blocks (selection-stability figure).
+BLOCK_COLOURS = {"radiomics": "#2e86c1", "deep": "#c0392b", "clinical": "#27ae60"}
+
+#: Features per block in the selection-stability figure.
+STABILITY_TOP = {"radiomics": 15, "deep": 10, "clinical": 10}
+
+BOOTSTRAP_CAVEAT = (
+    "The Efron-Gong optimism bootstrap (validation.method: boot; what rms::validate and rms::calibrate do) is "
+    "known to under-correct when the predictors were selected from many candidates (p >> n, as here): each "
+    "bootstrap resample holds about 63% of the original patients, so a model that memorised its resample also "
+    "looks good on the original data. Repeated cross-validation (the default) and .632+ do not share this bias "
+    "to the same degree; the final-model-only calibration curve (rms::calibrate on the nomogram, which treats "
+    "the selected scores as fixed predictors) understates the optimism for the same reason.")
+
+
 # ------------------------------------------------------------------ plots ---
 
 def _plt():
@@ -193,6 +213,65 @@ def plot_calibration_tables(curve: pd.DataFrame | None, boot: pd.DataFrame | Non
     return path
 
 
+def plot_validation_calibration(whole: pd.DataFrame, final_only: pd.DataFrame | None, path: Path, title: str,
+                                whole_label: str) -> Path:
+    """The nomogram's calibration corrected by whole-pipeline resampling beside the final-model-only
+    (rms::calibrate bootstrap) correction, on the training set."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.8, 5.4))
+    ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=0.8, label="Ideal")
+    ax.plot(whole.predicted, whole.apparent, color="0.35", lw=1.2, label="Apparent (training set)")
+    if final_only is not None and {"predicted", "bias_corrected"} <= set(final_only.columns):
+        ax.plot(final_only.predicted, final_only.bias_corrected, color="#2e86c1", lw=1.6, ls="-.",
+                label="Final model only (rms::calibrate bootstrap;\nselection not repeated)")
+    ax.plot(whole.predicted, whole.corrected, color="#c0392b", lw=2.0,
+            label=f"Whole pipeline ({whole_label};\nselection repeated)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Predicted probability")
+    ax.set_ylabel("Observed proportion")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=7.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def stability_top(stability: pd.DataFrame, top=None) -> pd.DataFrame:
+    """The most frequently selected features of each block (``STABILITY_TOP`` per block), blocks in
+    radiomics, deep, clinical order, highest frequency first."""
+    top = STABILITY_TOP if top is None else top
+    parts = []
+    for b in ("radiomics", "deep", "clinical"):
+        sub = stability.loc[stability.block == b].sort_values(["frequency", "feature"], ascending=[False, True],
+                                                              kind="stable")
+        parts.append(sub.head(top.get(b, 10)))
+    return pd.concat(parts, ignore_index=True) if parts else stability.iloc[0:0]
+
+
+def plot_selection_stability(stability: pd.DataFrame, path: Path, title: str) -> Path:
+    """Horizontal bars: selection frequency of the top features per block, coloured by block."""
+    plt = _plt()
+    top = stability_top(stability)
+    fig, ax = plt.subplots(figsize=(7.2, max(2.5, 0.24 * len(top) + 1.2)))
+    ypos = np.arange(len(top))[::-1]
+    ax.barh(ypos, top.frequency, color=[BLOCK_COLOURS.get(b, "0.5") for b in top.block])
+    ax.set_yticks(ypos)
+    ax.set_yticklabels([str(f) if len(str(f)) <= 48 else str(f)[:45] + "..." for f in top.feature], fontsize=6.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Fraction of resamples in which the feature was selected")
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=c, label=b) for b, c in BLOCK_COLOURS.items() if b in set(top.block)],
+              fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_dca(dc: pd.DataFrame, path: Path, title: str) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -254,6 +333,12 @@ def collect_tables(ctx) -> dict[str, pd.DataFrame]:
         t["fits"]["note"] = ["" if pd.isna(v) else str(v) for v in t["fits"]["note"]]
     if "delong" in t and {"model_1", "model_2", "p"} <= set(t["delong"].columns):
         t.update(delong_matrix(t["delong"]))
+    vdir = ctx.rundir.root / "validate"
+    if "validate" in ctx.outcomes and vdir.exists():
+        for name in VALIDATION_TABLE_ORDER:
+            p = vdir / f"{name}.csv"
+            if p.exists():
+                t[name] = pd.read_csv(p)
     t["split"] = pd.read_csv(ctx.path("split", "split.csv"), dtype={"patient_id": str})
     ex = ctx.path("split", "excluded.csv")
     if ex.exists():
@@ -330,6 +415,111 @@ def run_record(ctx) -> dict[str, Any]:
     }
 
 
+def _fmt3(v) -> str:
+    return "NA" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{float(v):.3f}"
+
+
+def validation_info(ctx) -> dict | None:
+    """What the validate stage did (``None`` when it did not run): method, estimator in words, resamples."""
+    o = ctx.outcomes.get("validate")
+    if o is None:
+        return None
+    info = o.info or {}
+    v = ctx.config.validation
+    short = {"cv": f"{v.folds}-fold CV x {v.repeats}", "boot": f"optimism bootstrap, B = {v.B}",
+             "632plus": f".632+ bootstrap, B = {v.B}"}[v.method]
+    return {"method": info.get("method", v.method), "estimator": info.get("estimator", v.describe()),
+            "short": short, "n_resamples": info.get("n_resamples", v.n_resamples),
+            "settings": {k: val for k, val in ctx.config.section_dict("validation").items() if k != "workers"},
+            "resamples": info.get("resamples", {})}
+
+
+def corrected_auc(tables: dict[str, pd.DataFrame], model: str) -> dict | None:
+    """The validation's AUC row of ``model`` (apparent, corrected, lower, upper) or ``None``."""
+    perf = tables.get("validation_summary")
+    if perf is None:
+        perf = tables.get("validation_performance")
+    if perf is None or not len(perf):
+        return None
+    row = perf.loc[(perf.model == model) & (perf.metric == "auc")]
+    if not len(row) or not np.isfinite(float(row.corrected.iloc[0])):
+        return None
+    r = row.iloc[0]
+    return {k: (float(r[k]) if pd.notna(r[k]) else None) for k in ("apparent", "corrected", "lower", "upper")}
+
+
+def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record: dict, figs: dict,
+                    test_n: str) -> tuple[list[str], set[str]]:
+    """The report's internal-validation section and the tables it shows."""
+    out = ["<h2 id='validation'>Internal validation of the whole modelling process</h2>"]
+    used: set[str] = set()
+    if vinfo is None:
+        out.append("<p class='warn'>Not run (validation.enabled: false). The apparent (training-set) performance "
+                   "of a model whose predictors were selected from thousands of candidates is optimistic.</p>")
+        return out, used
+    out.append(
+        "<p class='note'>Estimator: <b>" + html.escape(vinfo["estimator"]) + "</b> (R validate_study, training "
+        "set only). Every resample refits the entire chain of the statistics stage with its settings and seed "
+        "— Mann–Whitney U filter, correlation pruning, z-score, PCA of the deep block, LASSO, score refits, "
+        "univariable and multivariable clinical selection, the nomogram and the separation policy — so the "
+        "corrected numbers include the optimism of the feature selection. <i>apparent</i>: the model fitted on "
+        "the whole training set, judged on it; <i>corrected</i> = apparent − optimism"
+        + (" (cross-validation: AUC averaged over the held-out folds, the other metrics from each repeat's pooled "
+           "out-of-fold risks)" if vinfo["method"] == "cv" else "")
+        + "; <i>lower</i>–<i>upper</i>: 95% CI of the corrected AUC (DeLong interval of the apparent AUC shifted by "
+        "the optimism; approximate: it ignores the uncertainty of the optimism itself); <i>test</i>: the frozen "
+        f"model on the test set{html.escape(test_n)} (the same metric definitions). Calibration intercept and "
+        "slope: logistic recalibration glm(y ~ logit(risk)) (ideal 0 and 1; NA where the risks separate the "
+        "outcomes); Emax, E90: maximum and 90th percentile of |risk − lowess calibration curve|.</p>")
+    out.append(f"<p class='note'>{html.escape(BOOTSTRAP_CAVEAT)}</p>")
+    devs = [d for d in record.get("deviations_from_study_config", [])
+            if d["setting"].startswith("validation.") and d["setting"] != "validation.workers"]
+    if devs:
+        out.append("<p class='warn'>This run's validation setting differs from the study's: "
+                   + "; ".join(f"{html.escape(d['setting'])} {html.escape(json.dumps(d['this run']))} "
+                               f"(study: {html.escape(json.dumps(d['study']))})" for d in devs)
+                   + f" — {vinfo['n_resamples']} refits, so its corrected numbers carry more Monte-Carlo "
+                   "noise than the study's.</p>")
+    res = vinfo.get("resamples") or {}
+    if res.get("failed"):
+        out.append(f"<p class='warn'>{res['failed']} of {res.get('resamples')} resamples failed and are left out "
+                   "of the estimates (see validation_resamples).</p>")
+    name = "validation_summary" if "validation_summary" in tables else "validation_performance"
+    if name in tables:
+        out.append("<h3>Apparent | optimism-corrected (95% CI) | test, per model and metric</h3>")
+        out.append(table_html(tables[name], name))
+        used.add(name)
+        used.add("validation_performance")
+        t = tables[name]
+        flat = t.loc[(t.metric == "auc") & t.lower.notna() & (t.lower == t.upper)]
+        if len(flat):
+            out.append("<p class='warn'>The 95% CI of the corrected AUC of " + ", ".join(
+                html.escape(MODEL_LABELS.get(m, m)) for m in flat.model) + " has no width: the apparent AUC is 1 "
+                "(the training risks separate the outcomes), where the DeLong variance is 0, so the shifted "
+                "interval carries no sampling uncertainty and is not informative.</p>")
+    else:
+        out.append("<p class='warn'>No model was fitted on the training set: nothing to validate.</p>")
+    out += [img_html(p, c) for p, c in figs.get("validation", [])]
+    for n, title in (("selection_jaccard", "Selection stability: mean pairwise Jaccard index of the selected "
+                                           "sets, per block"),
+                     ("validation_resamples", "Resamples: succeeded, failed, separated (policy applied), without "
+                                              "a model"),
+                     ("validation_timing", "Mean seconds per refit, by step")):
+        if n in tables:
+            out.append(f"<h3>{html.escape(title)}</h3>" + table_html(tables[n], n))
+            used.add(n)
+    notes = []
+    for n in ("validation_calibration", "selection_stability", "selection_counts"):
+        if n in tables:
+            used.add(n)
+            notes.append(f"{n}.csv ({len(tables[n])} rows)")
+    if notes:
+        out.append("<p class='note'>Also in tables/: " + ", ".join(html.escape(x) for x in notes)
+                   + " (the corrected calibration curve, every feature's selection frequency, the number of "
+                   "terms selected per resample).</p>")
+    return out, used
+
+
 def build_report(ctx, out: Path) -> dict:
     """Write ``report.html``, ``results.json``, ``tables/*.csv`` and ``figures/*.png`` into ``out``."""
     from radnomo.io.atomic import write_text_atomic
@@ -388,6 +578,26 @@ def build_report(ctx, out: Path) -> dict:
                 p = plot_dca(sub, out / "figures" / f"dca_{split}.png", f"Decision curves, {split} set{set_n.get(split, '')}")
                 figs.setdefault("decision", []).append((p, f"Decision curves, {split} set"))
 
+    # whole-pipeline validation: corrected calibration beside the final-model-only one; selection stability
+    vinfo = validation_info(ctx)
+    if vinfo is not None and "validation_calibration" in tables and len(tables["validation_calibration"]):
+        final_only = next((tables[n] for n in tables if n.startswith("calibration") and "train" in n
+                           and "bootstrap" in n), None)
+        p = plot_validation_calibration(
+            tables["validation_calibration"], final_only, out / "figures" / "calibration_validation.png",
+            f"Nomogram calibration, training set{set_n.get('train', '')}:\noptimism-corrected two ways",
+            vinfo["short"])
+        figs.setdefault("validation", []).append(
+            (p, "Calibration of the nomogram on the training set, corrected by resampling the whole pipeline "
+                f"({vinfo['short']}) and, for comparison, by the final-model-only bootstrap (rms::calibrate)"))
+    if vinfo is not None and "selection_stability" in tables and len(tables["selection_stability"]):
+        p = plot_selection_stability(tables["selection_stability"], out / "figures" / "selection_stability.png",
+                                     f"Selection stability over {vinfo['n_resamples']} resamples "
+                                     f"({vinfo['short']})")
+        figs.setdefault("validation", []).append(
+            (p, "Selection frequency of the most often selected features per block (deep block: the features "
+                "kept before the PCA)"))
+
     body = [f"<h1>{html.escape(ctx.config.report.title)}</h1>"]
     counts = record.get("patients") or {}
     body.append("<p>" + ", ".join(f"{k}: {v.get('n')} patients ({v.get('events')} events)"
@@ -407,10 +617,17 @@ def build_report(ctx, out: Path) -> dict:
         ms = _split_col(mt)
         row = mt.loc[(mt.model == "nomogram") & ((mt[ms] == "test") if ms else True)]
         if len(row):
+            corrected = ""
+            cv = corrected_auc(tables, "nomogram")
+            if cv is not None and vinfo is not None:
+                corrected = (f"; optimism-corrected training AUC {cv['corrected']:.3f} "
+                             f"(95% CI {_fmt3(cv['lower'])}–{_fmt3(cv['upper'])}; {vinfo['short']}, "
+                             f"apparent {cv['apparent']:.3f})")
             body.append(f"<p class='warn'>Nomogram test AUC {float(row.auc.iloc[0]):.3f} "
                         f"(DeLong 95% CI {float(row.auc_lower.iloc[0]):.3f}–{float(row.auc_upper.iloc[0]):.3f}) "
                         f"vs the synthetic cohort's oracle AUC {float(oracle['oracle_auc']):.3f} "
-                        f"(the true risk's AUC on this cohort; expected {float(oracle.get('expected_oracle_auc', float('nan'))):.3f}).</p>")
+                        f"(the true risk's AUC on this cohort; expected {float(oracle.get('expected_oracle_auc', float('nan'))):.3f})"
+                        f"{corrected}.</p>")
     used = set()
     for title, cands, expl in TABLE_SECTIONS:
         n = find(tables, cands)
@@ -420,6 +637,9 @@ def build_report(ctx, out: Path) -> dict:
             body.append(table_html(tables[n], n))
         else:
             body.append("<p class='warn'>Not available in this run.</p>")
+    vhtml, vused = validation_html(tables, vinfo, record, figs, set_n.get("test", ""))
+    body += vhtml
+    used |= vused
     body.append("<h2>Selected features and their weights</h2>")
     for n in [n for n in tables if n.endswith("_score_terms") or ("coefficients" in n and n not in used)]:
         used.add(n)
@@ -467,6 +687,7 @@ def build_report(ctx, out: Path) -> dict:
                "tables": {n: records(df) for n, df in tables.items() if n not in big},
                "tables_csv_only": big,
                "figures": {k: [str(p.relative_to(out)) for p, _ in v] for k, v in figs.items()},
+               "validation": vinfo,
                "run_record": record}
     write_text_atomic(out / "results.json", json.dumps(results, indent=1, default=str, allow_nan=False))
     return {"tables": sorted(tables), "figures": {k: len(v) for k, v in figs.items()},

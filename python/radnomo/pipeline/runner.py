@@ -34,8 +34,9 @@ class RunSummary:
 
 
 def active_stages(config: StudyConfig, until: str | None = None) -> list[str]:
-    """Stages that run for this configuration (``deep`` only when enabled), up to ``until``."""
-    stages = [s for s in STAGES if s != "deep" or config.deep.enabled]
+    """Stages that run for this configuration (``deep`` and ``validate`` only when enabled), up to ``until``."""
+    enabled = {"deep": config.deep.enabled, "validate": config.validation.enabled}
+    stages = [s for s in STAGES if enabled.get(s, True)]
     if until is not None:
         if until not in stages:
             raise ValueError(f"unknown or disabled stage {until!r}; stages: {stages}")

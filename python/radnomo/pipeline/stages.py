@@ -2,8 +2,9 @@
 
 split -> preprocess -> radiomics -> deep (training, features, Grad-CAM) ->
 stats (R ``fit_study``: selection, Rad/DL scores, clinical model, nomogram,
-evaluation; training split only) -> shap -> model (the reusable artifact) ->
-report. Each stage writes into its own folder of the run directory and is
+evaluation; training split only) -> validate (R ``validate_study``: the whole
+modelling process refitted in every resample of the training split) -> shap ->
+model (the reusable artifact) -> report. Each stage writes into its own folder of the run directory and is
 skipped on a rerun when its key (settings + upstream keys + input hashes) is
 unchanged (:mod:`radnomo.pipeline.rundir`).
 """
@@ -30,7 +31,7 @@ from radnomo.pipeline.rundir import RunDirectory, StageOutcome
 
 #: Bumped when a stage's outputs change meaning; part of every stage key.
 STAGES_VERSION = 4  # 4: separation policy and fits table; deep compute record
-STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report")
+STAGES = ("split", "preprocess", "radiomics", "deep", "stats", "validate", "shap", "model", "report")
 
 
 @dataclass
@@ -500,6 +501,133 @@ def _plot_nomogram(study, path: Path) -> None:
     plot_nomogram(study.nomogram, path)
 
 
+# --------------------------------------------------------------- validate ---
+
+#: The validate stage's tables (R ``validate_study`` components -> file names in ``validate/``).
+VALIDATION_TABLES = {"performance": "validation_performance", "calibration": "validation_calibration",
+                     "stability": "selection_stability", "selected_terms": "selection_counts",
+                     "jaccard": "selection_jaccard", "resamples": "validation_resamples"}
+
+#: Metrics of the validation, in report order, with their labels.
+VALIDATION_METRICS = {"auc": "AUC (c statistic)", "brier": "Brier score", "scaled_brier": "Scaled Brier score",
+                      "intercept": "Calibration intercept", "slope": "Calibration slope", "emax": "Emax",
+                      "e90": "E90"}
+
+
+def validation_test_metrics(scores: pd.DataFrame, models) -> pd.DataFrame:
+    """The validation's metrics of each model on the test set (R, the same function ``validate_study`` uses).
+
+    ``scores``: the stats stage's per-patient risks (``set``, ``outcome``, one column per model).
+    Returns ``model, metric, test`` (empty when the test set has a single outcome class or none).
+    """
+    from radnomo.stats import _convert as cv
+    from radnomo.stats.session import call
+
+    rows = []
+    sc = scores.loc[scores["set"] == "test"] if "set" in scores.columns else scores.iloc[0:0]
+    for m in models:
+        if m not in sc.columns:
+            continue
+        ok = sc[m].notna()
+        y, p = sc.loc[ok, "outcome"].to_numpy(float), sc.loc[ok, m].to_numpy(float)
+        if len(y) < 2 or len(np.unique(y)) < 2:
+            continue
+        # radnomo:::validation_metrics: the one implementation of these metrics (R/validate.R)
+        res = call("validation_metrics", cv.r_numvec(y), cv.r_numvec(p))
+        names = [str(n) for n in res.names]
+        rows += [{"model": m, "metric": k, "test": float(v)} for k, v in zip(names, res)]
+    return pd.DataFrame(rows, columns=["model", "metric", "test"])
+
+
+def validation_summary(performance: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Apparent | optimism | corrected (95% CI for the AUC) | test, per model and metric, in report order."""
+    out = performance.merge(test, on=["model", "metric"], how="left") if len(test) else performance.assign(test=np.nan)
+    from radnomo.pipeline.study_adapter import MODEL_LABELS
+
+    order_m = {m: i for i, m in enumerate(MODEL_LABELS)}
+    order_k = {k: i for i, k in enumerate(VALIDATION_METRICS)}
+    out = out.assign(_m=out["model"].map(order_m).fillna(99), _k=out["metric"].map(order_k).fillna(99))
+    out = out.sort_values(["_m", "_k"], kind="stable").drop(columns=["_m", "_k"]).reset_index(drop=True)
+    return out[["model", "metric", "apparent", "optimism", "corrected", "lower", "upper", "test"]]
+
+
+def stage_validate(ctx: RunContext) -> StageOutcome:
+    """R ``validate_study`` on the training split with the stats stage's data and settings.
+
+    Writes ``validation_performance.csv`` (model, metric, apparent, optimism, corrected,
+    lower, upper), ``validation_summary.csv`` (the same with the test set's value of each
+    metric), ``validation_calibration.csv`` (the nomogram's apparent and corrected
+    calibration curves), ``selection_stability.csv`` (selection frequency per feature),
+    ``selection_counts.csv`` (terms selected per resample and block),
+    ``selection_jaccard.csv``, ``validation_resamples.csv`` (failed / separated resamples)
+    and ``validation_timing.csv`` (where a refit spends its time).
+    """
+    cfg = ctx.config
+    v = cfg.validation
+    settings = {k: val for k, val in cfg.section_dict("validation").items() if k != "workers"}
+    parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "validation": settings}
+
+    def run(d: Path) -> dict:
+        from radnomo.stats import validate_study
+
+        s = cfg.stats
+        train = pd.read_csv(ctx.path("stats", "data_train.csv.gz"), dtype={"patient_id": str})
+        cols = json.loads(ctx.path("stats", "columns.json").read_text(encoding="utf-8"))
+        workers = v.workers if v.workers is not None else (ctx.workers or _cpu_count())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            val = validate_study(train, outcome="label", radiomics=cols["radiomics"], deep=cols["deep"],
+                                 clinical=cols["clinical"], id="patient_id", mwu_alpha=s.mwu_alpha,
+                                 cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
+                                 lambda_=s.lambda_, clinical_alpha=s.clinical_alpha, score=s.score,
+                                 separation=s.separation, method=v.method, B=v.B, folds=v.folds,
+                                 repeats=v.repeats, seed=s.seed, workers=workers, progress=False)
+        msgs = _counted([f"{w.category.__name__}: {w.message}" for w in caught])
+        names = []
+        for comp, name in VALIDATION_TABLES.items():
+            df = getattr(val, comp)
+            if isinstance(df, pd.DataFrame):
+                write_csv(df, d / f"{name}.csv")
+                names.append(name)
+        timing = val.robj.component("timing")
+        if isinstance(timing, pd.DataFrame):
+            write_csv(timing, d / "validation_timing.csv")
+            names.append("validation_timing")
+        perf = val.performance if isinstance(val.performance, pd.DataFrame) else None
+        if perf is not None and len(perf):
+            scores = pd.read_csv(ctx.path("stats", "tables/scores.csv"), dtype={"id": str})
+            test = validation_test_metrics(scores, list(dict.fromkeys(perf["model"])))
+            write_csv(validation_summary(perf, test), d / "validation_summary.csv")
+            names.append("validation_summary")
+        res = val.resamples
+        counts = {} if res is None else {str(r.reason): int(r.n) for r in res.itertuples()}
+        if counts.get("failed"):
+            msgs.append(f"{counts['failed']} of {val.n_resamples} validation resample(s) failed "
+                        "(left out of the estimates; reasons in validation_resamples.csv)")
+        return {"tables": names, "method": val.method, "n_resamples": val.n_resamples,
+                "estimator": v.describe(), "workers": workers, "resamples": counts, "warnings": msgs}
+
+    return ctx.rundir.run_stage("validate", parts, run,
+                                lambda info: [f"{n}.csv" for n in info["tables"]], ctx.log)
+
+
+def _cpu_count() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _counted(messages: list[str]) -> list[str]:
+    """Identical messages once, with a count."""
+    seen: dict[str, int] = {}
+    for m in messages:
+        seen[m] = seen.get(m, 0) + 1
+    return [m if n == 1 else f"{m} ({n} times)" for m, n in seen.items()]
+
+
 # ------------------------------------------------------------------- shap ---
 
 def stage_shap(ctx: RunContext) -> StageOutcome:
@@ -555,7 +683,8 @@ def stage_model(ctx: RunContext) -> StageOutcome:
     from radnomo.pipeline.model import write_model
 
     parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "deep": ctx.key("deep"), "radiomics": ctx.key("radiomics"),
-             "preprocess": ctx.config.section_dict("preprocess")}
+             "preprocess": ctx.config.section_dict("preprocess"),
+             "artifact": 2}  # 2: model.json lists the clinical variables the study uses
 
     def run(d: Path) -> dict:
         return write_model(ctx, d)
@@ -572,6 +701,7 @@ def stage_report(ctx: RunContext) -> StageOutcome:
     parts = {s: ctx.key(s) for s in STAGES if s != "report"}
     parts["version"] = STAGES_VERSION
     parts["report"] = ctx.config.section_dict("report")
+    parts["layout"] = 2  # 2: internal-validation section (validate stage)
 
     def run(d: Path) -> dict:
         return build_report(ctx, d)
@@ -581,7 +711,8 @@ def stage_report(ctx: RunContext) -> StageOutcome:
 
 STAGE_FUNCTIONS: dict[str, Callable[[RunContext], StageOutcome]] = {
     "split": stage_split, "preprocess": stage_preprocess, "radiomics": stage_radiomics, "deep": stage_deep,
-    "stats": stage_stats, "shap": stage_shap, "model": stage_model, "report": stage_report,
+    "stats": stage_stats, "validate": stage_validate, "shap": stage_shap, "model": stage_model,
+    "report": stage_report,
 }
 
 

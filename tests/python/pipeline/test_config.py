@@ -137,3 +137,36 @@ def test_separation_policy_setting():
         assert load_config(STUDY, [f"stats.separation={policy}"]).stats.separation == policy
     diff = config_diff(load_config(STUDY, ["stats.separation=error"]).raw, cfg.raw)
     assert diff == [{"setting": "stats.separation", "study": "firth", "this run": "error"}]
+
+
+def test_validation_section_defaults_and_the_demos_setting():
+    """validation: on by default with the study's setting (repeated CV, 10 folds x 20 repeats, R's B = 200);
+    the demo's lighter setting is merged from demo.yaml and shows as a deviation."""
+    from radnomo.pipeline.config import merge
+
+    cfg = load_config(STUDY)
+    v = cfg.validation
+    assert (v.enabled, v.method, v.B, v.folds, v.repeats, v.workers) == (True, "cv", 200, 10, 20, None)
+    assert v.n_resamples == 200 and "10-fold cross-validation, 20 repeat(s)" in v.describe()
+    assert set(read_yaml(STUDY)["validation"]) == {"enabled", "method", "B", "folds", "repeats", "workers"}
+    assert parse_config({}).validation == v  # the file's values are the defaults
+    demo = parse_config(merge(read_yaml(STUDY), read_yaml(STUDY.parent / "demo.yaml")), base_dir=STUDY.parent)
+    assert (demo.validation.folds, demo.validation.repeats, demo.validation.method) == (5, 2, "cv")
+    diff = {r["setting"] for r in config_diff(demo.raw, cfg.raw)}
+    assert {"validation.folds", "validation.repeats"} <= diff
+    boot = load_config(STUDY, ["validation.method=boot", "validation.B=50"]).validation
+    assert boot.n_resamples == 50 and "optimism bootstrap, B = 50" in boot.describe()
+
+
+@pytest.mark.parametrize("override, pattern", [
+    ("validation.method=bootstrap", r"validation.method: must be 'cv', 'boot' or '632plus', not 'bootstrap'"),
+    ("validation.folds=1", r"validation.folds: must be an integer >= 2"),
+    ("validation.repeats=0", r"validation.repeats: must be an integer in 1..10000"),
+    ("validation.B=2.5", r"validation.B: must be an integer"),
+    ("validation.workers=0", r"validation.workers: must be null or an integer in 1..1024"),
+    ("validation.enabled=yes please", r"validation.enabled: must be true or false"),
+    ("validation.fold=5", r"validation: unknown key\(s\) \['fold'\].*allowed.*folds"),
+])
+def test_validation_settings_are_checked(override, pattern):
+    with pytest.raises(InputError, match=pattern):
+        load_config(STUDY, [override])

@@ -1,0 +1,185 @@
+"""The validate stage (issue 13): R ``validate_study`` on the training split with the stats stage's data
+and settings, its tables, caching, and the report's internal-validation section.
+
+Driven without images on the synthetic study of ``conftest.py`` (stats -> validate -> shap -> model ->
+report; 3-fold CV x 2).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import N_TRAIN, run_stages, synth_config, write_upstream
+from test_report import assert_table_matches, parse_tables
+
+
+def _direct(run, **kw):
+    """radnomo.stats.validate_study called by hand on the in-memory training set with the run's settings."""
+    from radnomo.stats import validate_study
+
+    cfg = run.ctx.config
+    s, v = cfg.stats, cfg.validation
+    train = run.train
+    args = dict(outcome="label", radiomics=[c for c in train if c.startswith("rad")],
+                deep=[c for c in train if c.startswith("dl")], clinical=["age", "sex", "lnafp"], id="patient_id",
+                mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
+                lambda_=s.lambda_, clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation,
+                method=v.method, B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=1)
+    args.update(kw)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return validate_study(train, **args)
+
+
+def _csv(run, name):
+    return pd.read_csv(run.root / "validate" / f"{name}.csv")
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, what: str):
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    assert list(a.columns) == list(b.columns), what
+    for c in a.columns:
+        if pd.api.types.is_numeric_dtype(a[c]):
+            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, atol=1e-14,
+                                       equal_nan=True, err_msg=f"{what}: {c}")
+        else:
+            assert a[c].astype(str).tolist() == b[c].astype(str).tolist(), f"{what}: {c}"
+
+
+def test_stage_writes_the_tables_and_equals_a_direct_call(synthetic_run):
+    """The stage passes the stats stage's columns and settings (and the training rows, through
+    data_train.csv.gz) unchanged: same tables as validate_study on the in-memory training set."""
+    info = synthetic_run.ctx.outcomes["validate"].info
+    assert info["method"] == "cv" and info["n_resamples"] == 6 and info["resamples"]["failed"] == 0
+    for name in ("validation_performance", "validation_summary", "validation_calibration", "selection_stability",
+                 "selection_counts", "selection_jaccard", "validation_resamples", "validation_timing"):
+        assert (synthetic_run.root / "validate" / f"{name}.csv").exists(), name
+    ref = _direct(synthetic_run)
+    _same(_csv(synthetic_run, "validation_performance"), ref.performance, "performance")
+    _same(_csv(synthetic_run, "validation_calibration"), ref.calibration, "calibration")
+    _same(_csv(synthetic_run, "selection_stability"), ref.stability, "stability")
+    _same(_csv(synthetic_run, "selection_jaccard"), ref.jaccard, "jaccard")
+    perf = _csv(synthetic_run, "validation_performance")
+    assert set(perf.model) == {"clinical", "rad_score", "dl_score", "nomogram"}
+    assert set(perf.metric) == {"auc", "brier", "scaled_brier", "intercept", "slope", "emax", "e90"}
+
+
+def test_apparent_and_test_columns_equal_the_stats_stage(synthetic_run):
+    """apparent = the stats stage's own training fit (pROC AUC; calibration() Brier, slope and
+    recalibration intercept of the nomogram); test = the stats stage's test-set numbers."""
+    t = synthetic_run.root / "stats" / "tables"
+    summ = _csv(synthetic_run, "validation_summary").set_index(["model", "metric"])
+    m = pd.read_csv(t / "metrics.csv").set_index(["set", "model"])
+    for model in ("clinical", "rad_score", "dl_score", "nomogram"):
+        assert summ.loc[(model, "auc"), "apparent"] == pytest.approx(m.loc[("train", model), "auc"], abs=1e-12)
+        assert summ.loc[(model, "auc"), "test"] == pytest.approx(m.loc[("test", model), "auc"], abs=1e-12)
+    for part, col in (("train", "apparent"), ("test", "test")):
+        cal = pd.read_csv(t / f"calibration_{part}_stats.csv").iloc[0]
+        assert summ.loc[("nomogram", "brier"), col] == pytest.approx(cal["brier"], abs=1e-12)
+        if part == "test":  # on the training set the recalibration of the fitted model is exactly (0, 1)
+            assert summ.loc[("nomogram", "slope"), col] == pytest.approx(cal["slope"], rel=1e-7)
+            assert summ.loc[("nomogram", "intercept"), col] == pytest.approx(cal["recalibration_intercept"],
+                                                                             rel=1e-7, abs=1e-9)
+    # corrected = apparent - optimism; the AUC interval surrounds the corrected AUC
+    np.testing.assert_allclose(summ.corrected, summ.apparent - summ.optimism, atol=1e-12)
+    auc = summ.xs("auc", level="metric")
+    assert ((auc.lower <= auc.corrected) & (auc.corrected <= auc.upper)).all()
+    assert summ.drop(index="auc", level="metric")[["lower", "upper"]].isna().all().all()
+
+
+def test_same_results_with_two_workers(synthetic_run):
+    """Forked R workers from the Python process give the stage's numbers (one RNG stream per resample)."""
+    ref = _direct(synthetic_run, workers=2)
+    _same(_csv(synthetic_run, "validation_performance"), ref.performance, "performance, 2 workers")
+
+
+def test_report_section_numbers_equal_results_json(synthetic_run):
+    root = synthetic_run.root
+    res = json.loads((root / "report" / "results.json").read_text(encoding="utf-8"))
+    page = (root / "report" / "report.html").read_text(encoding="utf-8")
+    cells = parse_tables(page)
+    for name in ("validation_summary", "selection_jaccard", "validation_resamples"):
+        assert_table_matches(cells[f"t-{name}"], res["tables"][name])
+        csv = pd.read_csv(root / "report" / "tables" / f"{name}.csv")
+        js = pd.DataFrame(res["tables"][name])
+        num = csv.select_dtypes("number").columns
+        np.testing.assert_allclose(csv[num].to_numpy(float), js[num].to_numpy(float), rtol=1e-12, equal_nan=True)
+    assert cells["t-validation_summary"][0] == ["model", "metric", "apparent", "optimism", "corrected", "lower",
+                                                "upper", "test"]
+    # the stage's CSV is what the report shows
+    _same(pd.read_csv(root / "report" / "tables" / "validation_summary.csv"), _csv(synthetic_run, "validation_summary"),
+          "summary")
+    v = res["validation"]
+    assert v["method"] == "cv" and v["n_resamples"] == 6 and v["settings"]["folds"] == 3
+    assert res["figures"]["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
+    section = html.unescape(page[page.index("id='validation'"):page.index("Selected features and their weights")])
+    assert "repeated stratified 3-fold cross-validation, 2 repeat(s)" in section
+    assert "known to under-correct" in section and "rms::calibrate" in section
+    # the run's setting differs from the study's (10 folds x 20): said so, workers not counted
+    assert "validation.folds 3 (study: 10)" in section and "validation.repeats 2 (study: 20)" in section
+    assert "validation.workers" not in section
+    # both corrected calibration curves are labelled in the figure's caption; tables not repeated below
+    assert "final-model-only bootstrap (rms::calibrate)" in section
+    other = page[page.index("<h2>Other tables</h2>"):]
+    assert "t-validation_summary" not in other and "t-selection_jaccard" not in other
+
+
+def test_selection_stability_figure_picks_the_top_features_per_block():
+    from radnomo.pipeline.report import stability_top
+
+    st = pd.DataFrame({"block": ["radiomics"] * 3 + ["deep"] * 2 + ["clinical"],
+                       "feature": ["r1", "r2", "r3", "d1", "d2", "c1"], "frequency": [0.2, 0.9, 0.5, 1.0, 0.1, 0.4]})
+    top = stability_top(st, {"radiomics": 2, "deep": 1, "clinical": 5})
+    assert top.feature.tolist() == ["r2", "r3", "d1", "c1"]
+
+
+def test_rerun_skips_workers_do_not_count_settings_do(synthetic_run, tmp_path):
+    d = synthetic_run.data
+    write_upstream(tmp_path, d)
+    ctx = run_stages(tmp_path, synth_config(), ("stats", "validate", "report"))
+    keys = {k: o.key for k, o in ctx.outcomes.items()}
+    assert keys["validate"] == synthetic_run.ctx.outcomes["validate"].key  # same data and settings, same key
+    again = run_stages(tmp_path, synth_config(validation={"workers": 2}), ("stats", "validate", "report"))
+    assert all(o.skipped for o in again.outcomes.values())
+    changed = run_stages(tmp_path, synth_config(validation={"repeats": 1}), ("stats", "validate", "report"))
+    assert changed.outcomes["stats"].skipped and not changed.outcomes["validate"].skipped
+    assert not changed.outcomes["report"].skipped and changed.outcomes["report"].key != keys["report"]
+    assert changed.outcomes["validate"].info["n_resamples"] == 3
+    # a changed statistics setting reruns the validation too (it uses the stats settings)
+    st = run_stages(tmp_path, synth_config(validation={"repeats": 1}, stats={"mwu_alpha": 0.1}), ("stats", "validate"))
+    assert not st.outcomes["stats"].skipped and not st.outcomes["validate"].skipped
+
+
+def test_disabled_validation_is_not_run_and_the_report_says_so(synthetic_run, tmp_path):
+    from radnomo.pipeline.runner import active_stages
+
+    cfg = synth_config(validation={"enabled": False})
+    assert "validate" not in active_stages(cfg)
+    assert active_stages(synth_config(), until="validate")[-1] == "validate"
+    write_upstream(tmp_path, synthetic_run.data)
+    ctx = run_stages(tmp_path, cfg, ("stats", "model", "report"))
+    res = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    assert res["validation"] is None and "validation_summary" not in res["tables"]
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Not run (validation.enabled: false)" in page
+    assert ctx.outcomes["report"].info["figures"].get("validation") is None
+
+
+def test_zero_width_interval_is_flagged():
+    """An apparent AUC of 1 has a DeLong variance of 0: the shifted interval has no width; the report says so."""
+    from radnomo.pipeline.report import validation_html
+
+    t = pd.DataFrame({"model": ["nomogram"], "metric": ["auc"], "apparent": [1.0], "optimism": [0.4],
+                      "corrected": [0.6], "lower": [0.6], "upper": [0.6], "test": [0.55]})
+    vinfo = {"method": "cv", "estimator": "repeated stratified 5-fold cross-validation", "short": "5-fold CV x 2",
+             "n_resamples": 10, "settings": {}, "resamples": {}}
+    out, used = validation_html({"validation_summary": t}, vinfo, {"deviations_from_study_config": []}, {}, "")
+    text = "".join(out)
+    assert "has no width" in text and "validation_summary" in used
