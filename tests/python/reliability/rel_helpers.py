@@ -30,9 +30,10 @@ STUDY_CONFIG = REPO / "pipelines" / "hcc_recurrence" / "config.yaml"
 RADNOMO = Path(sys.executable).parent / "radnomo"
 SLOW = os.environ.get("RADNOMO_SLOW") == "1"
 
-#: Marks a case that runs only with RADNOMO_SLOW=1 (make test-reliability).
-slow = [pytest.mark.slow, pytest.mark.skipif(not SLOW, reason="slow reliability case: RADNOMO_SLOW=1 "
-                                                                 "(make test-reliability)")]
+def slow(test):
+    """Mark a case slow: it runs only with RADNOMO_SLOW=1 (make test-reliability)."""
+    skip = pytest.mark.skipif(not SLOW, reason="slow reliability case: RADNOMO_SLOW=1 (make test-reliability)")
+    return pytest.mark.slow(skip(test))
 
 SEQS = ("ap", "pvp")
 
