@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 R_DEBS := r-base-core r-base-dev r-cran-glmnet r-cran-rms r-cran-proc r-cran-testthat r-cran-jsonlite r-cran-roxygen2 r-cran-car r-cran-brglm2 r-cran-lpsolve r-cran-mass r-cran-survival r-cran-knitr r-cran-rmarkdown
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R)
 
-.PHONY: setup check-r test test-r test-python demo bench doc clean
+.PHONY: setup check-r test test-r test-python test-reliability demo bench doc clean
 
 setup: $(STAMP)/r-debs $(STAMP)/venv $(STAMP)/rpkg $(STAMP)/pydev
 
@@ -73,6 +73,12 @@ test-python: setup
 	$(PY) -m pytest -q
 
 test: test-r check-r test-python
+
+# The reliability suite (issue 12) in full: every hostile-input case plus the slow fault
+# injection (the whole study killed in each long stage, then rerun). `make test` runs the
+# same suite without the cases marked slow.
+test-reliability: setup
+	RADNOMO_SLOW=1 $(PY) -m pytest -q tests/python/reliability
 
 demo: setup
 	$(VENV)/bin/radnomo demo --out demo_out
