@@ -53,8 +53,14 @@ $(STAMP)/venv: requirements.txt $(STAMP)/r-debs
 	@touch $@
 
 # The radnomo R package, installed from this repository into R's site library.
-$(STAMP)/rpkg: $(R_SOURCES) $(STAMP)/r-debs
-	R CMD INSTALL --no-multiarch --no-test-load . >$(STAMP)/rpkg.log 2>&1 || (cat $(STAMP)/rpkg.log; exit 1)
+# Built first (R CMD build, in a temporary copy of the tracked files), so that the
+# installed package has its vignette: vignette("radnomo-for-statisticians").
+$(STAMP)/rpkg: $(R_SOURCES) $(wildcard vignettes/*.Rmd) $(STAMP)/r-debs
+	@mkdir -p $(STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/radnomo"; \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -C "$$tmp/radnomo" -xf -; \
+	( cd "$$tmp" && R CMD build --no-manual radnomo && R CMD INSTALL --no-multiarch radnomo_*.tar.gz ) >$(STAMP)/rpkg.log 2>&1 \
+	  || (cat $(STAMP)/rpkg.log; exit 1)
 	@touch $@
 
 # The Python package, editable.

@@ -68,7 +68,8 @@
 #'   integer: requested, failed (resamples whose refit failed and were left
 #'   out, as rms does), firth (refitted with Firth's method); NULL without
 #'   bootstrap), `optimism_corrected` (with `fit`: data.frame index (Dxy,
-#'   c, intercept, slope, brier), apparent, optimism, corrected, n — Efron's
+#'   c, recalibration_intercept, slope, brier — the recalibration intercept
+#'   is rms::validate's "Intercept", not calibration-in-the-large), apparent, optimism, corrected, n — Efron's
 #'   bootstrap optimism correction of the final model, the numbers of
 #'   `rms::validate(fit, method = "boot", B = B)`, refitting a separated
 #'   resample like the bootstrap curve does; it does not repeat any variable
@@ -98,7 +99,9 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
   resamples <- NULL
   corrected <- NULL
   if (!is.null(fit)) {
-    check_fit_risks(fit, risk)
+    if (validation) abort("'fit' (bootstrap on the model's own training set) and 'validation = TRUE' (independent ",
+                          "data) exclude each other.")
+    check_fit_risks(fit, risk, y)
     res <- bootstrap_calibration(fit, y, B, seed, separation)
     boot <- res$table
     mae <- res$mae
@@ -106,7 +109,10 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
     corrected <- bootstrap_validation(fit, B, seed, separation)
   }
   per_group <- length(y) / nrow(curve)
-  if (per_group < 5) {
+  if (stats$hl_df < 1) {
+    warn_classed("radnomo_small_sample", "Only ", nrow(curve), " risk group(s) could be formed (tied risks are ",
+                 "merged): the Hosmer-Lemeshow test has no degrees of freedom and is reported as NA.")
+  } else if (per_group < 5) {
     warning(structure(class = c("radnomo_small_sample", "warning", "condition"), list(
       message = paste0("Calibration of ", length(y), " patients in ", nrow(curve), " risk groups: about ",
                        round(per_group, 1), " patients per group, too few for a stable grouped curve or ",
@@ -253,7 +259,7 @@ bootstrap_validation <- function(fit, B, seed, separation = "firth") {
   c_row[c("apparent", "corrected")] <- (c_row[c("apparent", "corrected")] + 1) / 2
   c_row$optimism <- c_row$optimism / 2
   out <- rbind(out[1L, ], c_row, out[-1L, ])
-  out$index <- c("Dxy", "c", "intercept", "slope", "brier")
+  out$index <- c("Dxy", "c", "recalibration_intercept", "slope", "brier")
   rownames(out) <- NULL
   out
 }
@@ -273,8 +279,16 @@ validation_measure <- function(x, y, ...) {
 
 #' calibration(fit =): the risks must be the fit's own training predictions
 #' @noRd
-check_fit_risks <- function(fit, risk) {
+check_fit_risks <- function(fit, risk, y = NULL) {
   f <- if (inherits(fit, "radnomo_nomogram")) fit$fit else fit
+  if (inherits(f, "lrm") && (is.null(f$x) || is.null(f$y))) {
+    abort("'fit' holds no training data (a stripped model, or fitted without x = TRUE, y = TRUE); bootstrap ",
+          "calibration needs the model's training set.")
+  }
+  if (!is.null(y) && !is.null(f$y) && length(f$y) == length(y) &&
+      !all(as.integer(factor(f$y)) - 1L == y)) {
+    abort("'y' is not the outcome 'fit' was fitted on; bootstrap calibration applies to the model's own training set.")
+  }
   lp <- f$linear.predictors
   if (is.null(lp) || length(lp) != length(risk)) return(invisible(TRUE))
   d <- max(abs(stats::plogis(unname(lp)) - risk))
@@ -357,8 +371,11 @@ plot.radnomo_calibration <- function(x, title = NULL, ...) {
   graphics::points(cv$predicted, cv$observed, pch = 16)
   s <- object$stats
   graphics::legend("topleft", legend = leg, col = col, lty = lty, pch = pch, bty = "n", cex = 0.85)
+  oc <- object$optimism_corrected
+  slope_txt <- if (is.null(oc)) sprintf("Slope %.2f", s$slope) else
+    sprintf("Slope %.2f (optimism-corrected %.2f)", s$slope, oc$corrected[oc$index == "slope"])
   graphics::legend("bottomright", bty = "n", cex = 0.8,
-                   legend = c(sprintf("Slope %.2f", s$slope), sprintf("Intercept %.2f", round(s$intercept, 2) + 0),
+                   legend = c(slope_txt, sprintf("Calibration-in-the-large %.2f", round(s$intercept, 2) + 0),
                               sprintf("Brier %.3f", s$brier), sprintf("HL p = %.3f", s$hl_p)))
   invisible(x)
 }

@@ -222,11 +222,13 @@ check_score_list <- function(scores, n, arg, min_models = 1L, probability = FALS
   if (anyDuplicated(nm)) abort("'", arg, "' has duplicated model names: ", name_list(unique(nm[duplicated(nm)])), ".")
   for (k in nm) {
     s <- scores[[k]]
-    if (!is.numeric(s)) abort("'", arg, "$", k, "' must be numeric, not ", class(s)[1L], ".")
-    if (length(s) != n) abort("'", arg, "$", k, "' has ", length(s), " values but the outcome has ", n, ".")
-    if (anyNA(s)) abort("'", arg, "$", k, "' has ", sum(is.na(s)), " missing value(s).")
+    # a single vector is named by the argument itself ('risk', not 'risk$risk')
+    lab <- if (identical(k, arg)) arg else paste0(arg, "$", k)
+    if (!is.numeric(s)) abort("'", lab, "' must be numeric, not ", class(s)[1L], ".")
+    if (length(s) != n) abort("'", lab, "' has ", length(s), " values but the outcome has ", n, ".")
+    if (anyNA(s)) abort("'", lab, "' has ", sum(is.na(s)), " missing value(s).")
     if (probability && any(s < 0 | s > 1)) {
-      abort("'", arg, "$", k, "' must be predicted probabilities in [0, 1]; found values outside.")
+      abort("'", lab, "' must be predicted probabilities in [0, 1]; found values outside.")
     }
   }
   lapply(scores, as.numeric)

@@ -41,7 +41,7 @@ evaluate_study <- function(object, data, outcome = object$settings$outcome, even
   check_column_name(outcome, data, "outcome")
   if (!is.character(set) || length(set) != 1L || is.na(set)) abort("'set' must be a single label.")
   if (is.null(thresholds) || !length(thresholds)) thresholds <- seq(0, 0.99, by = 0.01)
-  y <- study_outcome(data[[outcome]], outcome, event)
+  y <- study_outcome(data[[outcome]], outcome, event, object$settings$outcome_levels)
   p <- predict.radnomo_study(object, data)
   scores <- data.frame(id = p$id, set = set, outcome = y, clinical = p$clinical, rad_score = p$rad_score,
                        dl_score = p$dl_score, nomogram = p$nomogram, stringsAsFactors = FALSE)
@@ -52,19 +52,31 @@ evaluate_study <- function(object, data, outcome = object$settings$outcome, even
 }
 
 #' Outcome of evaluation data coded with the study's event level
+#'
+#' A study fitted on a two-level outcome (e.g. "Good"/"Poor") codes the
+#' evaluation outcome with the same levels; values outside them are an error.
+#' 0/1 data for such a study are taken as 1 = the study's event, announced
+#' with a message (class `radnomo_event_level`).
 #' @noRd
-study_outcome <- function(y, outcome, event) {
-  if (!is.null(event)) {
-    vals <- unique(as.character(y[!is.na(y)]))
-    if (!event %in% vals && !all(vals %in% c("0", "1", "TRUE", "FALSE"))) {
-      abort("The outcome '", outcome, "' has no value '", event, "' (the study's event); its values: ",
-            name_list(vals), ".")
-    }
-    if (event %in% vals) y <- as.integer(as.character(y) == event)
-  }
+study_outcome <- function(y, outcome, event, levels = NULL) {
   if (anyNA(y)) abort("The outcome '", outcome, "' has ", sum(is.na(y)), " missing value(s); remove those patients first.")
-  if (is.logical(y)) y <- as.integer(y)
-  if (!is.numeric(y) || !all(y %in% c(0, 1))) abort("The outcome '", outcome, "' must be 0/1 (or the study's event level).")
+  vals <- unique(as.character(y))
+  binary <- (is.numeric(y) && all(y %in% c(0, 1))) || is.logical(y)
+  if (!is.null(event) && !binary) {
+    known <- if (is.null(levels)) event else levels
+    bad <- setdiff(vals, known)
+    if (length(bad)) {
+      abort("The outcome '", outcome, "' has value(s) ", name_list(bad), " that the study's outcome does not have (",
+            name_list(known), "; event '", event, "').")
+    }
+    return(as.integer(as.character(y) == event))
+  }
+  if (!binary) abort("The outcome '", outcome, "' must be 0/1 (or the study's outcome levels).")
+  if (!is.null(event)) {
+    message(structure(class = c("radnomo_event_level", "message", "condition"), list(
+      message = paste0("Outcome '", outcome, "' is coded 0/1 here: 1 is taken as the study's event '", event, "'.\n"),
+      call = NULL)))
+  }
   as.integer(y)
 }
 

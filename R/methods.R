@@ -167,6 +167,14 @@ print.radnomo_calibration <- function(x, ...) {
   cat("  Brier score:                      ", sprintf("%.4f", s$brier), "\n", sep = "")
   cat("  Hosmer-Lemeshow:                  ", sprintf("%.2f on %d df, p = %.3f", s$hl_statistic, as.integer(s$hl_df), s$hl_p),
       "\n", sep = "")
+  oc <- x$optimism_corrected
+  if (!is.null(oc)) {
+    g <- function(i) oc$corrected[oc$index == i]
+    cat("  On its own training data the slope and intercepts above are apparent (1 and 0 by construction);\n",
+        "  optimism-corrected (bootstrap): slope ", sprintf("%.3f", g("slope")), ", recalibration intercept ",
+        sprintf("%.3f", g("recalibration_intercept")), ", c ", sprintf("%.3f", g("c")), ", Brier ",
+        sprintf("%.4f", g("brier")), "\n", sep = "")
+  }
   if (!is.null(x$bootstrap)) {
     cat("  Bootstrap: mean absolute calibration error ", sprintf("%.3f", x$mean_absolute_error), sep = "")
     r <- x$bootstrap_resamples

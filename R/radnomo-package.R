@@ -21,7 +21,12 @@
 #'   Hosmer-Lemeshow, rms bootstrap curve and optimism-corrected indexes;
 #' * [decision_curve()] — net benefit by rmda's definitions;
 #' * [fit_study()] — all of the above for a whole study, with
-#'   [strip_study()] to save a model without patient-level data.
+#'   [strip_study()] to save a model without patient-level data;
+#' * [evaluate_study()] — a frozen study on other labelled data (external
+#'   validation at the training cut-offs);
+#' * [validate_study()] — internal validation of the whole pipeline: every
+#'   selection step refitted in each resample (repeated cross-validation,
+#'   optimism bootstrap, .632+), with selection stability.
 #'
 #' Conventions: outcome 0/1 (or `event =` naming the event level); higher
 #' score = higher risk; (quasi-)complete separation is detected exactly and

@@ -39,6 +39,11 @@ roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
   score <- check_score(score, length(y), "score")
   r <- make_roc(y, score)
   ci <- as.numeric(pROC::ci.auc(r, method = "delong", conf.level = 0.95))
+  if (min(sum(y == 1L), sum(y == 0L)) < 2L || anyNA(ci)) {
+    warn_classed("radnomo_undefined_metric", "The DeLong confidence interval of the AUC is undefined with ",
+                 sum(y == 1L), " event(s) and ", sum(y == 0L), " non-event(s); reported as NA.")
+    ci[c(1L, 3L)] <- NA_real_
+  }
   if (is.null(threshold)) {
     best <- pROC::coords(r, x = "best", best.method = "youden", ret = "threshold", transpose = FALSE)
     threshold <- best$threshold[1L]

@@ -305,10 +305,12 @@ transform_all_terms <- function(object, newdata) {
 #' @export
 predict.radnomo_selection <- function(object, newdata, type = c("link", "response"), ...) {
   type <- match.arg(type)
+  if (missing(newdata)) abort("A selection keeps no training data; give 'newdata' (e.g. the training features).")
   z <- transform_features(object, newdata)
   b <- object$coefficients
   lp <- rep(b$coefficient[1L], nrow(z))
   if (length(object$selected)) lp <- lp + drop(as.matrix(z[, b$term[-1L], drop = FALSE]) %*% b$coefficient[-1L])
+  lp <- unname(lp)
   if (type == "response") stats::plogis(lp) else lp
 }
 

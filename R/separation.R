@@ -137,7 +137,7 @@ fit_logistic <- function(formula, data, label, separation = c("firth", "error", 
   separated <- isTRUE(det$separated)
   if (!separated && converged) return(list(fit = fit, info = fit_info(FALSE, TRUE, "ml", "")))
   what <- separation_description(label, separated, converged, det$infinite)
-  if (separation == "error") separation_abort(what)
+  if (separation == "error") separation_abort(what, study = grepl("score refit", label))
   if (separation == "warn") {
     separation_warning(what, " The maximum-likelihood estimates, odds ratios and p-values are not reliable.")
     return(list(fit = fit, info = fit_info(separated, converged, "ml", what)))
@@ -175,10 +175,11 @@ separation_warning <- function(...) {
 
 #' Stop with an error of class radnomo_separation
 #' @noRd
-separation_abort <- function(what) {
+separation_abort <- function(what, study = FALSE) {
   stop(structure(class = c("radnomo_separation_error", "radnomo_separation", "error", "condition"),
                  list(message = paste0(what, " With separation = \"error\" the fit stops here; use ",
-                                       "separation = \"firth\" (bias-reduced estimates) or \"lasso\"."),
+                                       "separation = \"firth\" (bias-reduced estimates", if (study)
+                                         "; or \"lasso\" in fit_study()" else "", ")."),
                       call = NULL)))
 }
 

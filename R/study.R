@@ -287,6 +287,7 @@ outcome_coder <- function(y_train, outcome, event = NULL) {
     check_binary(y, paste0(set, "$", outcome))
   }
   attr(f, "event") <- event
+  attr(f, "levels") <- if (exists("lev", inherits = FALSE)) lev else NULL
   f
 }
 

@@ -65,8 +65,8 @@ baseline_table <- function(data, group, vars, categorical = NULL, digits = 2, su
   check_number(digits, "digits", 0, 10, integer = TRUE)
   how <- table1_summary_choice(summary, vars)
   if (anyNA(data[[group]])) {
-    warning("baseline_table: ", sum(is.na(data[[group]])), " patient(s) with a missing '", group,
-            "' are left out.", call. = FALSE)
+    warn_classed("radnomo_missing_group", "baseline_table: ", sum(is.na(data[[group]])), " patient(s) with a ",
+                 "missing '", group, "' are left out.")
     data <- data[!is.na(data[[group]]), , drop = FALSE]
   }
   g <- droplevels(as.factor(data[[group]]))

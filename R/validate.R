@@ -50,17 +50,21 @@
 #' @section Metrics:
 #' Per model (clinical, Rad score, DL score, nomogram): `auc` (c statistic),
 #' `brier`, `scaled_brier` (1 − Brier / (prevalence (1 − prevalence))),
-#' `intercept` and `slope` of the logistic recalibration model
-#' `glm(y ~ logit(risk))` (as `rms::validate` reports them; ideal 0 and 1),
+#' `citl` (calibration-in-the-large: the intercept of
+#' `glm(y ~ 1 + offset(logit(risk)))`; ideal 0), `recalibration_intercept` and
+#' `slope` of the logistic recalibration model `glm(y ~ logit(risk))` (what
+#' `rms::validate` reports as Intercept and Slope; ideal 0 and 1),
 #' (NA when the risks separate the outcomes, where the recalibration slope
 #' diverges), `emax` and `e90` (maximum and 90th percentile of the absolute difference
 #' between the risk and a `lowess(iter = 0)` calibration curve; Austin &
 #' Steyerberg, Stat Med 2019;38:4051-65). The 95% interval of the corrected
-#' AUC is the DeLong interval of the apparent AUC shifted by the estimated
-#' optimism: it carries the sampling uncertainty of the AUC but not that of
-#' the optimism estimate, so it is approximate (bootstrap intervals that
-#' include both need a second level of resampling; Noma et al., Stat Med
-#' 2021;40:5691-701).
+#' AUC uses the Hanley-McNeil standard error of an AUC of the corrected size
+#' with this sample's numbers of events and non-events (Hanley & McNeil,
+#' Radiology 1982;143:29-36): the sampling uncertainty of the AUC, not that of
+#' the optimism estimate, so it is approximate (intervals that include both
+#' need a second level of resampling; Noma et al., Stat Med
+#' 2021;40:5691-701). The DeLong interval of the apparent AUC is not used: it
+#' shrinks to nothing as an overfitted model's apparent AUC approaches 1.
 #'
 #' @section Reproducibility and speed:
 #' Each resample gets its own seed drawn from `seed`, so the same `seed`
@@ -155,7 +159,19 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
     eval_rows <- resamples$eval[[i]]
     p_fit <- study_risks(obj, train[rows, , drop = FALSE])
     p_eval <- study_risks(obj, train[eval_rows, , drop = FALSE])
-    out$models <- names(p_fit)[vapply(p_fit, function(p) !all(is.na(p)), logical(1))]
+    # a model of the apparent study that this resample's procedure did not
+    # produce (nothing selected) is the intercept-only model: every patient
+    # gets the resample's event rate. Leaving such resamples out would
+    # condition on selection succeeding and bias the estimate upwards.
+    out$null_models <- character()
+    for (m in models) {
+      if (all(is.na(p_fit[[m]]))) {
+        p_fit[[m]] <- rep(mean(y[rows]), length(rows))
+        p_eval[[m]] <- rep(mean(y[rows]), length(eval_rows))
+        out$null_models <- c(out$null_models, m)
+      }
+    }
+    out$models <- models
     out$fit_metrics <- lapply(p_fit[out$models], function(p) validation_metrics(y[rows], p))
     out$eval_metrics <- lapply(p_eval[out$models], function(p) validation_metrics(y[eval_rows], p))
     out$eval_pred <- p_eval[out$models]
@@ -212,7 +228,8 @@ study_inputs <- function(train, test, outcome, radiomics, deep, clinical, id, mw
                    clinical = blocks$clinical, id = id, mwu_alpha = mwu_alpha, cor_threshold = cor_threshold,
                    pca_variance = pca_variance, nfolds = nfolds, lambda = lambda,
                    clinical_alpha = clinical_alpha, B = B, seed = seed, thresholds = thresholds,
-                   score = score, separation = separation, event_level = attr(code_y, "event"))
+                   score = score, separation = separation, event_level = attr(code_y, "event"),
+                   outcome_levels = attr(code_y, "levels"))
   list(settings = settings, code_y = code_y, y = y)
 }
 
@@ -281,8 +298,8 @@ validation_resamples <- function(y, method, B, folds, repeats, seed, indices) {
 #' The metrics of one set of predicted risks
 #' @noRd
 validation_metrics <- function(y, p) {
-  out <- c(auc = NA_real_, brier = NA_real_, scaled_brier = NA_real_, intercept = NA_real_, slope = NA_real_,
-           emax = NA_real_, e90 = NA_real_)
+  out <- c(auc = NA_real_, brier = NA_real_, scaled_brier = NA_real_, citl = NA_real_,
+           recalibration_intercept = NA_real_, slope = NA_real_, emax = NA_real_, e90 = NA_real_)
   ok <- !is.na(p)
   y <- y[ok]
   p <- p[ok]
@@ -302,10 +319,14 @@ validation_metrics <- function(y, p) {
     g <- suppressWarnings(stats::glm.fit(cbind(1, lg), y, family = stats::binomial(),
                                          control = stats::glm.control(epsilon = 1e-12, maxit = 50)))
     if (isTRUE(g$converged)) {
-      out["intercept"] <- g$coefficients[[1L]]
+      out["recalibration_intercept"] <- g$coefficients[[1L]]
       out["slope"] <- g$coefficients[[2L]]
     }
   }
+  # calibration-in-the-large: intercept of glm(y ~ 1 + offset(logit(risk)))
+  gi <- suppressWarnings(stats::glm.fit(matrix(1, length(y)), y, offset = lg, family = stats::binomial(),
+                                        start = 0, control = stats::glm.control(epsilon = 1e-12, maxit = 50)))
+  if (isTRUE(gi$converged)) out["citl"] <- gi$coefficients[[1L]]
   if (length(unique(p)) > 1L) {
     sm <- stats::lowess(p, y, iter = 0)
     cal <- stats::approx(sm, xout = p, ties = mean)$y
@@ -351,7 +372,7 @@ run_resamples <- function(n_tasks, run_one, workers, progress) {
 }
 
 #' @noRd
-metric_names <- function() c("auc", "brier", "scaled_brier", "intercept", "slope", "emax", "e90")
+metric_names <- function() c("auc", "brier", "scaled_brier", "citl", "recalibration_intercept", "slope", "emax", "e90")
 
 #' @noRd
 performance_table <- function(apparent, estimate, models) {
@@ -447,19 +468,30 @@ err632plus <- function(err_app, err_oob, gamma) {
   (1 - w) * err_app + w * err_oob
 }
 
-#' DeLong interval of the apparent AUC, shifted by the optimism
+#' 95% interval of the corrected AUC: Hanley-McNeil standard error at the corrected value
+#'
+#' The sampling uncertainty of an AUC of the corrected size with this
+#' sample's events and non-events (Hanley & McNeil, Radiology
+#' 1982;143:29-36): `SE^2 = (A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) /
+#' (n1 n0)`, `Q1 = A/(2-A)`, `Q2 = 2A^2/(1+A)`; the interval is
+#' `A +/- 1.96 SE`, clipped to \[0, 1\]. (The DeLong interval of the
+#' apparent AUC cannot be used: it shrinks to nothing as an overfitted model's
+#' apparent AUC approaches 1.) It leaves out the uncertainty of the optimism
+#' estimate itself (Noma et al., Stat Med 2021;40:5691-701), so it is
+#' approximate.
 #' @noRd
 add_auc_interval <- function(perf, y, app_pred) {
   perf$lower <- rep(NA_real_, nrow(perf))
   perf$upper <- rep(NA_real_, nrow(perf))
-  for (m in unique(perf$model)) {
-    i <- which(perf$model == m & perf$metric == "auc")
-    p <- app_pred[[m]]
-    if (!length(i) || is.na(perf$corrected[i])) next
-    ci <- suppressWarnings(as.numeric(pROC::ci.auc(make_roc(y, p), method = "delong")))
-    shift <- perf$corrected[i] - ci[2L]
-    perf$lower[i] <- max(0, ci[1L] + shift)
-    perf$upper[i] <- min(1, ci[3L] + shift)
+  n1 <- sum(y == 1L)
+  n0 <- sum(y == 0L)
+  for (i in which(perf$metric == "auc" & !is.na(perf$corrected))) {
+    a <- min(max(perf$corrected[i], 0), 1)
+    q1 <- a / (2 - a)
+    q2 <- 2 * a^2 / (1 + a)
+    se <- sqrt(max(0, (a * (1 - a) + (n1 - 1) * (q1 - a^2) + (n0 - 1) * (q2 - a^2)) / (n1 * n0)))
+    perf$lower[i] <- max(0, a - stats::qnorm(0.975) * se)
+    perf$upper[i] <- min(1, a + stats::qnorm(0.975) * se)
   }
   perf
 }
@@ -541,6 +573,12 @@ resample_report <- function(results) {
   nomodel <- vapply(results, function(r) "radnomo_no_model" %in% r$warnings, logical(1))
   out <- data.frame(reason = c("resamples", "succeeded", "failed", "separation (policy applied)", "no model"),
                     n = c(n, sum(!failed), sum(failed), sum(sep), sum(nomodel)), stringsAsFactors = FALSE)
+  nulls <- unlist(lapply(results, function(r) r$null_models))
+  if (length(nulls)) {
+    tab <- table(nulls)
+    out <- rbind(out, data.frame(reason = paste0("no ", names(tab), " model (intercept-only used)"),
+                                 n = as.integer(tab), stringsAsFactors = FALSE))
+  }
   if (length(reasons)) {
     tab <- table(reasons)
     out <- rbind(out, data.frame(reason = paste("failed:", names(tab)), n = as.integer(tab)))
@@ -553,7 +591,7 @@ print.radnomo_validation <- function(x, ...) {
   cat("radnomo whole-pipeline validation: ", switch(x$method, cv = "repeated cross-validation",
                                                      boot = "Efron-Gong optimism bootstrap", `632plus` = ".632+ bootstrap"),
       ", ", x$n_resamples, " resamples\n", sep = "")
-  p <- x$performance[x$performance$metric %in% c("auc", "brier", "slope"), ]
+  p <- x$performance[x$performance$metric %in% c("auc", "brier", "citl", "slope"), ]
   num <- vapply(p, is.numeric, logical(1))
   p[num] <- lapply(p[num], round, 3)
   print(p, row.names = FALSE)

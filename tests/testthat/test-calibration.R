@@ -99,9 +99,9 @@ test_that("optimism-corrected Dxy, intercept, slope and Brier equal rms::validat
   set.seed(3)
   v <- unclass(rms::validate(nm$fit, method = "boot", B = 40))
   oc <- cal$optimism_corrected
-  expect_identical(oc$index, c("Dxy", "c", "intercept", "slope", "brier"))
+  expect_identical(oc$index, c("Dxy", "c", "recalibration_intercept", "slope", "brier"))
   expect_equal(oc$corrected[oc$index == "Dxy"], v["Dxy", "index.corrected"], tolerance = 1e-8)
-  expect_equal(oc$corrected[oc$index == "intercept"], v["Intercept", "index.corrected"], tolerance = 1e-6)
+  expect_equal(oc$corrected[oc$index == "recalibration_intercept"], v["Intercept", "index.corrected"], tolerance = 1e-6)
   expect_equal(oc$corrected[oc$index == "slope"], v["Slope", "index.corrected"], tolerance = 1e-6)
   expect_equal(oc$corrected[oc$index == "brier"], v["B", "index.corrected"], tolerance = 1e-8)
   expect_equal(oc$corrected[oc$index == "c"], (v["Dxy", "index.corrected"] + 1) / 2, tolerance = 1e-8)

@@ -36,5 +36,41 @@ test_that("evaluate_study codes a character outcome with the study's event level
   expect_identical(ev$scores$outcome, te$label)
   te2 <- te
   te2$status <- ifelse(te$label == 1, "yes", "no")
-  expect_error(evaluate_study(st, te2), "no value 'recurrence'")
+  expect_error(evaluate_study(st, te2), "'no', 'yes' that the study's outcome does not have")
+  # an external set with only the non-event level: scores, and a degenerate-set warning
+  te3 <- te[te$label == 0, ]
+  expect_warning(ev3 <- evaluate_study(st, te3), class = "radnomo_degenerate_set")
+  expect_null(ev3$metrics)
+  expect_true(all(ev3$scores$outcome == 0))
+  # 0/1 data for a study with a character outcome: 1 = the study's event, announced
+  te4 <- te
+  te4$status <- te$label
+  expect_message(ev4 <- evaluate_study(st, te4), "1 is taken as the study's event 'recurrence'",
+                 class = "radnomo_event_level")
+  expect_equal(ev4$metrics, ev$metrics)
+})
+
+test_that("the corrected AUC's interval has the width of an AUC of that size (Hanley-McNeil), not a collapsed one", {
+  set.seed(2)
+  x <- matrix(rnorm(100 * 300), 100, dimnames = list(NULL, sprintf("f%03d", 1:300)))
+  d <- data.frame(patient_id = 1:100, label = rep(0:1, 50), x)
+  v <- suppressWarnings(validate_study(d, radiomics = colnames(x), method = "cv", folds = 5, repeats = 1, nfolds = 5,
+                                       seed = 2))
+  a <- v$performance[v$performance$model == "rad_score" & v$performance$metric == "auc", ]
+  q1 <- a$corrected / (2 - a$corrected)
+  q2 <- 2 * a$corrected^2 / (1 + a$corrected)
+  se <- sqrt((a$corrected * (1 - a$corrected) + 49 * (q1 - a$corrected^2) + 49 * (q2 - a$corrected^2)) / 2500)
+  expect_equal(a$upper - a$lower, 2 * qnorm(0.975) * se, tolerance = 1e-10)
+  expect_gt(a$upper - a$lower, 0.2) # ~0.23 at an AUC near 0.5 with 50 + 50 patients
+})
+
+test_that("resamples whose procedure selects nothing count as the intercept-only model", {
+  bw <- MASS::birthwt
+  bw$pid <- seq_len(nrow(bw))
+  v <- suppressWarnings(validate_study(bw, outcome = "low", id = "pid", clinical = c("age", "ht"),
+                                       clinical_alpha = 0.05, method = "cv", folds = 5, repeats = 2, seed = 2))
+  nulls <- v$resamples[grepl("intercept-only", v$resamples$reason), ]
+  expect_gt(sum(nulls$n), 0)
+  # every fold contributes: the corrected AUC is the mean over all 10 folds, null folds at 0.5
+  expect_true(is.finite(v$performance$corrected[v$performance$model == "clinical" & v$performance$metric == "auc"]))
 })

@@ -41,7 +41,7 @@ test_that("without selection, the bootstrap optimism equals rms::validate with t
   # rms sets the resample's own slope/intercept to exactly 1/0; radnomo refits
   # them (equal up to lrm's convergence tolerance, ~1e-8)
   expect_equal(opt[["slope"]], r["Slope", "optimism"], tolerance = 1e-6)
-  expect_equal(opt[["intercept"]], r["Intercept", "optimism"], tolerance = 1e-6)
+  expect_equal(opt[["recalibration_intercept"]], r["Intercept", "optimism"], tolerance = 1e-6)
   # without indices, the same seed draws the same resamples as rms
   v2 <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "boot", B = B, seed = 5)
   expect_equal(v2$performance, v$performance)
@@ -104,7 +104,7 @@ test_that("same seed gives identical results with 1 and 2 workers; stability and
   expect_identical(a$stability, b$stability)
   expect_equal(a$n_resamples, 6L)
   expect_named(a$performance, c("model", "metric", "apparent", "optimism", "corrected", "lower", "upper"))
-  expect_setequal(unique(a$performance$metric), c("auc", "brier", "scaled_brier", "intercept", "slope", "emax", "e90"))
+  expect_setequal(unique(a$performance$metric), c("auc", "brier", "scaled_brier", "citl", "recalibration_intercept", "slope", "emax", "e90"))
   expect_true(all(a$stability$frequency > 0 & a$stability$frequency <= 1))
   expect_identical(a$stability$feature[1], "f0001")
   expect_equal(a$stability$frequency[1], 1)
