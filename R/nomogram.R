@@ -182,15 +182,36 @@ fit_lrm <- function(formula, data, separation = "firth", label = "nomogram model
   names(fit$linear.predictors) <- NULL
   fit$fail <- FALSE
   fit$radnomo_method <- "firth"
+  class(fit) <- c("radnomo_firth_lrm", class(fit))
   lik <- intersect(names(fit$stats), c("Model L.R.", "d.f.", "P", "R2", "g", "gr", "gp", "Max Deriv"))
   fit$stats[lik] <- NA_real_
   fit$stats[c("C", "Dxy", "Brier")] <- firth_discrimination(fit$linear.predictors, fit$y)
-  fit$info.matrix <- NULL
+  fit$info.matrix <- tryCatch(solve(ff$var), error = function(e) NULL)
   note <- paste0(what, " Refitted with Firth's bias-reduced logistic regression (separation = \"firth\"); ",
                  "the nomogram draws the Firth coefficients",
                  if (ff$converged) "." else " (the Firth fit did not converge either: treat this model with caution).")
   separation_warning(note)
   list(fit = fit, info = fit_info(separated, converged, "firth", note))
+}
+
+#' Print an lrm whose coefficients are Firth's (rms' printer needs the
+#' likelihood statistics of a maximum-likelihood fit, which do not apply)
+#' @param x An rms::lrm refitted by [fit_nomogram()] with Firth's method.
+#' @param ... Unused.
+#' @return `x`, invisibly.
+#' @export
+#' @keywords internal
+print.radnomo_firth_lrm <- function(x, ...) {
+  cat("Logistic regression model (rms::lrm) carrying Firth's bias-reduced estimates (separation found);\n",
+      "likelihood-ratio statistics do not apply. rms::validate()/calibrate() on this object would refit by\n",
+      "maximum likelihood: use radnomo's calibration(fit = ) / validate_study() instead.\n", sep = "")
+  b <- stats::coef(x)
+  se <- sqrt(diag(x$var))
+  print(wald_table(b, se[names(b)], term = names(b))[, c("term", "estimate", "std_error", "z", "p_value")],
+        row.names = FALSE)
+  st <- x$stats[c("Obs", "C", "Dxy", "Brier")]
+  print(round(st, 4))
+  invisible(x)
 }
 
 #' C index, Somers' Dxy and Brier score of a linear predictor (as lrm reports them)

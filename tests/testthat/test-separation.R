@@ -234,3 +234,13 @@ test_that("nothing selected in any block: a study without models, a named warnin
   expect_output(print(st), "No model")
   expect_true(all(is.na(predict(st, d[41:60, ])$nomogram)))
 })
+
+test_that("a Firth-refitted nomogram's lrm prints, and says what does not apply", {
+  bw <- birthwt_qsep()
+  nm <- suppressWarnings(fit_nomogram(bw, "low", c("lwt", "qsep")))
+  expect_s3_class(nm$fit, "radnomo_firth_lrm")
+  expect_s3_class(nm$fit, "lrm")
+  out <- utils::capture.output(print(nm$fit))
+  expect_match(out[1], "Firth")
+  expect_equal(unname(stats::predict(nm$fit, bw)), predict(nm, bw, type = "link"), tolerance = 1e-12)
+})
