@@ -291,9 +291,11 @@ open_device <- function(file, width, height) {
 #' Draw a nomogram
 #'
 #' `plot()` draws on the current graphics device (so it works in knitr
-#' chunks and `par(mfrow = ...)` layouts) with rms' plot method for
-#' nomograms: the points axis, one axis per predictor, total points and the
-#' risk axis. `plot_nomogram()` writes the same drawing to a file.
+#' chunks) with rms' plot method for nomograms: the points axis, one axis per
+#' predictor, total points and the risk axis. rms lays the axes out over the
+#' whole device, so a nomogram takes a page of its own rather than one panel
+#' of a `par(mfrow = ...)` layout (the calibration and decision-curve plots
+#' do fit in panels). `plot_nomogram()` writes the same drawing to a file.
 #'
 #' @param x,object A `"radnomo_nomogram"`.
 #' @param title Plot title (`NULL` for none).
