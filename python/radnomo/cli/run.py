@@ -16,6 +16,11 @@ DEMO_SEED = 20250101
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a configuration setting (checked like the file); repeatable.")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+map_option = click.option(
+    "--map", "column_map", multiple=True, metavar="THEIRS=MODEL_NAME|FILE",
+    help="Your clinical table's column THEIRS is the model's MODEL_NAME (e.g. --map Sex=sex --map LnAFP=lnafp); "
+         "or a mapping file: YAML 'Sex: sex' lines, or CSV with two columns (your name, the model's name). "
+         "Repeatable. Unknown names are errors.")
 
 
 @click.command()
@@ -24,12 +29,13 @@ quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
               help="Run folder (one sub-folder per stage; a rerun redoes only what changed).")
 @set_option
 @workers_option
-@click.option("--until", type=click.Choice(["split", "preprocess", "radiomics", "deep", "stats", "shap", "model",
-                                            "report"]), default=None, help="Stop after this stage.")
+@click.option("--until", type=click.Choice(["split", "preprocess", "radiomics", "deep", "stats", "validate", "shap",
+                                            "model", "report"]), default=None, help="Stop after this stage.")
 @quiet_option
 def run(config, out_dir, overrides, workers, until, quiet):
     """Run the study described by CONFIG (YAML) into --out: split, preprocessing, radiomics,
-    deep features, statistics (R fit_study), SHAP, the model artifact and the report."""
+    deep features, statistics (R fit_study), whole-pipeline internal validation (R validate_study),
+    SHAP, the model artifact and the report."""
     from radnomo.pipeline.config import load_config
     from radnomo.pipeline.runner import run_study
 
@@ -66,17 +72,22 @@ def demo(out_dir, n, seed, overrides, workers, quiet):
 @click.argument("model", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--clinical", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Clinical table of the new patients (needed by the clinical model and the nomogram).")
+              help="Clinical table of the new patients: only the variables the frozen model uses are needed "
+                   "(model.json: clinical_variables_used).")
+@map_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("scores.csv"), show_default=True,
               help="Scores CSV (preprocessed images and features go to <out stem>_work/).")
 @workers_option
 @quiet_option
-def predict(model, manifest, clinical, out, workers, quiet):
+def predict(model, manifest, clinical, column_map, out, workers, quiet):
     """Score the patients of MANIFEST with the frozen MODEL (a run's model/ folder)."""
-    from radnomo.pipeline.model import predict_cohort
+    from radnomo.pipeline.model import predict_cohort, read_column_map
 
+    with cli_errors():
+        mapping = read_column_map(column_map)
     with claim_output(out, "file"), cli_errors():
-        scores = predict_cohort(model, manifest, clinical, out, workers=workers, progress=not quiet, log=click.echo)
+        scores = predict_cohort(model, manifest, clinical, out, column_map=mapping, workers=workers,
+                                progress=not quiet, log=click.echo)
     click.echo(f"{len(scores)} patients scored -> {out}")
 
 
@@ -84,18 +95,27 @@ def predict(model, manifest, clinical, out, workers, quiet):
 @click.argument("model", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--clinical", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Clinical table of the cohort.")
+              help="Clinical table of the cohort: only the variables the frozen model uses are needed "
+                   "(and the outcome, when the manifest lacks it).")
+@map_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evaluation"),
               show_default=True, help="Output folder (scores.csv, metrics.csv, delong.csv, calibration_*.csv, "
                    "decision.csv, evaluation.json).")
 @workers_option
 @quiet_option
-def evaluate(model, manifest, clinical, out_dir, workers, quiet):
-    """Evaluate the frozen MODEL on a labelled external cohort: Table 3's metrics at the training
-    cut-offs, DeLong tests, the nomogram's calibration and decision curves."""
-    from radnomo.pipeline.model import evaluate_cohort
+def evaluate(model, manifest, clinical, column_map, out_dir, workers, quiet):
+    """Evaluate the frozen MODEL on a labelled external cohort (R evaluate_study): Table 3's metrics at
+    the training cut-offs, DeLong tests, the nomogram's calibration (as external validation) and
+    decision curves at the study's thresholds."""
+    from radnomo.pipeline.model import evaluate_cohort, read_column_map
 
+    with cli_errors():
+        mapping = read_column_map(column_map)
     with claim_output(out_dir, "dir"), cli_errors():
-        res = evaluate_cohort(model, manifest, clinical, out_dir, workers=workers, progress=not quiet, log=click.echo)
-    click.echo(res["metrics"].to_string(index=False))
+        res = evaluate_cohort(model, manifest, clinical, out_dir, column_map=mapping, workers=workers,
+                              progress=not quiet, log=click.echo)
+    if "metrics" in res:
+        click.echo(res["metrics"].to_string(index=False))
+    else:
+        click.echo("not evaluated (see the warnings above); scores written")
     click.echo(f"-> {out_dir}")

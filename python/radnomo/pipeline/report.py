@@ -466,11 +466,14 @@ def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record:
         "the whole training set, judged on it; <i>corrected</i> = apparent − optimism"
         + (" (cross-validation: AUC averaged over the held-out folds, the other metrics from each repeat's pooled "
            "out-of-fold risks)" if vinfo["method"] == "cv" else "")
-        + "; <i>lower</i>–<i>upper</i>: 95% CI of the corrected AUC (DeLong interval of the apparent AUC shifted by "
-        "the optimism; approximate: it ignores the uncertainty of the optimism itself); <i>test</i>: the frozen "
-        f"model on the test set{html.escape(test_n)} (the same metric definitions). Calibration intercept and "
-        "slope: logistic recalibration glm(y ~ logit(risk)) (ideal 0 and 1; NA where the risks separate the "
-        "outcomes); Emax, E90: maximum and 90th percentile of |risk − lowess calibration curve|.</p>")
+        + "; <i>lower</i>–<i>upper</i>: 95% CI of the corrected AUC (Hanley–McNeil standard error of an AUC of "
+        "the corrected size with this training set's numbers of events and non-events; approximate: it ignores "
+        "the uncertainty of the optimism estimate itself); <i>test</i>: the frozen model on the test "
+        f"set{html.escape(test_n)} (the same metric definitions). <i>citl</i>: calibration-in-the-large, the "
+        "intercept of glm(y ~ 1 + offset(logit(risk))) (ideal 0); <i>recalibration_intercept</i> and "
+        "<i>slope</i>: the logistic recalibration model glm(y ~ logit(risk)) (what rms::validate reports as "
+        "Intercept and Slope; ideal 0 and 1; NA where the risks separate the outcomes); <i>emax</i>, "
+        "<i>e90</i>: maximum and 90th percentile of |risk − lowess calibration curve|.</p>")
     out.append(f"<p class='note'>{html.escape(BOOTSTRAP_CAVEAT)}</p>")
     devs = [d for d in record.get("deviations_from_study_config", [])
             if d["setting"].startswith("validation.") and d["setting"] != "validation.workers"]
@@ -485,18 +488,12 @@ def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record:
         out.append(f"<p class='warn'>{res['failed']} of {res.get('resamples')} resamples failed and are left out "
                    "of the estimates (see validation_resamples).</p>")
     name = "validation_summary" if "validation_summary" in tables else "validation_performance"
-    if name in tables:
+    used.add("validation_performance")
+    if name in tables and len(tables[name]):
         out.append("<h3>Apparent | optimism-corrected (95% CI) | test, per model and metric</h3>")
         out.append(table_html(tables[name], name))
         used.add(name)
         used.add("validation_performance")
-        t = tables[name]
-        flat = t.loc[(t.metric == "auc") & t.lower.notna() & (t.lower == t.upper)]
-        if len(flat):
-            out.append("<p class='warn'>The 95% CI of the corrected AUC of " + ", ".join(
-                html.escape(MODEL_LABELS.get(m, m)) for m in flat.model) + " has no width: the apparent AUC is 1 "
-                "(the training risks separate the outcomes), where the DeLong variance is 0, so the shifted "
-                "interval carries no sampling uncertainty and is not informative.</p>")
     else:
         out.append("<p class='warn'>No model was fitted on the training set: nothing to validate.</p>")
     out += [img_html(p, c) for p, c in figs.get("validation", [])]

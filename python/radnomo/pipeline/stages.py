@@ -503,15 +503,10 @@ def _plot_nomogram(study, path: Path) -> None:
 
 # --------------------------------------------------------------- validate ---
 
-#: The validate stage's tables (R ``validate_study`` components -> file names in ``validate/``).
-VALIDATION_TABLES = {"performance": "validation_performance", "calibration": "validation_calibration",
-                     "stability": "selection_stability", "selected_terms": "selection_counts",
-                     "jaccard": "selection_jaccard", "resamples": "validation_resamples"}
-
 #: Metrics of the validation, in report order, with their labels.
 VALIDATION_METRICS = {"auc": "AUC (c statistic)", "brier": "Brier score", "scaled_brier": "Scaled Brier score",
-                      "intercept": "Calibration intercept", "slope": "Calibration slope", "emax": "Emax",
-                      "e90": "E90"}
+                      "citl": "Calibration-in-the-large", "recalibration_intercept": "Recalibration intercept",
+                      "slope": "Calibration slope", "emax": "Emax", "e90": "E90"}
 
 
 def validation_test_metrics(scores: pd.DataFrame, models) -> pd.DataFrame:
@@ -551,6 +546,22 @@ def validation_summary(performance: pd.DataFrame, test: pd.DataFrame) -> pd.Data
     return out[["model", "metric", "apparent", "optimism", "corrected", "lower", "upper", "test"]]
 
 
+_VALIDATE_R = """# Rerun the whole-pipeline internal validation in R from the stats folder's tables alone:
+#   Rscript validate_study.R
+library(radnomo)
+train <- read.csv("../stats/data_train.csv.gz", check.names = FALSE)
+cols  <- jsonlite::fromJSON("../stats/columns.json")
+v <- validate_study(train, outcome = "label", radiomics = cols$radiomics, deep = cols$deep,
+                    clinical = cols$clinical, id = "patient_id",
+                    mwu_alpha = {mwu_alpha}, cor_threshold = {cor_threshold}, pca_variance = {pca_variance},
+                    nfolds = {nfolds}, lambda = "{lam}", clinical_alpha = {clinical_alpha}, score = "{score}",
+                    separation = "{separation}", method = "{method}", B = {B}, folds = {folds},
+                    repeats = {repeats}, seed = {seed}, workers = {workers})
+print(v)               # apparent, optimism, corrected (95% CI for the AUC) per model
+head(v$stability, 20)  # selection frequency per feature
+"""
+
+
 def stage_validate(ctx: RunContext) -> StageOutcome:
     """R ``validate_study`` on the training split with the stats stage's data and settings.
 
@@ -559,8 +570,9 @@ def stage_validate(ctx: RunContext) -> StageOutcome:
     metric), ``validation_calibration.csv`` (the nomogram's apparent and corrected
     calibration curves), ``selection_stability.csv`` (selection frequency per feature),
     ``selection_counts.csv`` (terms selected per resample and block),
-    ``selection_jaccard.csv``, ``validation_resamples.csv`` (failed / separated resamples)
-    and ``validation_timing.csv`` (where a refit spends its time).
+    ``selection_jaccard.csv``, ``validation_resamples.csv`` (failed / separated resamples),
+    ``validation_timing.csv`` (where a refit spends its time) and ``validate_study.R`` (the
+    same call in R alone, from the stats folder's tables).
     """
     cfg = ctx.config
     v = cfg.validation
@@ -568,47 +580,38 @@ def stage_validate(ctx: RunContext) -> StageOutcome:
     parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "validation": settings}
 
     def run(d: Path) -> dict:
-        from radnomo.stats import validate_study
+        from radnomo.pipeline.validation import run_validation
 
         s = cfg.stats
-        train = pd.read_csv(ctx.path("stats", "data_train.csv.gz"), dtype={"patient_id": str})
-        cols = json.loads(ctx.path("stats", "columns.json").read_text(encoding="utf-8"))
         workers = v.workers if v.workers is not None else (ctx.workers or _cpu_count())
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            val = validate_study(train, outcome="label", radiomics=cols["radiomics"], deep=cols["deep"],
-                                 clinical=cols["clinical"], id="patient_id", mwu_alpha=s.mwu_alpha,
-                                 cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
-                                 lambda_=s.lambda_, clinical_alpha=s.clinical_alpha, score=s.score,
-                                 separation=s.separation, method=v.method, B=v.B, folds=v.folds,
-                                 repeats=v.repeats, seed=s.seed, workers=workers, progress=False)
-        msgs = _counted([f"{w.category.__name__}: {w.message}" for w in caught])
-        names = []
-        for comp, name in VALIDATION_TABLES.items():
-            df = getattr(val, comp)
-            if isinstance(df, pd.DataFrame):
-                write_csv(df, d / f"{name}.csv")
-                names.append(name)
-        timing = val.robj.component("timing")
-        if isinstance(timing, pd.DataFrame):
-            write_csv(timing, d / "validation_timing.csv")
-            names.append("validation_timing")
-        perf = val.performance if isinstance(val.performance, pd.DataFrame) else None
+        write_text_atomic(d / "validate_study.R", _VALIDATE_R.format(
+            mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
+            lam=s.lambda_, clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation,
+            method=v.method, B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers))
+        kwargs = dict(outcome="label", id="patient_id", mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold,
+                      pca_variance=s.pca_variance, nfolds=s.nfolds, lambda_=s.lambda_,
+                      clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation, method=v.method,
+                      B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers, progress=False)
+        # with workers > 1 R forks: done in a fresh single-threaded process (radnomo.pipeline.validation)
+        out = run_validation(d, ctx.path("stats", "data_train.csv.gz"), ctx.path("stats", "columns.json"), kwargs)
+        msgs = _counted(out["warnings"])
+        names = list(out["tables"])
+        perf = pd.read_csv(d / "validation_performance.csv") if "validation_performance" in names else None
         if perf is not None and len(perf):
             scores = pd.read_csv(ctx.path("stats", "tables/scores.csv"), dtype={"id": str})
             test = validation_test_metrics(scores, list(dict.fromkeys(perf["model"])))
             write_csv(validation_summary(perf, test), d / "validation_summary.csv")
             names.append("validation_summary")
-        res = val.resamples
+        res = pd.read_csv(d / "validation_resamples.csv") if "validation_resamples" in names else None
         counts = {} if res is None else {str(r.reason): int(r.n) for r in res.itertuples()}
         if counts.get("failed"):
-            msgs.append(f"{counts['failed']} of {val.n_resamples} validation resample(s) failed "
+            msgs.append(f"{counts['failed']} of {out['n_resamples']} validation resample(s) failed "
                         "(left out of the estimates; reasons in validation_resamples.csv)")
-        return {"tables": names, "method": val.method, "n_resamples": val.n_resamples,
+        return {"tables": names, "method": out["method"], "n_resamples": out["n_resamples"],
                 "estimator": v.describe(), "workers": workers, "resamples": counts, "warnings": msgs}
 
     return ctx.rundir.run_stage("validate", parts, run,
-                                lambda info: [f"{n}.csv" for n in info["tables"]], ctx.log)
+                                lambda info: ["validate_study.R"] + [f"{n}.csv" for n in info["tables"]], ctx.log)
 
 
 def _cpu_count() -> int:

@@ -59,7 +59,8 @@ def results(demo):
 def test_every_stage_ran_and_rerun_skips_all(demo):
     from radnomo.pipeline.demo import run_demo
 
-    assert set(demo.stages) == {"split", "preprocess", "radiomics", "deep", "stats", "shap", "model", "report"}
+    assert set(demo.stages) == {"split", "preprocess", "radiomics", "deep", "stats", "validate", "shap", "model",
+                                "report"}
     again = run_demo(demo.out_dir.parent, n=DEMO_N, workers=2, progress=False, log=lambda m: None)
     assert all(o.skipped for o in again.stages.values())
     assert {k: o.key for k, o in again.stages.items()} == {k: o.key for k, o in demo.stages.items()}
@@ -71,16 +72,20 @@ def test_report_has_every_table_and_figure(demo, results):
     tables = results["tables"]
     for name in ("table1", "clinical_univariable", "clinical_multivariable", "metrics", "delong", "steps",
                  "scores", "decision", "rad_score_terms", "dl_score_terms", "gradcam", "delong_matrix_train",
-                 "delong_matrix_test", "table1_train_by_outcome", "table1_test_by_outcome", "fits"):
+                 "delong_matrix_test", "table1_train_by_outcome", "table1_test_by_outcome", "fits",
+                 "validation_summary", "validation_performance", "validation_calibration", "selection_stability",
+                 "selection_jaccard", "validation_resamples"):
         assert name in tables, name
         assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
     figs = results["figures"]
     assert len(figs["roc"]) == 2 and len(figs["calibration"]) == 2 and len(figs["decision"]) == 2
+    assert figs["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
     n_img = page.count("data:image/png;base64,")
-    # 2 ROC + 2 calibration + 2 DCA + nomogram + SHAP (2 summaries + per-patient) + Grad-CAM (4 sequences)
-    assert n_img >= 2 + 2 + 2 + 1 + 2 + 4
+    # 2 ROC + 2 calibration + 2 DCA + 2 validation + nomogram + SHAP (2 summaries + per-patient) + Grad-CAM (4)
+    assert n_img >= 2 + 2 + 2 + 2 + 1 + 2 + 4
     for section in ("Table 1.", "Table 2.", "Table 3.", "DeLong", "Nomogram", "SHAP", "Grad-CAM", "Run record",
-                    "deviations", "oracle AUC", "Model fits"):
+                    "deviations", "oracle AUC", "Model fits", "Internal validation of the whole modelling process",
+                    "repeated stratified 5-fold cross-validation, 2 repeat(s)", "known to under-correct"):
         assert section in page, section
     # Table 3 covers the four models on train and test, with the cut-off chosen on train
     m = pd.DataFrame(tables["metrics"])
@@ -91,7 +96,8 @@ def test_report_has_every_table_and_figure(demo, results):
 
 def test_html_numbers_agree_with_results_json_and_csv(demo, results):
     html_tables = parse_tables(demo.report.read_text(encoding="utf-8"))
-    for name in ("table1", "clinical_multivariable", "metrics", "delong", "steps", "rad_score_terms"):
+    for name in ("table1", "clinical_multivariable", "metrics", "delong", "steps", "rad_score_terms",
+                 "validation_summary", "selection_jaccard", "validation_resamples"):
         assert_table_matches(html_tables[f"t-{name}"], results["tables"][name])
         csv = pd.read_csv(demo.out_dir / "report" / "tables" / f"{name}.csv")
         js = pd.DataFrame(results["tables"][name])
@@ -120,7 +126,8 @@ def test_run_record(results, demo):
     for cls, g in split.groupby("label"):
         assert (g.split == "test").sum() == round(0.3 * len(g))
     dev = {d["setting"] for d in rec["deviations_from_study_config"]}
-    assert {"deep.train.epochs", "deep.slices.image_size", "radiomics.params", "stats.B"} <= dev
+    assert {"deep.train.epochs", "deep.slices.image_size", "radiomics.params", "stats.B", "validation.folds",
+            "validation.repeats"} <= dev
     assert any("random initialisation" in w for w in rec["warnings"]) or rec["configuration"]["deep"]["train"]["weights"] != "imagenet"
     steps = pd.DataFrame(results["tables"]["steps"])
     assert {"radiomics", "deep", "clinical", "nomogram"} <= set(steps.block)
@@ -146,6 +153,29 @@ def test_nomogram_test_auc_is_shown_next_to_the_oracle_auc(results, demo):
     nomo_test = m.loc[(m.model == "nomogram") & (m.set == "test"), "auc"].iloc[0]
     page = demo.report.read_text(encoding="utf-8")
     assert f"Nomogram test AUC {nomo_test:.3f}" in page and f"oracle AUC {oracle['oracle_auc']:.3f}" in page
+    # and the whole-pipeline (CV) corrected training AUC, with the estimator named
+    v = pd.DataFrame(results["tables"]["validation_summary"])
+    cv = v.loc[(v.model == "nomogram") & (v.metric == "auc")].iloc[0]
+    assert f"optimism-corrected training AUC {cv['corrected']:.3f}" in page and "5-fold CV x 2" in page
+    assert cv["test"] == pytest.approx(nomo_test, abs=1e-12)
+
+
+def test_validation_used_the_stats_settings_and_the_demos_budget(demo, results):
+    """The validate stage refitted the study's chain 5 x 2 times on the training set: its apparent
+    performance is the stats stage's training fit; the report's numbers are the stage's."""
+    rec = json.loads((demo.out_dir / "validate" / "stage.json").read_text(encoding="utf-8"))
+    assert rec["info"]["n_resamples"] == 10 and rec["info"]["method"] == "cv"
+    assert rec["info"]["resamples"]["succeeded"] + rec["info"]["resamples"]["failed"] == 10
+    summ = pd.read_csv(demo.out_dir / "validate" / "validation_summary.csv")
+    m = pd.read_csv(demo.out_dir / "stats" / "tables" / "metrics.csv")
+    for model, g in summ.loc[summ.metric == "auc"].groupby("model"):
+        train_auc = m.loc[(m.set == "train") & (m.model == model), "auc"].iloc[0]
+        assert g.apparent.iloc[0] == pytest.approx(train_auc, abs=1e-12), model
+    js = pd.DataFrame(results["tables"]["validation_summary"])
+    np.testing.assert_allclose(js.select_dtypes("number").to_numpy(float),
+                               summ.select_dtypes("number").to_numpy(float), rtol=1e-12, equal_nan=True)
+    assert results["validation"]["settings"] == {"enabled": True, "method": "cv", "B": 200, "folds": 5,
+                                                 "repeats": 2}
 
 
 def test_shap_equals_closed_form(demo):
@@ -250,10 +280,20 @@ def test_cli_evaluate_on_labelled_cohort(demo, tmp_path):
     man = pd.read_csv(demo.out_dir / "split" / "manifest.csv", dtype={"patient_id": str})
     test_ids = split.loc[split.split == "test", "patient_id"].tolist()
     man.loc[man.patient_id.isin(test_ids)].drop(columns=["split"]).to_csv(tmp_path / "m.csv", index=False)
-    clinical = demo.out_dir.parent / "cohort" / "clinical.csv"
-    r = CliRunner().invoke(main, ["evaluate", str(demo.model), str(tmp_path / "m.csv"), "--clinical", str(clinical),
+    # another site's clinical table: only the variables the frozen model uses, under other names
+    info = json.loads((demo.model / "model.json").read_text(encoding="utf-8"))
+    used = info["clinical_variables_used"]
+    assert set(used) < set(info["columns"]["clinical"])  # fewer than the study's 22 candidates
+    full = pd.read_csv(demo.out_dir.parent / "cohort" / "clinical.csv", dtype={"patient_id": str})
+    site = full[["patient_id", *used]].rename(columns={v: f"Site_{v}" for v in used})
+    site.to_csv(tmp_path / "site_clinical.csv", index=False)
+    maps = [a for v in used for a in ("--map", f"Site_{v}={v}")]
+    r = CliRunner().invoke(main, ["evaluate", str(demo.model), str(tmp_path / "m.csv"),
+                                  "--clinical", str(tmp_path / "site_clinical.csv"), *maps,
                                   "--out", str(tmp_path / "ev"), "--workers", "2", "--quiet"])
     assert r.exit_code == 0, r.output
+    ev_json = json.loads((tmp_path / "ev" / "evaluation.json").read_text(encoding="utf-8"))
+    assert ev_json["clinical_variables"] == used and ev_json["implementation"].startswith("R radnomo::evaluate_study")
     ev = pd.read_csv(tmp_path / "ev" / "metrics.csv").set_index("model")
     ref = pd.read_csv(demo.out_dir / "stats" / "tables" / "metrics.csv")
     ref = ref.loc[ref.set == "test"].set_index("model")

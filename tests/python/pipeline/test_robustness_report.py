@@ -12,7 +12,8 @@ report stages run on them:
 * ``const60``: constant feature columns (R's fit_study stops on them; the stage removes them first).
 
 Each must give report.html (with the run's warnings, R's text included, at the top), a valid
-results.json (strict JSON) and no misleading output for absent models.
+results.json (strict JSON) and no misleading output for absent models; the validate stage (3-fold CV,
+one repeat) runs on each too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pytest
 
 from radnomo.pipeline.config import parse_config
 from radnomo.pipeline.rundir import RunDirectory
-from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage_shap, stage_stats
+from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage_shap, stage_stats, stage_validate
 
 REPO = Path(__file__).resolve().parents[3]
 STUDY_DIR = REPO / "pipelines" / "hcc_recurrence"
@@ -81,7 +82,8 @@ def _config(c: dict):
     cat = [v for v in c["clinical"] if c["train"][v].dtype == object or str(c["train"][v].dtype) == "bool"]
     stats = {"B": 10, "nfolds": 5, "seed": 1, "separation": "firth", **c["args"]}
     return parse_config({"data": {"sequences": ["t2"], "clinical_variables": c["clinical"], "categorical": cat},
-                         "deep": {"enabled": bool(c["deep"])}, "stats": stats, "report": {"shap_patients": 1}},
+                         "deep": {"enabled": bool(c["deep"])}, "stats": stats, "report": {"shap_patients": 1},
+                         "validation": {"folds": 3, "repeats": 1, "workers": 1}},
                         base_dir=STUDY_DIR)
 
 
@@ -108,7 +110,7 @@ def run_cohort(make_cohort, tmp_path_factory):
 
         report.plot_roc = spy
         try:
-            for f in (stage_stats, stage_shap, stage_model, stage_report):
+            for f in (stage_stats, stage_validate, stage_shap, stage_model, stage_report):
                 o = f(ctx)
                 ctx.outcomes[o.name] = o
         finally:
@@ -143,6 +145,8 @@ def _common(ctx, res: dict, page: str) -> None:
     assert not any("nomogram plot failed" in w for w in warns)
     # the fits table is there (empty without models), with one row per fitted model
     assert "fits" in res["tables"] and "steps" in res["tables"]
+    # the whole-pipeline validation ran and has its section (a table, or why there is none)
+    assert res["validation"]["n_resamples"] in (0, 3) and "id='validation'" in page
 
 
 def test_separation_demo_like(run_cohort):
@@ -194,6 +198,10 @@ def test_no_model_at_all(run_cohort):
     # nothing to draw: no ROC of all-NA risks, no nomogram; the sections say so
     assert drawn == {} and "roc" not in res["figures"]
     assert not (ctx.rundir.root / "stats" / "nomogram.png").exists()
+    # nothing to validate: the validation says so (R's no-model warning), without an empty table
+    assert res["validation"]["n_resamples"] == 0 and "validation_summary" not in res["tables"]
+    assert "No model was fitted on the training set: nothing to validate." in page
+    assert any(w.startswith("[validate] NoModelWarning") for w in warns)
     t3 = page[page.index("Table 3."):]
     assert t3[:t3.index("<h2>", 5)].count("Not available in this run.") == 1
     assert (ctx.rundir.root / "model" / "model.json").exists()

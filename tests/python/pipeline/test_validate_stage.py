@@ -68,7 +68,8 @@ def test_stage_writes_the_tables_and_equals_a_direct_call(synthetic_run):
     _same(_csv(synthetic_run, "selection_jaccard"), ref.jaccard, "jaccard")
     perf = _csv(synthetic_run, "validation_performance")
     assert set(perf.model) == {"clinical", "rad_score", "dl_score", "nomogram"}
-    assert set(perf.metric) == {"auc", "brier", "scaled_brier", "intercept", "slope", "emax", "e90"}
+    assert perf.metric.unique().tolist() == ["auc", "brier", "scaled_brier", "citl", "recalibration_intercept",
+                                             "slope", "emax", "e90"]
 
 
 def test_apparent_and_test_columns_equal_the_stats_stage(synthetic_run):
@@ -85,8 +86,9 @@ def test_apparent_and_test_columns_equal_the_stats_stage(synthetic_run):
         assert summ.loc[("nomogram", "brier"), col] == pytest.approx(cal["brier"], abs=1e-12)
         if part == "test":  # on the training set the recalibration of the fitted model is exactly (0, 1)
             assert summ.loc[("nomogram", "slope"), col] == pytest.approx(cal["slope"], rel=1e-7)
-            assert summ.loc[("nomogram", "intercept"), col] == pytest.approx(cal["recalibration_intercept"],
-                                                                             rel=1e-7, abs=1e-9)
+            assert summ.loc[("nomogram", "recalibration_intercept"), col] == pytest.approx(
+                cal["recalibration_intercept"], rel=1e-7, abs=1e-9)
+            assert summ.loc[("nomogram", "citl"), col] == pytest.approx(cal["intercept"], rel=1e-7, abs=1e-9)
     # corrected = apparent - optimism; the AUC interval surrounds the corrected AUC
     np.testing.assert_allclose(summ.corrected, summ.apparent - summ.optimism, atol=1e-12)
     auc = summ.xs("auc", level="metric")
@@ -94,10 +96,40 @@ def test_apparent_and_test_columns_equal_the_stats_stage(synthetic_run):
     assert summ.drop(index="auc", level="metric")[["lower", "upper"]].isna().all().all()
 
 
-def test_same_results_with_two_workers(synthetic_run):
-    """Forked R workers from the Python process give the stage's numbers (one RNG stream per resample)."""
-    ref = _direct(synthetic_run, workers=2)
-    _same(_csv(synthetic_run, "validation_performance"), ref.performance, "performance, 2 workers")
+def test_two_workers_run_in_a_separate_process_with_the_same_results(synthetic_run, tmp_path):
+    """With workers > 1 R forks; the stage does that in a fresh single-threaded Python process (forking
+    this one, which has other threads, can deadlock a forked R worker on the GIL): same numbers as the
+    in-process single-worker run. An R input error in that process arrives here as an InputError."""
+    import threading
+
+    from radnomo.errors import InputError
+    from radnomo.pipeline.validation import run_validation
+
+    stop = threading.Event()
+    busy = threading.Thread(target=lambda: [sum(range(1000)) for _ in iter(lambda: stop.is_set(), True)],
+                            daemon=True)
+    busy.start()  # a Python thread taking the GIL all the time, as the stage's memory sampler does
+    try:
+        s = synthetic_run.ctx.config.stats
+        v = synthetic_run.ctx.config.validation
+        kwargs = dict(outcome="label", id="patient_id", mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold,
+                      pca_variance=s.pca_variance, nfolds=s.nfolds, lambda_=s.lambda_,
+                      clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation, method=v.method,
+                      B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=2, progress=False)
+        stats_dir = synthetic_run.root / "stats"
+        out = run_validation(tmp_path, stats_dir / "data_train.csv.gz", stats_dir / "columns.json", kwargs,
+                             timeout=600)
+        with pytest.raises(InputError, match="validate stage: .*folds"):
+            run_validation(tmp_path, stats_dir / "data_train.csv.gz", stats_dir / "columns.json",
+                           {**kwargs, "folds": 1000}, timeout=600)
+    finally:
+        stop.set()
+    assert out["n_resamples"] == 6 and "validation_performance" in out["tables"]
+    _same(pd.read_csv(tmp_path / "validation_performance.csv"), _csv(synthetic_run, "validation_performance"),
+          "performance, 2 workers")
+    _same(pd.read_csv(tmp_path / "selection_stability.csv"), _csv(synthetic_run, "selection_stability"),
+          "stability, 2 workers")
+    assert not (tmp_path / "validate_call.json").exists() and not (tmp_path / "validate_result.json").exists()
 
 
 def test_report_section_numbers_equal_results_json(synthetic_run):
@@ -172,14 +204,18 @@ def test_disabled_validation_is_not_run_and_the_report_says_so(synthetic_run, tm
     assert ctx.outcomes["report"].info["figures"].get("validation") is None
 
 
-def test_zero_width_interval_is_flagged():
-    """An apparent AUC of 1 has a DeLong variance of 0: the shifted interval has no width; the report says so."""
-    from radnomo.pipeline.report import validation_html
+def test_the_r_script_reproduces_the_stage_in_r_alone(synthetic_run, tmp_path):
+    """validate/validate_study.R, run by Rscript from the run folder's tables, gives the stage's numbers."""
+    import shutil
+    import subprocess
 
-    t = pd.DataFrame({"model": ["nomogram"], "metric": ["auc"], "apparent": [1.0], "optimism": [0.4],
-                      "corrected": [0.6], "lower": [0.6], "upper": [0.6], "test": [0.55]})
-    vinfo = {"method": "cv", "estimator": "repeated stratified 5-fold cross-validation", "short": "5-fold CV x 2",
-             "n_resamples": 10, "settings": {}, "resamples": {}}
-    out, used = validation_html({"validation_summary": t}, vinfo, {"deviations_from_study_config": []}, {}, "")
-    text = "".join(out)
-    assert "has no width" in text and "validation_summary" in used
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript not on PATH")
+    vdir = synthetic_run.root / "validate"
+    out = tmp_path / "perf_r.csv"
+    code = f'source("validate_study.R"); write.csv(v$performance, "{out}", row.names = FALSE)'
+    r = subprocess.run([rscript, "-e", code], cwd=vdir, capture_output=True, text=True, timeout=600,
+                       env={**__import__("os").environ, "TZ": "UTC"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    _same(pd.read_csv(out), _csv(synthetic_run, "validation_performance"), "performance from Rscript")
