@@ -197,6 +197,20 @@ def store_cached(cache_dir: str | Path, case_id: str, key: str, result: Any) -> 
     return f
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove temporary files (``.<name>.<random>.tmp<suffix>``) that a killed run left in ``folder``.
+
+    Call it only while holding ``folder``'s lock (no other run can be writing there).
+    """
+    removed = []
+    for p in Path(folder).glob(".*.tmp*"):
+        if p.is_file():
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
 def _call(fn: Callable, payload: Any) -> tuple[str, Any, float]:
     """Run ``fn(payload)`` in a worker; never raises (errors come back as data)."""
     t0 = time.perf_counter()
@@ -400,88 +414,97 @@ def run_cases(
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
 
-    results: dict[str, Any] = {}
-    errors: list[dict[str, str]] = []
-    case_seconds: dict[str, float] = {}
-    todo: list[tuple[str, Any, str]] = []
-    for cid, payload in items:
-        if isinstance(payload, CaseFailure):
-            errors.append({"case_id": cid, "error_type": payload.error_type, "message": payload.message,
-                           "traceback": ""})
-            continue
-        try:
-            key = key_fn(cid, payload)
-        except Exception as exc:  # e.g. an input file is missing: report it as this case's failure
-            errors.append({"case_id": cid, "error_type": type(exc).__name__, "message": str(exc),
-                           "traceback": traceback.format_exc()})
-            continue
-        hit, value = load_cached(cache_dir, cid, key)
-        if hit:
-            results[cid] = value
-        else:
-            todo.append((cid, payload, key))
-    n_cached = len(results)
-
-    def record(cid: str, key: str, status: str, value: Any, secs: float) -> None:
-        case_seconds[cid] = secs
-        if status == "ok":
-            if cache_dir is not None:
-                try:
-                    store_cached(cache_dir, cid, key, value)
-                except TypeError as exc:  # not data: kept in memory, not cached
-                    _log.warning("case %s: result not cached (%s)", cid, exc)
-            results[cid] = value
-            if on_result is not None:
-                on_result(cid, value)
-        else:
-            etype, msg, tb = value
-            errors.append({"case_id": cid, "error_type": etype, "message": msg, "traceback": tb})
-
-    bar = _progress_bar(len(items) - len(errors), desc, progress, initial=n_cached)
-    try:
-        n_workers = workers or default_workers()
-        if executor is None and (n_workers == 1 or len(todo) <= 1):
-            for cid, payload, key in todo:
-                status, value, secs = _call(fn, payload)
-                record(cid, key, status, value, secs)
-                bar.update(1)
-        elif todo:
-            own = executor is None
-            ex = executor or process_pool(min(n_workers, len(todo)))
-            futures: dict[cf.Future, tuple[str, str]] = {}
+    def execute() -> RunResult:
+        results: dict[str, Any] = {}
+        errors: list[dict[str, str]] = []
+        case_seconds: dict[str, float] = {}
+        todo: list[tuple[str, Any, str]] = []
+        for cid, payload in items:
+            if isinstance(payload, CaseFailure):
+                errors.append({"case_id": cid, "error_type": payload.error_type, "message": payload.message,
+                               "traceback": ""})
+                continue
             try:
-                for cid, payload, key in todo:
-                    futures[ex.submit(_call, fn, payload)] = (cid, key)
-                for fut in cf.as_completed(futures):
-                    cid, key = futures[fut]
+                key = key_fn(cid, payload)
+            except Exception as exc:  # e.g. an input file is missing: report it as this case's failure
+                errors.append({"case_id": cid, "error_type": type(exc).__name__, "message": str(exc),
+                               "traceback": traceback.format_exc()})
+                continue
+            hit, value = load_cached(cache_dir, cid, key)
+            if hit:
+                results[cid] = value
+            else:
+                todo.append((cid, payload, key))
+        n_cached = len(results)
+
+        def record(cid: str, key: str, status: str, value: Any, secs: float) -> None:
+            case_seconds[cid] = secs
+            if status == "ok":
+                if cache_dir is not None:
                     try:
-                        status, value, secs = fut.result()
-                    except BaseException as exc:  # worker died (BrokenProcessPool), cancelled, ...
-                        if isinstance(exc, KeyboardInterrupt):
-                            raise
-                        status, value, secs = "error", (type(exc).__name__, str(exc) or repr(exc),
-                                                        traceback.format_exc()), float("nan")
+                        store_cached(cache_dir, cid, key, value)
+                    except TypeError as exc:  # not data: kept in memory, not cached
+                        _log.warning("case %s: result not cached (%s)", cid, exc)
+                results[cid] = value
+                if on_result is not None:
+                    on_result(cid, value)
+            else:
+                etype, msg, tb = value
+                errors.append({"case_id": cid, "error_type": etype, "message": msg, "traceback": tb})
+
+        bar = _progress_bar(len(items) - len(errors), desc, progress, initial=n_cached)
+        try:
+            n_workers = workers or default_workers()
+            if executor is None and (n_workers == 1 or len(todo) <= 1):
+                for cid, payload, key in todo:
+                    status, value, secs = _call(fn, payload)
                     record(cid, key, status, value, secs)
                     bar.update(1)
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                if own:
-                    ex.shutdown(wait=False, cancel_futures=True)
-                    own = False
-                raise
-            finally:
-                if own:
-                    ex.shutdown(wait=True)
-    finally:
-        bar.close()
+            elif todo:
+                own = executor is None
+                ex = executor or process_pool(min(n_workers, len(todo)))
+                futures: dict[cf.Future, tuple[str, str]] = {}
+                try:
+                    for cid, payload, key in todo:
+                        futures[ex.submit(_call, fn, payload)] = (cid, key)
+                    for fut in cf.as_completed(futures):
+                        cid, key = futures[fut]
+                        try:
+                            status, value, secs = fut.result()
+                        except BaseException as exc:  # worker died (BrokenProcessPool), cancelled, ...
+                            if isinstance(exc, KeyboardInterrupt):
+                                raise
+                            status, value, secs = "error", (type(exc).__name__, str(exc) or repr(exc),
+                                                            traceback.format_exc()), float("nan")
+                        record(cid, key, status, value, secs)
+                        bar.update(1)
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    if own:
+                        ex.shutdown(wait=False, cancel_futures=True)
+                        own = False
+                    raise
+                finally:
+                    if own:
+                        ex.shutdown(wait=True)
+        finally:
+            bar.close()
 
-    ordered = {cid: results[cid] for cid in ids if cid in results}
-    err_df = pd.DataFrame(errors, columns=ERROR_COLUMNS)
-    order = {cid: i for i, cid in enumerate(ids)}
-    err_df = err_df.sort_values("case_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    return RunResult(results=ordered, errors=err_df, n_cached=n_cached, n_computed=len(ordered) - n_cached,
-                     seconds=time.perf_counter() - t_start, case_seconds=case_seconds)
+        ordered = {cid: results[cid] for cid in ids if cid in results}
+        err_df = pd.DataFrame(errors, columns=ERROR_COLUMNS)
+        order = {cid: i for i, cid in enumerate(ids)}
+        err_df = err_df.sort_values("case_id", key=lambda s: s.map(order)).reset_index(drop=True)
+        return RunResult(results=ordered, errors=err_df, n_cached=n_cached, n_computed=len(ordered) - n_cached,
+                         seconds=time.perf_counter() - t_start, case_seconds=case_seconds)
+
+    if cache_dir is None:
+        return execute()
+    from radnomo.io.outputs import output_lock
+
+    with output_lock(cache_dir, "dir"):  # one run at a time per cache; leftovers of killed runs go
+        remove_stale_temporaries(cache_dir)
+        return execute()
 
 
 def write_errors(errors: pd.DataFrame, path: str | Path) -> Path:

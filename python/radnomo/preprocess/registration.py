@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +92,18 @@ class Registration:
         return out
 
     def apply(self, fixed: sitk.Image, moving: sitk.Image) -> tuple[sitk.Transform, dict]:
+        """Register ``moving`` to ``fixed`` (see the class docs), single-threaded.
+
+        ITK 5 splits the metric's work among threads dynamically, so with several threads the
+        metric's sums run in a varying order and reruns differ in the last bits, then in the
+        optimiser's path and in the output voxels. ITK runs this step with one thread (the
+        global default is restored afterwards), so the same input gives the same transform on
+        every run (inside a worker process of a pool it is one thread anyway).
+        """
+        with _itk_threads(1):
+            return self._apply(fixed, moving)
+
+    def _apply(self, fixed: sitk.Image, moving: sitk.Image) -> tuple[sitk.Transform, dict]:
         identity = sitk.Euler3DTransform()
         record = {"method": self.method, "metric": "MattesMutualInformation", "bins": self.bins,
                   "sampling": self.sampling, "iterations": self.iterations, "seed": self.seed}
@@ -122,6 +136,21 @@ class Registration:
         record.update(metric_before=before, metric_after=after, parameters=list(tx.GetParameters()),
                       fixed_parameters=list(tx.GetFixedParameters()), transform=tx.GetName())
         return tx, record
+
+
+_THREADS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _itk_threads(n: int):
+    """ITK's global default thread count set to ``n`` for the block (then restored)."""
+    with _THREADS_LOCK:
+        old = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(n)
+        try:
+            yield
+        finally:
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(old)
 
 
 def _f32(image: sitk.Image) -> sitk.Image:

@@ -50,7 +50,7 @@ def _kill_when(cmd, ready, timeout=600.0) -> str:
 
 
 def _entries(folder: Path) -> int:
-    return len(list(folder.glob("*.json"))) if folder.exists() else 0
+    return len(list(folder.glob("p*.json"))) if folder.exists() else 0
 
 
 def _arrays(folder: Path) -> dict[str, np.ndarray]:

@@ -40,7 +40,7 @@ def test_I01_crafted_cache_entries_never_run(finished, params_yaml, tmp_path):
     cache = finished["out"].with_name("radiomics.parquet.cache")
     evil = pickle.dumps({"format": 1, "case_id": "C2", "key": "x", "result": _Evil(marker)})
     (cache / "C2.pkl").write_bytes(evil)
-    entries = sorted(cache.glob("*.json"))
+    entries = sorted(cache.glob("p*.json"))
     assert len(entries) == 3 and not any("C" in p.stem for p in entries)  # salted-hash names, no id
     for p in entries:  # data only: a JSON header line, then JSON
         header = json.loads(p.read_text(encoding="utf-8").splitlines()[0])
@@ -177,14 +177,14 @@ def test_interrupted_extraction_loses_no_finished_case(sig, heavy, tmp_path):
     cache = out.with_name("r.parquet.cache")
     proc = _start(heavy, out, workers=1)
     try:
-        assert _wait_for(lambda: len(list(cache.glob("*.json"))) >= 2), "no case finished"
+        assert _wait_for(lambda: len(list(cache.glob("p*.json"))) >= 2), "no case finished"
         assert proc.poll() is None
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    done = len(list(cache.glob("*.json")))
+    done = len(list(cache.glob("p*.json")))
     assert 2 <= done < 6
     if sig == signal.SIGINT:
         assert proc.returncode != 0 and "Traceback" not in err, err
@@ -192,6 +192,7 @@ def test_interrupted_extraction_loses_no_finished_case(sig, heavy, tmp_path):
                     "--workers", 1, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert f"({done} from cache)" in r.stdout
+    assert not [p.name for p in cache.iterdir() if ".tmp" in p.name]  # a killed write's leftovers removed
     table = features(out)
     assert sorted(table.index) == sorted(heavy["table"].index)
     assert_same_features(table, heavy["table"], table.index)
