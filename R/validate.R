@@ -68,8 +68,11 @@
 #'
 #' @section Reproducibility and speed:
 #' Each resample gets its own seed drawn from `seed`, so the same `seed`
-#' gives identical results with any number of `workers` (forked processes
-#' via `parallel::mclapply`; 1 on Windows).
+#' gives identical results with any number of `workers`: forked processes
+#' (`parallel::mclapply`) from an R session, separate R processes over
+#' sockets when R is embedded (the Python bridge sets
+#' `options(radnomo.parallel = "psock")`: forking an embedded R can deadlock)
+#' or on Windows.
 #'
 #' @inheritParams fit_study
 #' @param train data.frame of the training set (the set the study is fitted on).
@@ -355,12 +358,30 @@ calibration_curve_at <- function(p, y, grid) {
   stats::approx(sm, xout = grid, ties = function(v) v[1L])$y
 }
 
-#' Run the resamples sequentially or on forked workers
+#' Run the resamples sequentially, on forked workers or on socket workers
+#'
+#' Forked workers (`parallel::mclapply`) are the fastest, but forking an R
+#' that is embedded in another multi-threaded program (the Python bridge,
+#' with torch's and BLAS's thread pools) can deadlock the child; there, and
+#' on Windows, separate R processes over sockets are used
+#' (`parallel::makePSOCKcluster`). The bridge sets
+#' `options(radnomo.parallel = "psock")`. Results do not depend on the
+#' backend (one seed per resample).
 #' @noRd
 run_resamples <- function(n_tasks, run_one, workers, progress) {
-  if (workers > 1L && .Platform$OS.type == "unix") {
-    if (isTRUE(progress)) message("validate_study: ", n_tasks, " resamples on ", workers, " workers")
-    return(parallel::mclapply(seq_len(n_tasks), run_one, mc.cores = workers, mc.preschedule = TRUE))
+  if (workers > 1L) {
+    backend <- getOption("radnomo.parallel", if (.Platform$OS.type == "unix") "fork" else "psock")
+    if (isTRUE(progress)) message("validate_study: ", n_tasks, " resamples on ", workers, " ", backend, " workers")
+    if (backend == "fork") {
+      return(parallel::mclapply(seq_len(n_tasks), run_one, mc.cores = workers, mc.preschedule = TRUE))
+    }
+    cl <- parallel::makePSOCKcluster(workers)
+    on.exit(parallel::stopCluster(cl), add = TRUE)
+    parallel::clusterCall(cl, function() {
+      Sys.setenv(TZ = "UTC")
+      suppressPackageStartupMessages(requireNamespace("radnomo", quietly = TRUE))
+    })
+    return(parallel::parLapply(cl, seq_len(n_tasks), run_one))
   }
   out <- vector("list", n_tasks)
   step <- max(1L, n_tasks %/% 10L)

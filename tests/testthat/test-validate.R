@@ -102,6 +102,12 @@ test_that("same seed gives identical results with 1 and 2 workers; stability and
                                        workers = 2))
   expect_identical(a$performance, b$performance)
   expect_identical(a$stability, b$stability)
+  # socket workers (what the Python bridge uses: forking an embedded R can deadlock)
+  old <- options(radnomo.parallel = "psock")
+  on.exit(options(old), add = TRUE)
+  c2 <- suppressWarnings(validate_study(d, radiomics = feats, method = "cv", folds = 3, repeats = 2, nfolds = 5,
+                                        seed = 4, workers = 2))
+  expect_identical(c2$performance, a$performance)
   expect_equal(a$n_resamples, 6L)
   expect_named(a$performance, c("model", "metric", "apparent", "optimism", "corrected", "lower", "upper"))
   expect_setequal(unique(a$performance$metric), c("auc", "brier", "scaled_brier", "citl", "recalibration_intercept", "slope", "emax", "e90"))

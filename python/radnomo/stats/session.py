@@ -113,6 +113,13 @@ def _init():
     _state["ri"] = ri
     _state["ns"] = ns
     _state["bridge_call"] = ns.find("bridge_call")
+    # R runs embedded in this (multi-threaded) process: forking it from R
+    # (parallel::mclapply) can deadlock the child, so R-side parallel work
+    # uses separate R processes over sockets
+    opts = ri.baseenv.find("options")
+    arg = ri.ListSexpVector([ri.StrSexpVector(["psock"])])
+    arg.do_slot_assign("names", ri.StrSexpVector(["radnomo.parallel"]))
+    ri.baseenv.find("do.call")(opts, arg)
     return _state
 
 
