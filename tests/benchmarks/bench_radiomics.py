@@ -45,7 +45,22 @@ PARTS = {
     "shape": (("radiomics/shape.py", "_initSegmentBasedCalculation"), ("engine/shape.py", "shape_features")),
     "discretisation": (("radiomics/base.py", "_applyBinning"), ("engine/extractor.py", "discretize")),
     "filters": (("~", "<built-in method SimpleITK._SimpleITK.LaplacianRecursiveGaussianImageFilter_Execute>"),
-                ("radiomics/imageoperations.py", "_swt3")),
+                ("radiomics/imageoperations.py", "_swt3"), ("engine/log_filter.py", "laplacian_of_gaussian"),
+                ("engine/extractor.py", "wavelet_images")),
+    "first order": (("radiomics/firstorder.py", "_initCalculation"), ("radiomics/firstorder.py", "_moment"),
+                    ("radiomics/firstorder.py", "get10PercentileFeatureValue"),
+                    ("radiomics/firstorder.py", "get90PercentileFeatureValue"),
+                    ("radiomics/firstorder.py", "getMedianFeatureValue"),
+                    ("radiomics/firstorder.py", "getInterquartileRangeFeatureValue"),
+                    ("radiomics/firstorder.py", "getMeanAbsoluteDeviationFeatureValue"),
+                    ("radiomics/firstorder.py", "getEnergyFeatureValue"),
+                    ("radiomics/firstorder.py", "getMeanFeatureValue"),
+                    ("radiomics/firstorder.py", "getVarianceFeatureValue"),
+                    ("radiomics/firstorder.py", "getMinimumFeatureValue"),
+                    ("radiomics/firstorder.py", "getMaximumFeatureValue"),
+                    ("radiomics/firstorder.py", "getRangeFeatureValue"),
+                    ("radiomics/firstorder.py", "getRootMeanSquaredFeatureValue"),
+                    ("engine/firstorder.py", "firstorder_features")),
     "texture matrices": (("~", "<built-in method radiomics._cmatrices.calculate_glcm>"),
                          ("~", "<built-in method radiomics._cmatrices.calculate_glrlm>"),
                          ("~", "<built-in method radiomics._cmatrices.calculate_glszm>"),
@@ -240,7 +255,7 @@ def main() -> None:
         for case in cases:
             import SimpleITK as sitk
 
-            m = sitk.GetArrayViewFromImage(sitk.ReadImage(case["mask"]))
+            m = sitk.GetArrayFromImage(sitk.ReadImage(case["mask"]))
             case_info = f"{case['id']}: image {sitk.ReadImage(case['image']).GetSize()}, ROI {int((m == 1).sum())} voxels"
             print(case_info, flush=True)
             results[case["id"]] = {}
