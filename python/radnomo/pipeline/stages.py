@@ -580,7 +580,7 @@ def stage_validate(ctx: RunContext) -> StageOutcome:
     parts = {"version": STAGES_VERSION, "stats": ctx.key("stats"), "validation": settings}
 
     def run(d: Path) -> dict:
-        from radnomo.pipeline.validation import run_validation
+        from radnomo.pipeline.validation import validate_training_set
 
         s = cfg.stats
         workers = v.workers if v.workers is not None else (ctx.workers or _cpu_count())
@@ -592,8 +592,8 @@ def stage_validate(ctx: RunContext) -> StageOutcome:
                       pca_variance=s.pca_variance, nfolds=s.nfolds, lambda_=s.lambda_,
                       clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation, method=v.method,
                       B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers, progress=False)
-        # with workers > 1 R forks: done in a fresh single-threaded process (radnomo.pipeline.validation)
-        out = run_validation(d, ctx.path("stats", "data_train.csv.gz"), ctx.path("stats", "columns.json"), kwargs)
+        out = validate_training_set(d, ctx.path("stats", "data_train.csv.gz"), ctx.path("stats", "columns.json"),
+                                    kwargs)
         msgs = _counted(out["warnings"])
         names = list(out["tables"])
         perf = pd.read_csv(d / "validation_performance.csv") if "validation_performance" in names else None
