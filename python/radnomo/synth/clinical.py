@@ -369,15 +369,18 @@ def expected_auc(risk) -> float:
     """Expected AUC of ``risk`` when labels are Bernoulli(risk) (population oracle AUC).
 
     AUC = sum_{i != j} r_i (1 - r_j) [s_i > s_j] / sum_{i != j} r_i (1 - r_j)
-    (ties count one half), computed in O(n log n) after sorting.
+    (ties count one half), computed in O(n log n) after sorting. NaN for fewer
+    than two patients (no pairs).
     """
     r = np.sort(np.asarray(risk, dtype=float))
+    if r.size < 2:
+        return float("nan")
     w1, w0 = r, 1.0 - r
     # pairs (case i, control j) with r_i > r_j: cumulative control weight below i
     cum0 = np.cumsum(w0) - w0
     num = float(np.sum(w1 * cum0))
     den = float(w1.sum() * w0.sum() - np.sum(w1 * w0))
-    return num / den
+    return num / den if den > 0 else float("nan")
 
 
 def calibrate_outcome_model(prevalence: float = 0.308, auc: float = 0.87, n: int = 20000,

@@ -146,9 +146,10 @@ def _ground_truth(subjects: pd.DataFrame, truths: list[dict], seed: int, spec: S
             "target_prevalence": 0.308,
             "prevalence": float(labels.mean()),
             "n_events": int(labels.sum()),
-            "oracle_auc": oracle,
+            # null (not NaN, which is not JSON) when undefined: one class or one patient
+            "oracle_auc": _finite_or_none(oracle),
             "oracle_auc_definition": "Mann-Whitney AUC of true_risk against label on this cohort",
-            "expected_oracle_auc": expected_auc(risk),
+            "expected_oracle_auc": _finite_or_none(expected_auc(risk)),
         },
         "variables": VARIABLES,
         "sequences": SEQUENCES,
@@ -237,9 +238,19 @@ def summary(paths: CohortPaths) -> str:
     auc_s = "n/a" if auc is None or (isinstance(auc, float) and math.isnan(auc)) else f"{auc:.3f}"
     return (f"synthetic cohort: {n} patients (size {gt['generator']['size']}, seed {gt['generator']['seed']})\n"
             f"early recurrence: {o['n_events']}/{n} = {100 * o['prevalence']:.1f} % (target 30.8 %)\n"
-            f"oracle AUC of the true risk: {auc_s} (expected {o['expected_oracle_auc']:.3f})\n"
+            f"oracle AUC of the true risk: {auc_s} (expected "
+            f"{'n/a' if o['expected_oracle_auc'] is None else format(o['expected_oracle_auc'], '.3f')})\n"
             f"manifest:     {paths.manifest}\nclinical:     {paths.clinical}\n"
             f"ground truth: {paths.ground_truth}")
 
 
 __all__ = ["CohortPaths", "generate_cohort", "summary", "write_nifti_deterministic"]
+
+
+def _finite_or_none(x):
+    """A float, or None when it is missing or not finite (JSON has no NaN)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
