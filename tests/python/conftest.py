@@ -11,6 +11,19 @@ os.environ.setdefault("TZ", "UTC")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``extended`` (minutes each) run only with RADNOMO_SLOW=1; otherwise they are
+    deselected — reported as deselected, not as skipped tests."""
+    if os.environ.get("RADNOMO_SLOW") == "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("extended") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 #: Reference data shipped with the repository (public data and other software's outputs);
 #: sources and licences in tests/reference/PROVENANCE.md.
 REFERENCE = REPO / "tests" / "reference"

@@ -21,9 +21,8 @@ import yaml
 from engine_helpers import compare
 from feature_helpers import REPO
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(os.environ.get("RADNOMO_SLOW") != "1",
-                                 reason="paper-size comparison with PyRadiomics takes ~10 min: RADNOMO_SLOW=1")]
+# deselected unless RADNOMO_SLOW=1 (tests/python/conftest.py): ~10 min
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 STUDY = yaml.safe_load((REPO / "pipelines" / "hcc_recurrence" / "radiomics.yaml").read_text(encoding="utf-8"))
 
