@@ -42,3 +42,19 @@ def _reference_file(*parts: str) -> Path:
 def reference_file():
     """``reference_file("clinstats", "rmda", "dcaData.csv")``: a path in tests/reference that must exist."""
     return _reference_file
+
+
+@pytest.fixture(scope="session")
+def separating_study_frame():
+    """The R tests' separating study (tests/testthat/helper-separation.R, ``separating_study()``):
+    42 patients, 14 events, 8 deep columns sharing a strong latent signal, so that the plain
+    refits separate (the demo's failure in issue 9). Sourced through the bridge's R."""
+    import rpy2.robjects as ro
+
+    from radnomo.stats import _convert as cv
+    from radnomo.stats.session import r_namespace
+
+    r_namespace()  # R started by the bridge (its environment handling)
+    env = ro.r("new.env()")
+    ro.r["sys.source"](str(REPO / "tests" / "testthat" / "helper-separation.R"), envir=env)
+    return cv.from_r(env["separating_study"]())

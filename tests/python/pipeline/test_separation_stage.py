@@ -23,30 +23,11 @@ from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage
 
 STUDY_DIR = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence"
 
-SEPARATING_STUDY_R = """
-function(n = 42, events = 14, p_rad = 20, p_deep = 40, seed = 5) {
-  set.seed(seed)
-  y <- sample(rep(c(1L, 0L), c(events, n - events)))
-  latent <- ifelse(y == 1, 1.4, -1.4) + stats::rnorm(n, sd = 0.6)
-  deep <- matrix(stats::rnorm(n * p_deep), n, dimnames = list(NULL, sprintf("dl%02d", seq_len(p_deep))))
-  deep[, 1:8] <- deep[, 1:8] * 0.5 + latent
-  rad <- matrix(stats::rnorm(n * p_rad), n, dimnames = list(NULL, sprintf("rad%02d", seq_len(p_rad))))
-  rad[, 1:2] <- rad[, 1:2] + 0.8 * latent
-  data.frame(patient_id = sprintf("S%03d", seq_len(n)), label = y, age = round(stats::rnorm(n, 60, 8)),
-             sex = sample(c("F", "M"), n, TRUE), rad, deep, stringsAsFactors = FALSE)
-}
-"""
 
 
 @pytest.fixture(scope="module")
-def separating_data():
-    import rpy2.robjects as ro
-
-    from radnomo.stats import _convert as cv
-    from radnomo.stats.session import r_namespace
-
-    r_namespace()
-    return cv.from_r(ro.r(SEPARATING_STUDY_R)())
+def separating_data(separating_study_frame):
+    return separating_study_frame
 
 
 def _upstream(root: Path, d: pd.DataFrame) -> None:

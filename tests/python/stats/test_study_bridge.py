@@ -87,33 +87,11 @@ def test_predict_reproduces_training_scores_and_rds_round_trip(data, study, tmp_
 
 
 # ------------------------------------------------------------- separation ---
-# The R tests' constructed study (tests/testthat/test-separation.R, separating_study()): 42 patients,
-# 14 events, 8 deep columns carrying a strong latent signal, so that the plain logistic refit of the
-# selected principal components and the nomogram separate completely (the demo's failure in issue 9).
-SEPARATING_STUDY_R = """
-function(n = 42, events = 14, p_rad = 20, p_deep = 40, seed = 5) {
-  set.seed(seed)
-  y <- sample(rep(c(1L, 0L), c(events, n - events)))
-  latent <- ifelse(y == 1, 1.4, -1.4) + stats::rnorm(n, sd = 0.6)
-  deep <- matrix(stats::rnorm(n * p_deep), n, dimnames = list(NULL, sprintf("dl%02d", seq_len(p_deep))))
-  deep[, 1:8] <- deep[, 1:8] * 0.5 + latent
-  rad <- matrix(stats::rnorm(n * p_rad), n, dimnames = list(NULL, sprintf("rad%02d", seq_len(p_rad))))
-  rad[, 1:2] <- rad[, 1:2] + 0.8 * latent
-  data.frame(patient_id = sprintf("S%03d", seq_len(n)), label = y, age = round(stats::rnorm(n, 60, 8)),
-             sex = sample(c("F", "M"), n, TRUE), rad, deep, stringsAsFactors = FALSE)
-}
-"""
 
 
 @pytest.fixture(scope="module")
-def separating():
-    import rpy2.robjects as ro
-
-    from radnomo.stats import _convert as cv
-    from radnomo.stats.session import r_namespace
-
-    r_namespace()  # R started by the bridge (its environment handling)
-    d = cv.from_r(ro.r(SEPARATING_STUDY_R)())
+def separating(separating_study_frame):
+    d = separating_study_frame
     tr, te = d.iloc[:30].reset_index(drop=True), d.iloc[30:].reset_index(drop=True)
     kw = dict(radiomics=[c for c in d if c.startswith("rad")], deep=[c for c in d if c.startswith("dl")],
               clinical=["age", "sex"], clinical_alpha=0.5, B=20)
