@@ -118,7 +118,10 @@ def heavy(tmp_path_factory):
     params = root / "heavy.yaml"
     params.write_text(HEAVY_PARAMS, encoding="utf-8")
     ref = root / "ref" / "r.parquet"
-    r = run_process("extract", "radiomics", manifest, "--params", params, "--out", ref, "--workers", 2, "--no-progress")
+    # PyRadiomics' own engine: several times slower than radnomo's, so that an interruption
+    # reliably lands while cases are still running (with the fast engine all six could finish first)
+    r = run_process("extract", "radiomics", manifest, "--params", params, "--out", ref, "--workers", 2, "--no-progress",
+                    "--engine", "pyradiomics")
     assert r.returncode == 0, r.stderr
     return {"manifest": manifest, "params": params, "table": features(ref)}
 
@@ -134,7 +137,8 @@ def _descendants(pid: int) -> list:
 
 def _start(heavy, out: Path, workers: int) -> subprocess.Popen:
     return subprocess.Popen([str(RADNOMO), "extract", "radiomics", str(heavy["manifest"]), "--params",
-                             str(heavy["params"]), "--out", str(out), "--workers", str(workers), "--no-progress"],
+                             str(heavy["params"]), "--out", str(out), "--workers", str(workers), "--no-progress",
+                             "--engine", "pyradiomics"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, TZ="UTC"))
 
@@ -189,7 +193,7 @@ def test_interrupted_extraction_loses_no_finished_case(sig, heavy, tmp_path):
     if sig == signal.SIGINT:
         assert proc.returncode != 0 and "Traceback" not in err, err
     r = run_process("extract", "radiomics", heavy["manifest"], "--params", heavy["params"], "--out", out,
-                    "--workers", 1, "--no-progress")
+                    "--workers", 1, "--no-progress", "--engine", "pyradiomics")
     assert r.returncode == 0, r.stderr
     assert f"({done} from cache)" in r.stdout
     assert not [p.name for p in cache.iterdir() if ".tmp" in p.name]  # a killed write's leftovers removed
