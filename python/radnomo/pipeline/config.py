@@ -40,7 +40,11 @@ STUDY_CATEGORICAL = (
     "sex", "tumor_number", "multiple_low_signal", "child_pugh", "viral_hepatitis", "portal_hypertension",
     "dangerous_position", "treatment_history", "complication",
 )
-SECTIONS = ("data", "split", "preprocess", "radiomics", "deep", "stats", "validation", "report")
+SECTIONS = ("data", "split", "preprocess", "radiomics", "deep", "stats", "validation", "report", "labels")
+#: Radiomics engines (as :data:`radnomo.features.radiomics.ENGINES`; the first is the default).
+RADIOMICS_ENGINES = ("radnomo", "pyradiomics")
+#: Models of the study whose display names ``labels.models`` may set.
+MODEL_NAMES = ("clinical", "rad_score", "dl_score", "nomogram")
 
 
 def _check(cond: bool, where: str, msg: str) -> None:
@@ -158,10 +162,13 @@ class RadiomicsSection:
     """
 
     params: Any = "radiomics.yaml"
+    engine: str = "radnomo"
 
     def __post_init__(self):
         _check(isinstance(self.params, (str, dict)) and self.params != "", "radiomics.params",
                "must be a parameter file path or an inline PyRadiomics parameter mapping")
+        _check(self.engine in RADIOMICS_ENGINES, "radiomics.engine",
+               f"must be 'radnomo' or 'pyradiomics', not {self.engine!r}")
 
 
 @dataclass(frozen=True)
@@ -351,6 +358,90 @@ class ReportSection:
 
 
 @dataclass(frozen=True)
+class VariableLabel:
+    """Display name and unit of one variable (``labels.variables.<name>``)."""
+
+    label: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeLabels:
+    """Display names of the outcome's two classes (``labels.outcome``)."""
+
+    event: str = "Event"
+    nonevent: str = "No event"
+
+
+@dataclass(frozen=True)
+class LabelsSection:
+    """Display names for the report (all optional; a name without a label shows as itself).
+
+    YAML::
+
+        labels:
+          variables: {lnafp: {label: ln AFP, unit: ln(ng/mL)}}
+          outcome: {event: Recurrence <= 6 months, nonevent: No recurrence}
+          models: {nomogram: DL-Rad-Clinical nomogram}
+
+    ``models`` keys are the study's models (:data:`MODEL_NAMES`).
+    """
+
+    variables: dict = field(default_factory=dict)   # name -> VariableLabel
+    outcome: OutcomeLabels = OutcomeLabels()
+    models: dict = field(default_factory=dict)      # model -> display name
+
+    def variable(self, name: str) -> str:
+        """Display name of variable ``name`` (``name`` itself when unlabelled)."""
+        v = self.variables.get(name)
+        return v.label if v is not None else name
+
+    def unit(self, name: str) -> str | None:
+        """Unit of variable ``name`` (``None`` when not given)."""
+        v = self.variables.get(name)
+        return v.unit if v is not None else None
+
+    def variable_with_unit(self, name: str) -> str:
+        """``"ln AFP (ln(ng/mL))"``; the plain display name when there is no unit."""
+        u = self.unit(name)
+        return f"{self.variable(name)} ({u})" if u else self.variable(name)
+
+    def model(self, name: str) -> str:
+        """Display name of model ``name`` (``name`` itself when unlabelled)."""
+        return self.models.get(name, name)
+
+
+def _parse_labels(mapping) -> tuple[LabelsSection, dict]:
+    """``labels:`` -> (section, effective raw mapping); every key and type checked."""
+    top = _check_keys(mapping, ("variables", "outcome", "models"), "labels")
+    variables, raw_vars = {}, {}
+    vmap = _check_keys(top.get("variables"), None, "labels.variables")
+    for name, spec in vmap.items():
+        where = f"labels.variables.{name}"
+        _check(isinstance(name, str) and name, "labels.variables", f"variable names must be strings, not {name!r}")
+        if isinstance(spec, str):
+            spec = {"label": spec}
+        spec = _check_keys(spec, ("label", "unit"), where)
+        label, unit = spec.get("label"), spec.get("unit")
+        _check(isinstance(label, str) and label.strip(), f"{where}.label", f"must be a non-empty string, not {label!r}")
+        _check(unit is None or (isinstance(unit, str) and unit.strip()), f"{where}.unit",
+               f"must be null or a non-empty string, not {unit!r}")
+        variables[name] = VariableLabel(label=label, unit=unit)
+        raw_vars[name] = {"label": label, "unit": unit}
+    out = _check_keys(top.get("outcome"), ("event", "nonevent"), "labels.outcome")
+    for k in out:
+        _check(isinstance(out[k], str) and out[k].strip(), f"labels.outcome.{k}",
+               f"must be a non-empty string, not {out[k]!r}")
+    outcome = OutcomeLabels(**out)
+    models = _check_keys(top.get("models"), MODEL_NAMES, "labels.models")
+    for k, v in models.items():
+        _check(isinstance(v, str) and v.strip(), f"labels.models.{k}", f"must be a non-empty string, not {v!r}")
+    raw = {"variables": raw_vars, "outcome": {"event": outcome.event, "nonevent": outcome.nonevent},
+           "models": dict(models)}
+    return LabelsSection(variables=variables, outcome=outcome, models=dict(models)), raw
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """The whole, checked configuration. ``raw`` is the effective nested mapping
     (defaults filled in, paths as written); ``base_dir`` resolves relative paths."""
@@ -363,6 +454,7 @@ class StudyConfig:
     stats: StatsSection
     report: ReportSection
     validation: ValidationSection = ValidationSection()
+    labels: LabelsSection = LabelsSection()
     raw: dict = field(repr=False, compare=False, default_factory=dict)
     base_dir: Path = Path(".")
 
@@ -377,6 +469,55 @@ class StudyConfig:
         """The effective settings of one section (for stage hashes and the report)."""
         return copy.deepcopy(self.raw[name])
 
+    # ---------------------------------------------------------- serialisers ---
+
+    def effective_yaml(self) -> str:
+        """The effective configuration as YAML (paths as written; base folder noted).
+
+        For the run folder's own record only (it names this machine's folders);
+        what leaves the run (model artifact, report) uses :meth:`portable`.
+        """
+        return f"# base folder: {self.base_dir}\n" + yaml.safe_dump(self.raw, sort_keys=False)
+
+    def portable(self) -> dict:
+        """The effective configuration with no absolute machine paths (for the model artifact and the report).
+
+        Absolute input paths (``data.manifest``, ``data.clinical``, ``radiomics.params``,
+        ``deep.train.weights``) become relative to the configuration's folder when
+        inside it, else just the file name; the inputs themselves are identified by
+        their SHA-256 in the run record.
+        """
+        raw = copy.deepcopy(self.raw)
+        for keys in PATH_KEYS:
+            node = raw
+            for k in keys[:-1]:
+                node = node.get(k) if isinstance(node, dict) else None
+            if isinstance(node, dict) and keys[-1] in node:
+                node[keys[-1]] = _portable_path(node[keys[-1]], self.base_dir)
+        return raw
+
+    def model_yaml(self) -> str:
+        """The configuration stored with the model: portable, without the study cohort's file paths."""
+        raw = self.portable()
+        raw["data"] = {**raw["data"], "manifest": None, "clinical": None}
+        return ("# radnomo model configuration (the study cohort's files are not part of the model)\n"
+                + yaml.safe_dump(raw, sort_keys=False))
+
+
+#: Configuration entries that are file paths: (section, key) or (section, sub, key).
+PATH_KEYS = (("data", "manifest"), ("data", "clinical"), ("radiomics", "params"), ("deep", "train", "weights"))
+
+
+def _portable_path(value: Any, base_dir: Path) -> Any:
+    """A path without this machine's folders: relative to ``base_dir`` when inside it, else the file name."""
+    if not isinstance(value, str) or value in ("imagenet", "none") or not Path(value).is_absolute():
+        return value
+    p = Path(value)
+    try:
+        return p.relative_to(Path(base_dir).resolve()).as_posix()
+    except ValueError:
+        return p.name
+
 
 # ---------------------------------------------------------------- parsing ---
 
@@ -390,10 +531,11 @@ def _simple_fields(cls) -> dict[str, Any]:
 
 
 def _check_keys(mapping, allowed, where: str) -> dict:
+    """``mapping`` as a dict (``None`` -> ``{}``); keys not in ``allowed`` (``None``: any) are errors."""
     if mapping is None:
         return {}
     _check(isinstance(mapping, dict), where, f"must be a mapping of settings, not {type(mapping).__name__}")
-    unknown = [k for k in mapping if k not in allowed]
+    unknown = [] if allowed is None else [k for k in mapping if k not in allowed]
     if unknown:
         raise InputError(f"config {where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
     return dict(mapping)
@@ -473,8 +615,11 @@ def parse_config(mapping: Mapping[str, Any] | None, base_dir: str | Path = ".") 
     train_raw = {f: _plain(getattr(train, f)) for f in train_fields}
     raw["deep"] = {**deep_simple, **dg, "train": train_raw, "slices": slices.to_dict()}
 
+    labels, raw["labels"] = _parse_labels(top.get("labels"))
+
     return StudyConfig(data=data, split=split, preprocess=preprocess, radiomics=radiomics, deep=deep,
-                       stats=stats, report=report, validation=validation, raw=raw, base_dir=Path(base_dir))
+                       stats=stats, report=report, validation=validation, labels=labels, raw=raw,
+                       base_dir=Path(base_dir))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

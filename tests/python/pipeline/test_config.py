@@ -170,3 +170,58 @@ def test_validation_section_defaults_and_the_demos_setting():
 def test_validation_settings_are_checked(override, pattern):
     with pytest.raises(InputError, match=pattern):
         load_config(STUDY, [override])
+
+
+def test_config_serialisers_are_methods():
+    """effective_yaml / portable / model_yaml: the run record, the portable copy, the model's copy."""
+    import yaml
+
+    cfg = load_config(STUDY, [f"data.manifest={STUDY.parent / 'm.csv'}", "data.clinical=/elsewhere/c.csv"])
+    assert cfg.effective_yaml().startswith(f"# base folder: {cfg.base_dir}\n")
+    assert yaml.safe_load(cfg.effective_yaml()) == cfg.raw
+    port = cfg.portable()
+    assert port["data"]["manifest"] == "m.csv" and port["data"]["clinical"] == "c.csv"
+    model = yaml.safe_load(cfg.model_yaml())
+    assert model["data"]["manifest"] is None and model["data"]["clinical"] is None
+    assert cfg.model_yaml().startswith("# radnomo model configuration")
+
+
+def test_radiomics_engine_setting():
+    from radnomo.features.radiomics import DEFAULT_ENGINE, ENGINES
+    from radnomo.pipeline.config import RADIOMICS_ENGINES
+
+    assert RADIOMICS_ENGINES == ENGINES and RADIOMICS_ENGINES[0] == DEFAULT_ENGINE
+    assert parse_config({}).radiomics.engine == DEFAULT_ENGINE
+    assert load_config(STUDY, ["radiomics.engine=pyradiomics"]).radiomics.engine == "pyradiomics"
+    with pytest.raises(InputError, match=r"radiomics.engine: must be 'radnomo' or 'pyradiomics', not 'fast'"):
+        load_config(STUDY, ["radiomics.engine=fast"])
+
+
+def test_labels_section():
+    cfg = load_config(STUDY)
+    lab = cfg.labels
+    assert set(lab.variables) == set(cfg.data.clinical_variables)  # every clinical variable has a label
+    assert lab.variable("lnafp") == "ln AFP" and lab.unit("lnafp") == "ln(ng/mL)"
+    assert lab.variable_with_unit("lnafp") == "ln AFP (ln(ng/mL))" and lab.variable_with_unit("sex") == "Sex"
+    assert (lab.outcome.event, lab.outcome.nonevent) == ("Recurrence ≤ 6 months", "No recurrence")
+    assert lab.model("nomogram") == "DL-Rad-Clinical nomogram" and lab.model("rad_score") == "Rad score"
+    # all optional: an unlabelled name shows as itself
+    empty = parse_config({}).labels
+    assert empty.variable("age") == "age" and empty.unit("age") is None and empty.model("clinical") == "clinical"
+    assert parse_config({"labels": {"variables": {"age": "Age"}}}).labels.variable("age") == "Age"
+
+
+@pytest.mark.parametrize("labels, pattern", [
+    ({"colours": {}}, r"labels: unknown key\(s\) \['colours'\]"),
+    ({"variables": {"age": {"label": "Age", "units": "y"}}}, r"labels.variables.age: unknown key\(s\) \['units'\]"),
+    ({"variables": {"age": {"label": 3}}}, r"labels.variables.age.label: must be a non-empty string"),
+    ({"variables": {"age": {"label": "Age", "unit": 5}}}, r"labels.variables.age.unit: must be null or"),
+    ({"variables": ["age"]}, r"labels.variables: must be a mapping"),
+    ({"outcome": {"event": "E", "non_event": "N"}}, r"labels.outcome: unknown key\(s\) \['non_event'\]"),
+    ({"outcome": {"event": ""}}, r"labels.outcome.event: must be a non-empty string"),
+    ({"models": {"radscore": "Rad"}}, r"labels.models: unknown key\(s\) \['radscore'\].*rad_score"),
+    ({"models": {"nomogram": None}}, r"labels.models.nomogram: must be a non-empty string"),
+])
+def test_labels_are_checked(labels, pattern):
+    with pytest.raises(InputError, match=pattern):
+        parse_config({"labels": labels})
