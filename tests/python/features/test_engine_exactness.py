@@ -1,7 +1,7 @@
 """radnomo's radiomics engine against PyRadiomics itself: the same feature names, order and values.
 
 Tolerances and the features allowed 1e-6 instead of 1e-9 (sums of terms of both signs) are in
-engine_helpers.py. Cases: PyRadiomics' reference images (brain1, brain2, breast1) with the study's
+engine_helpers.py. Cases: PyRadiomics' reference images (brain1, brain2, breast1, the prostate phantom) with the study's
 1197-feature configuration and with every one of PyRadiomics' own baseline configurations for them
 (normalisation, resampling, resegmentation, force2D, fixed bin count, weighting, flat region), the
 IBSI digital phantom, the liver CT, synthetic patients of all four phases, and edge cases (2-D ROI,
@@ -98,6 +98,32 @@ def test_weighting_norms_on_an_anisotropic_grid(norm):
     mask.SetSpacing((0.7, 0.8, 2.5))
     compare(image, mask, {"featureClass": {"glcm": [], "glrlm": []}, "setting": {"weightingNorm": norm}},
             what=norm)
+
+
+def _prostate():
+    d = reference_dir("pyradiomics", "data")
+    return read_image_and_mask(d / "prostate_phantom_subvolume.nrrd", d / "prostate_phantom_subvolume-label.nrrd")
+
+
+@pytest.mark.parametrize("label", [1, 7, 8, 9])
+def test_prostate_phantom_every_label_study_configuration(label):
+    """PyRadiomics' prostate phantom (uint16, 0.5 x 0.5 x 3 mm, labels 1, 7, 8, 9 of 168 to 9,088
+    voxels in one label map): the study's 1,197 features of each label equal PyRadiomics'."""
+    image, mask = _prostate()
+    worst = compare(image, mask, STUDY, label=label, what=f"prostate label {label}")
+    assert set(worst) >= {"shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"}
+
+
+def test_prostate_phantom_label_from_settings():
+    """The label chosen in the parameter file (``setting: label``) instead of the call: same values as
+    PyRadiomics, and different from label 1's (the setting is honoured, not ignored)."""
+    image, mask = _prostate()
+    params = {"featureClass": ALL_CLASSES["featureClass"], "setting": {"binWidth": 25, "label": 8}}
+    compare(image, mask, params, what="prostate setting label 8")
+    got8 = Extractor(params).execute(image, mask)
+    got1 = Extractor({**params, "setting": {"binWidth": 25, "label": 1}}).execute(image, mask)
+    assert got8["original_shape_VoxelVolume"] == pytest.approx(2997 * 0.5 * 0.5 * 3.0)
+    assert got1["original_shape_VoxelVolume"] == pytest.approx(168 * 0.5 * 0.5 * 3.0)
 
 
 # ------------------------------------------------------------------------------------------ IBSI, liver CT
