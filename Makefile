@@ -78,7 +78,9 @@ test-r: setup
 test-python: setup
 	$(PY) -m pytest -q
 
-test: test-r check-r test-python
+# R CMD check runs the testthat suite (tests/testthat.R), so `make test` does not run it twice;
+# `make test-r` runs it alone (faster while developing the R package).
+test: check-r test-python
 
 # The reliability suite (issue 12) in full: every hostile-input case plus the slow fault
 # injection (the whole study killed in each long stage, then rerun). `make test` runs the
