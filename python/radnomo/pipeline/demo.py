@@ -1,7 +1,8 @@
 """``radnomo demo``: generate the small synthetic cohort and run the study on it.
 
-The demo's settings are the study's (``pipelines/hcc_recurrence/config.yaml``)
-with the lighter ones of ``pipelines/hcc_recurrence/demo.yaml`` merged in;
+The demo's settings are the reference study's ``config.yaml`` with the lighter
+ones of its ``demo.yaml`` merged in (both ship with the package:
+``radnomo/studies/hcc_recurrence/``, see :mod:`radnomo.studies`);
 the report lists every difference, and shows the nomogram's test AUC next to
 the synthetic cohort's oracle AUC (the AUC of the true risk).
 """
@@ -12,25 +13,21 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from radnomo.errors import InputError
-from radnomo.pipeline.config import apply_overrides, load_config, merge, parse_config, read_yaml, study_config_path
+from radnomo.pipeline.config import apply_overrides, load_config, merge, parse_config, read_yaml
 from radnomo.pipeline.runner import RunSummary, run_study
+from radnomo.studies import study_file
 
 DEMO_SEED = 20250101
 
 
 def demo_config_path() -> Path:
-    """``pipelines/hcc_recurrence/demo.yaml`` of this source tree."""
-    p = study_config_path()
-    if p is None or not (p.parent / "demo.yaml").exists():
-        raise InputError("pipelines/hcc_recurrence/config.yaml and demo.yaml are not found next to this radnomo "
-                         "installation; run the demo from the radnomo repository (pip install -e .)")
-    return p.parent / "demo.yaml"
+    """The reference study's ``demo.yaml`` (package data)."""
+    return study_file(file="demo.yaml")
 
 
 def demo_config(manifest: Path, clinical: Path, overrides=()):
     """The demo's effective configuration (study config + demo.yaml + ``overrides``)."""
-    study = study_config_path()
+    study = study_file()
     raw = merge(read_yaml(study), read_yaml(demo_config_path()))
     raw.setdefault("data", {})
     raw["data"]["manifest"] = str(Path(manifest).resolve())
@@ -59,4 +56,4 @@ def run_demo(out_dir: str | Path = "demo_out", *, n: int = 60, seed: int = DEMO_
     notes = [f"synthetic cohort: radnomo.synth.generate_cohort(n={n}, size='small', seed={seed})",
              "true drivers of the outcome: " + ", ".join(sorted(oracle.get("drivers", {})))]
     return run_study(cfg, out_dir / "run", workers=workers, progress=progress, log=log,
-                     reference=load_config(study_config_path()), notes=notes, oracle=oracle)
+                     reference=load_config(study_file()), notes=notes, oracle=oracle)

@@ -225,3 +225,76 @@ def test_labels_section():
 def test_labels_are_checked(labels, pattern):
     with pytest.raises(InputError, match=pattern):
         parse_config({"labels": labels})
+
+
+def test_shipped_study_configs_are_the_reference_folders():
+    """radnomo/studies/hcc_recurrence (package data, used by `radnomo demo` and the report) and the
+    repository's documented pipelines/hcc_recurrence hold identical YAML files."""
+    from radnomo.pipeline.config import study_config_path
+    from radnomo.studies import available, study_dir, study_file
+
+    assert available() == ["hcc_recurrence"]
+    shipped = study_dir()
+    assert study_config_path() == shipped / "config.yaml" == study_file()
+    yamls = sorted(p.name for p in shipped.glob("*.yaml"))
+    assert yamls == sorted(p.name for p in STUDY.parent.glob("*.yaml")) == ["config.yaml", "demo.yaml", "radiomics.yaml"]
+    for name in yamls:
+        assert (shipped / name).read_bytes() == (STUDY.parent / name).read_bytes(), (
+            f"{name}: pipelines/hcc_recurrence and python/radnomo/studies/hcc_recurrence differ; copy the edited one")
+    with pytest.raises(InputError, match="no study 'nope'"):
+        study_dir("nope")
+
+
+def test_general_schema_knows_no_study():
+    """The defaults hold no study's variables or title; the HCC study's live in its config.yaml."""
+    cfg = parse_config({})
+    assert cfg.data.clinical_variables == () and cfg.data.categorical == () and cfg.data.sequences == ()
+    assert "HCC" not in cfg.effective_yaml() and "recurrence" not in cfg.effective_yaml().lower()
+    study = load_config(STUDY)
+    assert len(study.data.clinical_variables) == 22 and "lnafp" in study.data.clinical_variables
+    assert "HCC" in study.report.title
+    import radnomo.pipeline.config as config_module
+
+    assert config_module.STUDY_CLINICAL == study.data.clinical_variables  # deprecated alias, read from the file
+
+
+def test_constraints_are_declared_per_field():
+    """Every plain section field declares its kind (and range/choices); one validator reads them."""
+    import dataclasses
+
+    from radnomo.pipeline import config_sections as cs
+    from radnomo.pipeline.config_schema import expectation
+
+    for cls in (cs.DataSection, cs.SplitSection, cs.RadiomicsSection, cs.DeepSection, cs.StatsSection,
+                cs.ValidationSection, cs.ReportSection):
+        for f in dataclasses.fields(cls):
+            assert "kind" in f.metadata or f.name in ("train", "slices"), f"{cls.__name__}.{f.name}"
+    meta = {f.name: f.metadata for f in dataclasses.fields(cs.ValidationSection)}
+    assert expectation(meta["repeats"]) == "an integer in 1..10000"
+    assert expectation(meta["workers"]) == "null or an integer in 1..1024"
+    assert expectation(meta["method"]) == "'cv', 'boot' or '632plus'"
+    stats = {f.name: f.metadata for f in dataclasses.fields(cs.StatsSection)}
+    assert expectation(stats["mwu_alpha"]) == "a number in (0, 1]" and expectation(stats["nfolds"]) == "an integer >= 3"
+
+
+@pytest.mark.parametrize("section, pattern", [
+    ({"data": {"sequences": "t2"}}, None),
+    ({"data": {"sequences": [1]}}, r"data.sequences: must be a list of names, not \(1,\)"),
+    ({"data": {"outcome": ""}}, r"data.outcome: must be a column name"),
+    ({"data": {"manifest": 3}}, r"data.manifest: must be null or a file path, not 3"),
+    ({"data": {"missing": "drop"}}, r"data.missing: must be 'complete_cases' or 'error', not 'drop'"),
+    ({"stats": {"dca_step": 0.5, "dca_max_threshold": 0.4}}, r"stats.dca_step: must be in \(0, dca_max_threshold\]"),
+    ({"stats": {"mwu_alpha": 0}}, r"stats.mwu_alpha: must be a number in \(0, 1\], not 0"),
+    ({"stats": {"nfolds": True}}, r"stats.nfolds: must be an integer >= 3, not True"),
+    ({"deep": {"threads": 0}}, r"deep.threads: must be null or an integer >= 1, not 0"),
+    ({"deep": {"device": "tpu"}}, r"deep.device: must be 'auto', 'cpu' or 'cuda', not 'tpu'"),
+    ({"report": {"title": ""}}, r"report.title: must be a non-empty string"),
+    ({"radiomics": {"params": ""}}, r"radiomics.params: must be a parameter file path or an inline"),
+    ({"split": {"test_fraction": float("nan")}}, r"split.test_fraction: must be a number in \(0, 1\)"),
+])
+def test_declared_constraints_name_the_key(section, pattern):
+    if pattern is None:
+        assert parse_config(section).data.sequences == ("t2",)
+        return
+    with pytest.raises(InputError, match=pattern):
+        parse_config(section)

@@ -27,7 +27,7 @@ def _r_ready() -> str | None:
 
         ns = r_namespace()
         ns.find("fit_study")
-    except Exception as exc:  # no R, no radnomo R package, or an old one
+    except (ImportError, LookupError) as exc:  # no R / rpy2 / radnomo R package (MissingDependencyError), or an old one
         return f"R / radnomo R package with fit_study not available: {exc}"
     for mod in ("radiomics", "torch", "torchvision"):
         try:
