@@ -4,6 +4,12 @@ Commands are thin wrappers over the Python API. Each command (or command
 group) lives in its own module and is registered in :data:`COMMANDS` as
 ``"name": "module:attribute"``; modules are imported only when their command
 runs, so ``radnomo --help`` stays fast (torch and PyRadiomics are heavy).
+
+Every command is a :class:`radnomo.cli.guard.RadnomoCommand` (one error-to-exit
+handler: exit 1 with a one-line message for radnomo's and the operating
+system's errors, 2 for usage errors); the shared options and the conventions
+(``MANIFEST`` argument, ``--workers`` = processes, ``--threads`` = torch
+threads) are in :mod:`radnomo.cli.options`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import click
 
 from radnomo import __version__
+from radnomo.cli.guard import RadnomoCommand
 
 #: Explicit registry of sub-commands: name -> "module:attribute".
 COMMANDS: dict[str, str] = {
@@ -31,7 +38,9 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose sub-commands are imported on first use."""
+    """A click group whose sub-commands are imported on first use (its own commands are RadnomoCommands)."""
+
+    command_class = RadnomoCommand
 
     def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

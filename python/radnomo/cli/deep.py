@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import click
 
-from radnomo.cli.guard import claim_output, cli_errors
-from radnomo.cli.options import device_option, seed_option, workers_option
+from radnomo.cli.guard import claim_output, command
+from radnomo.cli.options import device_option, manifest_argument, seed_option, threads_option
 
 
 def _weights(value: str) -> str:
@@ -31,19 +30,27 @@ def _slice_config(image_size, max_slices, margin):
     return SliceConfig(image_size=image_size, max_slices_per_patient=max_slices, margin_fraction=margin)
 
 
-def _run(fn, out: Path | None = None, kind: str = "dir"):
-    """Check and lock the output (``out``), then run ``fn``; radnomo's own and the operating
-    system's errors become a one-line CLI error (exit status 1)."""
-    with contextlib.ExitStack() as stack:
-        if out is not None:
-            stack.enter_context(claim_output(out, kind))
-        with cli_errors():
-            return fn()
+def threads_or_workers(f):
+    """``--threads`` (torch CPU threads) plus the hidden, deprecated ``--workers`` that meant the same here
+    (everywhere else ``--workers`` counts processes); passes ``threads``."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, threads=None, workers=None, **kwargs):
+        if workers is not None:
+            if threads is not None:
+                raise click.UsageError("give --threads only (--workers of the deep commands is its old name)")
+            click.echo("warning: --workers of the deep commands is deprecated (it set torch threads); "
+                       "use --threads", err=True)
+            threads = workers
+        return f(*args, threads=threads, **kwargs)
+
+    wrapper = click.option("--workers", type=click.IntRange(min=1), default=None, hidden=True,
+                           help="Deprecated: use --threads.")(wrapper)
+    return threads_option(wrapper)
 
 
-manifest_option = click.option("--manifest", "manifest_path", required=True,
-                                type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                                help="Cohort manifest (CSV or Parquet).")
+deep_manifest_argument = manifest_argument(deprecated_option=True)
 weights_option = click.option("--weights", default="imagenet", show_default=True,
                               help="'imagenet' (torchvision weights API / $TORCH_HOME cache), 'none' (random "
                                    "initialisation) or a DenseNet-169 state_dict file.")
@@ -57,8 +64,8 @@ margin_option = click.option("--margin", type=click.FloatRange(0, 2), default=0.
                              help="Context around the ROI bounding box, fraction of its side.")
 
 
-@click.command("train-deep")
-@manifest_option
+@command("train-deep")
+@deep_manifest_argument
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder; one sub-folder per sequence with model.pt, checkpoints, history.csv.")
 @sequence_option
@@ -77,10 +84,10 @@ margin_option = click.option("--margin", type=click.FloatRange(0, 2), default=0.
 @click.option("--no-amp", is_flag=True, help="Disable mixed precision on the GPU.")
 @device_option
 @seed_option
-@workers_option
-def train_deep(manifest_path, out_dir, sequences, train_ids, weights, epochs, batch_size, lr, momentum,
-               weight_decay, image_size, max_slices, margin, no_resume, no_amp, device, seed, workers):
-    """Fine-tune DenseNet-169 on the training patients' ROI slices, one model per sequence.
+@threads_or_workers
+def train_deep(manifest, out_dir, sequences, train_ids, weights, epochs, batch_size, lr, momentum,
+               weight_decay, image_size, max_slices, margin, no_resume, no_amp, device, seed, threads):
+    """Fine-tune DenseNet-169 on the training patients' ROI slices of MANIFEST, one model per sequence.
 
     Defaults are the reference study's: ImageNet weights, SGD lr 0.01 momentum 0.9,
     cosine annealing over 50 epochs, batch 32, random flip and crop. Checkpoints are
@@ -89,31 +96,29 @@ def train_deep(manifest_path, out_dir, sequences, train_ids, weights, epochs, ba
     from radnomo.features.deep import DeepTrainConfig, train_deep_models
     from radnomo.io.manifest import read_manifest
 
-    def go():
-        manifest = read_manifest(manifest_path)
+    with claim_output(out_dir, "dir"):
+        cohort = read_manifest(manifest)
         cfg = DeepTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
                               weight_decay=weight_decay, seed=seed, weights=_weights(weights),
                               slices=_slice_config(image_size, max_slices, margin), mixed_precision=not no_amp)
-        results = train_deep_models(manifest, out_dir, sequences=sequences or None, config=cfg,
+        results = train_deep_models(cohort, out_dir, sequences=sequences or None, config=cfg,
                                     train_patients=_read_ids(train_ids), device=device, resume=not no_resume,
-                                    num_threads=workers)
-        for seq, r in results.items():
-            last = r.history.iloc[-1] if len(r.history) else None
-            state = "already trained (skipped)" if r.skipped else "trained"
-            msg = f"{seq}: {state}; {len(r.train_patients)} training patients; model {r.model_path}"
-            if last is not None:
-                msg += f"; final epoch loss {last['loss']:.4f}, patient AUC {last['auc']:.3f}"
-            if cfg.weights == "none":
-                msg += " [random initialisation: --weights none]"
-            click.echo(msg)
-            for pid, err in r.failures:
-                click.echo(f"  skipped patient {pid}: {err}", err=True)
-
-    _run(go, out_dir)
+                                    num_threads=threads)
+    for seq, r in results.items():
+        last = r.history.iloc[-1] if len(r.history) else None
+        state = "already trained (skipped)" if r.skipped else "trained"
+        msg = f"{seq}: {state}; {len(r.train_patients)} training patients; model {r.model_path}"
+        if last is not None:
+            msg += f"; final epoch loss {last['loss']:.4f}, patient AUC {last['auc']:.3f}"
+        if cfg.weights == "none":
+            msg += " [random initialisation: --weights none]"
+        click.echo(msg)
+        for pid, err in r.failures:
+            click.echo(f"  skipped patient {pid}: {err}", err=True)
 
 
-@click.command("deep")
-@manifest_option
+@command("deep")
+@deep_manifest_argument
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Feature table to write (.parquet).")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -129,36 +134,34 @@ def train_deep(manifest_path, out_dir, sequences, train_ids, weights, epochs, ba
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--no-resume", is_flag=True, help="Recompute cached slice features.")
 @device_option
-@workers_option
-def extract_deep(manifest_path, out, model_dir, weights, sequences, aggregation, image_size, max_slices, margin,
-                 batch_size, no_resume, device, workers):
-    """DenseNet-169 final-pooling features (1664 per slice), aggregated per patient,
-    into a Parquet table with columns <sequence>_dl_<k>."""
+@threads_or_workers
+def extract_deep(manifest, out, model_dir, weights, sequences, aggregation, image_size, max_slices, margin,
+                 batch_size, no_resume, device, threads):
+    """DenseNet-169 final-pooling features (1664 per slice) of the patients of MANIFEST, aggregated per
+    patient, into a Parquet table with columns <sequence>_dl_<k>."""
     from radnomo.features.deep import DeepExtractConfig, extract_deep_features
     from radnomo.io.manifest import read_manifest
 
     if model_dir is not None and weights != "imagenet":
         raise click.UsageError("give either --model-dir (fine-tuned models) or --weights, not both")
 
-    def go():
-        manifest = read_manifest(manifest_path)
+    with claim_output(out, "file"):
+        cohort = read_manifest(manifest)
         slices = None
         if image_size is not None or max_slices is not None:
             slices = _slice_config(image_size or 224, max_slices, margin)
         cfg = DeepExtractConfig(aggregation=aggregation, batch_size=batch_size, slices=slices)
-        res = extract_deep_features(manifest, out, model_dir=model_dir, weights=_weights(weights),
+        res = extract_deep_features(cohort, out, model_dir=model_dir, weights=_weights(weights),
                                     sequences=sequences or None, config=cfg, device=device,
-                                    num_threads=workers, resume=not no_resume)
-        src = {s: w["source"] + (" (fine-tuned)" if w["finetuned"] else "") for s, w in res.metadata["weights"].items()}
-        click.echo(f"wrote {out}: {len(res.table)} patients x {res.table.shape[1] - 1} features; weights {src}")
-        for f in res.failures:
-            click.echo(f"  skipped patient {f['patient_id']}, sequence {f['sequence']}: {f['error']}", err=True)
-
-    _run(go, out, "file")
+                                    num_threads=threads, resume=not no_resume)
+    src = {s: w["source"] + (" (fine-tuned)" if w["finetuned"] else "") for s, w in res.metadata["weights"].items()}
+    click.echo(f"wrote {out}: {len(res.table)} patients x {res.table.shape[1] - 1} features; weights {src}")
+    for f in res.failures:
+        click.echo(f"  skipped patient {f['patient_id']}, sequence {f['sequence']}: {f['error']}", err=True)
 
 
-@click.command("gradcam")
-@manifest_option
+@command("gradcam")
+@deep_manifest_argument
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the PNG overlays and gradcam.csv.")
 @click.option("--sequence", required=True, help="Sequence to explain.")
@@ -170,8 +173,9 @@ def extract_deep(manifest_path, out, model_dir, weights, sequences, aggregation,
 @weights_option
 @click.option("--layer", default="features.denseblock4", show_default=True, help="Target layer.")
 @device_option
-def gradcam(manifest_path, out_dir, sequence, patients, slices, model_dir, weights, layer, device):
-    """Grad-CAM heatmaps (last dense block) over ROI slices, saved as PNG overlays with the ROI contour."""
+def gradcam(manifest, out_dir, sequence, patients, slices, model_dir, weights, layer, device):
+    """Grad-CAM heatmaps (last dense block) over ROI slices of patients of MANIFEST, saved as PNG overlays
+    with the ROI contour."""
     from radnomo.explain.gradcam import gradcam_for_patients
     from radnomo.io.atomic import atomic_path
     from radnomo.io.manifest import read_manifest
@@ -182,16 +186,13 @@ def gradcam(manifest_path, out_dir, sequence, patients, slices, model_dir, weigh
         except ValueError:
             raise click.BadParameter("use 'largest', 'all' or comma-separated integers", param_hint="--slices")
 
-    def go():
-        manifest = read_manifest(manifest_path)
-        table = gradcam_for_patients(manifest, sequence, patients, out_dir, model_dir=model_dir,
+    with claim_output(out_dir, "dir"):
+        table = gradcam_for_patients(read_manifest(manifest), sequence, patients, out_dir, model_dir=model_dir,
                                      weights=_weights(weights), slices=slices, target_layer=layer, device=device)
         with atomic_path(out_dir / "gradcam.csv") as tmp:
             table.to_csv(tmp, index=False)
-        ok = table[table["png"].notna()] if "png" in table else table.iloc[0:0]
-        click.echo(f"wrote {len(ok)} overlay(s) to {out_dir}")
-        if "error" in table:
-            for _, r in table[table["error"].notna()].iterrows():
-                click.echo(f"  skipped patient {r['patient_id']}: {r['error']}", err=True)
-
-    _run(go, out_dir)
+    ok = table[table["png"].notna()] if "png" in table else table.iloc[0:0]
+    click.echo(f"wrote {len(ok)} overlay(s) to {out_dir}")
+    if "error" in table:
+        for _, r in table[table["error"].notna()].iterrows():
+            click.echo(f"  skipped patient {r['patient_id']}: {r['error']}", err=True)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from radnomo.cli.guard import command
 from radnomo.runtime import package_version
 
 REQUIRED_PY = ("numpy", "pandas", "pyarrow", "SimpleITK", "rpy2")
@@ -58,7 +59,7 @@ def collect() -> tuple[list[tuple[str, str]], list[str]]:
     return rows, problems
 
 
-@click.command()
+@command()
 def doctor():
     """Check Python, R, rpy2, PyRadiomics, torch, the compute device and R packages.
 

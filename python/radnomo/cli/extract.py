@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from radnomo.cli import LazyGroup
-from radnomo.cli.options import workers_option
-from radnomo.cli.preprocess import executor_context, progress_option, scheduler_option
-from radnomo.cli.guard import claim_output, cli_errors
+from radnomo.cli.guard import claim_output
+from radnomo.cli.options import executor_context, manifest_argument, progress_option, scheduler_option, workers_option
 
 #: Sub-commands living in other modules, imported on first use.
 EXTRACT_COMMANDS: dict[str, str] = {
@@ -17,38 +16,15 @@ EXTRACT_COMMANDS: dict[str, str] = {
 }
 
 
-class _ExtractGroup(LazyGroup):
-    """LazyGroup that lists a lazy command only when its module can be imported."""
-
-    def list_commands(self, ctx):
-        import importlib.util
-
-        names = set(super(LazyGroup, self).list_commands(ctx))
-        for name, target in self.lazy_commands.items():
-            if importlib.util.find_spec(target.split(":")[0]) is not None:
-                names.add(name)
-        return sorted(names)
-
-    def get_command(self, ctx, cmd_name):
-        try:
-            return super().get_command(ctx, cmd_name)
-        except ModuleNotFoundError as exc:
-            target = self.lazy_commands.get(cmd_name, "")
-            if exc.name and target.startswith(exc.name):
-                raise click.UsageError(f"'radnomo extract {cmd_name}' is provided by {target.split(':')[0]}, "
-                                       "which is not installed yet", ctx=ctx) from exc
-            raise
-
-
-@click.group("extract", cls=_ExtractGroup, lazy_commands=EXTRACT_COMMANDS)
+@click.group("extract", cls=LazyGroup, lazy_commands=EXTRACT_COMMANDS)
 def extract():
     """Extract features from a (preprocessed) cohort manifest into a Parquet feature table."""
 
 
 @extract.command("radiomics")
-@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@manifest_argument
 @click.option("--params", "params_yaml", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PyRadiomics parameter YAML (schema-checked); the study's is "
+              help="PyRadiomics parameter YAML (schema-checked); the reference study's is "
                    "pipelines/hcc_recurrence/radiomics.yaml (1197 features per sequence).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Feature table to write (.parquet): one row per patient, columns "
@@ -60,24 +36,23 @@ def extract():
 @click.option("--engine", type=click.Choice(["radnomo", "pyradiomics"]), default=None,
               help="radnomo: PyRadiomics' feature values from radnomo's faster engine (falls back to "
                    "PyRadiomics, with a notice, for settings it does not implement); pyradiomics: PyRadiomics "
-                   "itself. Default: radnomo (radnomo.features.radiomics.DEFAULT_ENGINE).")
+                   "itself. Default: radnomo (as radiomics.engine in a study configuration).")
 @workers_option
 @scheduler_option
 @progress_option
 def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, workers, scheduler, progress):
     """Radiomics features (PyRadiomics' definitions) of every patient and sequence in MANIFEST.
 
-    Cases run in parallel (--workers, or a Dask cluster with --scheduler); each finished case is cached at
-    once, so an interrupted run resumes where it stopped. Exit status 1 if any patient failed.
+    Cases run in parallel (--workers processes, or a Dask cluster with --scheduler); each finished case is
+    cached at once, so an interrupted run resumes where it stopped. Exit status 1 if any patient failed.
     """
     from radnomo.features.radiomics import extract_radiomics
 
     if out_path.suffix.lower() != ".parquet":
         raise click.BadParameter(f"{out_path}: the feature table must be a .parquet file", param_hint="--out")
-    with claim_output(out_path, "file", extra_dirs=[cache_dir]), cli_errors():
-        with executor_context(scheduler) as executor:
-            result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
-                                       progress=progress, label=label, cache_dir=cache_dir, engine=engine)
+    with claim_output(out_path, "file", extra_dirs=[cache_dir]), executor_context(scheduler) as executor:
+        result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
+                                   progress=progress, label=label, cache_dir=cache_dir, engine=engine)
     if result.table_path is not None:
         click.echo(f"{result.n_ok} patient(s) x {result.n_features} features ({result.n_cached} from cache) "
                    f"-> {result.table_path}")

@@ -1,8 +1,14 @@
 """What every command does around its work: one-line errors, checked and locked outputs.
 
-* :func:`cli_errors` turns radnomo's own errors and operating-system errors
-  (permission denied, no space left, a file where a folder is needed) into a
+* :class:`RadnomoCommand` (the class of every ``radnomo`` command, through
+  :func:`command`) runs the command inside :func:`cli_errors`, the one
+  error-to-exit handler: radnomo's own errors and operating-system errors
+  (permission denied, no space left, a file where a folder is needed) become a
   one-line ``Error: ...`` and exit status 1 — never a Python traceback.
+
+  Exit status: 0 success; 1 an error of the data, the files or the run (or,
+  for per-patient commands, some patients failed); 2 a usage error (a bad or
+  missing option or argument, from click).
 * :func:`claim_output` checks that an output folder or file can be written
   *before* any work starts, then holds its exclusive lock for the command's
   duration (:mod:`radnomo.io.outputs`), so a second run into the same output
@@ -37,6 +43,19 @@ def cli_errors():
         raise click.ClickException(os_error_message(exc, "cannot read or write a file")) from exc
     except MemoryError as exc:
         raise click.ClickException("out of memory; use fewer --workers or a smaller cohort") from exc
+
+
+class RadnomoCommand(click.Command):
+    """A click command whose radnomo and operating-system errors end it with one line and exit status 1."""
+
+    def invoke(self, ctx):
+        with cli_errors():
+            return super().invoke(ctx)
+
+
+def command(name: str | None = None, **kwargs):
+    """``click.command`` with :class:`RadnomoCommand` (every radnomo command is made with it)."""
+    return click.command(name, cls=RadnomoCommand, **kwargs)
 
 
 @contextlib.contextmanager

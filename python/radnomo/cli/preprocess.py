@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import click
 
-from radnomo.cli.options import workers_option
-from radnomo.cli.guard import claim_output, cli_errors
-
-scheduler_option = click.option(
-    "--scheduler", metavar="ADDRESS", default=None,
-    help="Run the cases on a Dask cluster at this scheduler address (e.g. tcp://10.0.0.5:8786) instead of "
-         "local processes; the workers must see the same paths.")
-progress_option = click.option("--progress/--no-progress", default=True, show_default=True,
-                               help="Show a progress bar with counts and ETA.")
+from radnomo.cli.guard import claim_output, command
+from radnomo.cli.options import (  # noqa: F401  (executor_context: also imported from here by older code)
+    executor_context, manifest_argument, progress_option, scheduler_option, workers_option,
+)
 
 
-def executor_context(scheduler: str | None):
-    """A Dask executor for ``--scheduler``, else nothing (local processes)."""
-    if scheduler:
-        from radnomo.parallel import dask_executor
-
-        return dask_executor(scheduler)
-    return contextlib.nullcontext(None)
-
-
-@click.command("preprocess")
-@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@command("preprocess")
+@manifest_argument
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: images/, masks/, qc/ PNGs, manifest.csv(.parquet), qc.csv, errors.csv.")
 @click.option("--reference", default="pvp", show_default=True,
@@ -91,15 +76,13 @@ def preprocess(manifest, out_dir, reference, registration, mask_source, n4, n4_s
         rng = tuple(float(x) for x in spacing_range.split(","))
     except ValueError:
         raise click.BadParameter(f"expected 'min,max' in mm, got {spacing_range!r}", param_hint="--spacing-range")
-    with cli_errors():
-        config = PreprocessConfig(reference=reference, registration=registration, mask_source=mask_source,
-                                  n4=n4, n4_shrink_factor=n4_shrink, n4_iterations=its, spacing=sp,
-                                  crop_margin_mm=crop_margin, normalization=normalization, spacing_range_mm=rng,
-                                  max_roi_fraction=max_roi_fraction, hash_names=hash_names)
-    with claim_output(out_dir, "dir"), cli_errors():
-        with executor_context(scheduler) as executor:
-            result = preprocess_cohort(manifest, out_dir, config, workers=workers, executor=executor,
-                                       progress=progress, label=label)
+    config = PreprocessConfig(reference=reference, registration=registration, mask_source=mask_source,
+                              n4=n4, n4_shrink_factor=n4_shrink, n4_iterations=its, spacing=sp,
+                              crop_margin_mm=crop_margin, normalization=normalization, spacing_range_mm=rng,
+                              max_roi_fraction=max_roi_fraction, hash_names=hash_names)
+    with claim_output(out_dir, "dir"), executor_context(scheduler) as executor:
+        result = preprocess_cohort(manifest, out_dir, config, workers=workers, executor=executor,
+                                   progress=progress, label=label)
     click.echo(f"preprocessed {result.n_ok} patient(s) ({result.n_cached} from cache) -> {result.manifest_path}; "
                f"QC: {result.qc_path}")
     if len(result.qc) and "warning" in result.qc:

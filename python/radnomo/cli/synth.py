@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from radnomo.cli.guard import claim_output
-from radnomo.cli.options import seed_option, workers_option
+from radnomo.cli.guard import claim_output, command
+from radnomo.cli.options import progress_option, seed_option, workers_option
 
 
-@click.command("synth")
+@command("synth")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created; a rerun skips finished patients).")
 @click.option("--n", "n", type=click.IntRange(min=1), default=None,
@@ -18,25 +18,17 @@ from radnomo.cli.options import seed_option, workers_option
                    "matrices ~256x256x40; tiny: unit tests only.")
 @seed_option
 @workers_option
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@progress_option
 def synth(out_dir, n, size, seed, workers, progress):
     """Write a synthetic four-phase liver MRI cohort with a known ground truth.
 
     Writes manifest.csv/.parquet, clinical.csv/.parquet, ground_truth.json and
     images/<patient>/<seq>.nii.gz + <seq>_mask.nii.gz for t2, ap, pvp, dp.
     """
-    from radnomo.errors import InputError
     from radnomo.synth import generate_cohort, summary
 
     if seed < 0:
         raise click.BadParameter("must be a non-negative integer", param_hint="--seed")
     with claim_output(out_dir, "dir"):
-        try:
-            paths = generate_cohort(out_dir, n=n, size=size, seed=seed, workers=workers, progress=progress)
-        except InputError as exc:
-            raise click.UsageError(str(exc)) from exc
-        except OSError as exc:
-            from radnomo.io.outputs import os_error_message
-
-            raise click.ClickException(os_error_message(exc, "cannot write the cohort")) from exc
+        paths = generate_cohort(out_dir, n=n, size=size, seed=seed, workers=workers, progress=progress)
     click.echo(summary(paths))
