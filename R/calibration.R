@@ -83,7 +83,7 @@
 #' @export
 calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE,
                         separation = c("firth", "error", "warn"), event = NULL) {
-  separation <- match.arg(separation)
+  separation <- match_arg(separation)
   if (!is.logical(validation) || length(validation) != 1L || is.na(validation)) {
     abort("'validation' must be TRUE or FALSE.")
   }

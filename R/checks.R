@@ -8,10 +8,12 @@
 #'
 #' Every check of radnomo's arguments and data stops this way, so that
 #' `tryCatch(..., radnomo_input_error = )` (and the Python bridge, which
-#' raises `InputError`) can tell bad input from other failures.
+#' raises `InputError`) can tell bad input from other failures. Other
+#' failures name their own class (`radnomo_missing_dependency`,
+#' `radnomo_bridge_error`, ...); every class is also a `radnomo_error`.
 #' @noRd
 abort <- function(..., class = "radnomo_input_error") {
-  stop(structure(class = c(class, "radnomo_error", "error", "condition"),
+  stop(structure(class = unique(c(class, "radnomo_error", "error", "condition")),
                  list(message = paste0(...), call = NULL)))
 }
 
@@ -33,6 +35,27 @@ name_list <- function(x, max = 10L) {
   out <- paste0("'", shown, "'", collapse = ", ")
   if (length(x) > max) out <- paste0(out, " and ", length(x) - max, " more")
   out
+}
+
+#' match.arg() whose error is of class radnomo_input_error
+#'
+#' Same matching as `match.arg(arg)` (the default choices are the calling
+#' function's formal argument; exact or unique partial match; the whole
+#' default vector selects its first element).
+#' @noRd
+match_arg <- function(arg, choices) {
+  name <- deparse(substitute(arg))
+  if (missing(choices)) {
+    parent <- sys.parent()
+    choices <- eval(formals(sys.function(parent))[[name]], envir = sys.frame(parent))
+  }
+  if (is.null(arg) || identical(arg, choices)) return(choices[1L])
+  if (!is.character(arg) || length(arg) != 1L || is.na(arg)) {
+    abort("'", name, "' should be one of ", name_list(choices), "; it must be a single string.")
+  }
+  i <- pmatch(arg, choices, nomatch = 0L, duplicates.ok = TRUE)
+  if (i == 0L) abort("'", name, "' should be one of ", name_list(choices), "; got '", arg, "'.")
+  choices[i]
 }
 
 #' Check a binary outcome and return it as integer 0/1
@@ -238,33 +261,6 @@ check_score_list <- function(scores, n, arg, min_models = 1L, probability = FALS
 #' @noRd
 check_score <- function(score, n, arg = "score", probability = FALSE) {
   check_score_list(stats::setNames(list(score), arg), n, arg = arg, probability = probability)[[1L]]
-}
-
-#' Fit a binomial glm and turn separation warnings into a clear warning
-#'
-#' Perfect or quasi-complete separation makes maximum-likelihood estimates
-#' diverge; stats::glm signals this with "fitted probabilities numerically 0
-#' or 1 occurred" or "algorithm did not converge". Both are re-issued as one
-#' warning naming the model.
-#' @noRd
-fit_binomial_glm <- function(formula, data, label = "logistic model") {
-  separation <- FALSE
-  fit <- withCallingHandlers(
-    stats::glm(formula, data = data, family = stats::binomial()),
-    warning = function(w) {
-      msg <- conditionMessage(w)
-      if (grepl("fitted probabilities numerically 0 or 1|did not converge", msg)) {
-        separation <<- TRUE
-        invokeRestart("muffleWarning")
-      }
-    }
-  )
-  if (separation) {
-    warning("The ", label, " shows (quasi-)complete separation: some predictors separate the ",
-            "outcome classes perfectly, so the coefficients, odds ratios and p-values are not reliable.",
-            call. = FALSE)
-  }
-  fit
 }
 
 #' Wald coefficient table of a binomial model (95% CI on the odds-ratio scale)

@@ -61,7 +61,7 @@
 #' @export
 clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
                               separation = c("firth", "error", "warn"), event = NULL) {
-  separation <- match.arg(separation)
+  separation <- match_arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   check_column_name(outcome, data, "outcome")
   if (!is.character(candidates) || !length(candidates) || anyNA(candidates)) {
@@ -206,7 +206,7 @@ design_vif <- function(fit) {
 #' head(predict(cl)) # training predictions
 #' @export
 predict.radnomo_clinical <- function(object, newdata, type = c("response", "link"), ...) {
-  type <- match.arg(type)
+  type <- match_arg(type)
   if (is.null(object$fit)) abort("The clinical model has no multivariable fit (no candidate passed the univariable step).")
   if (missing(newdata)) return(training_prediction(object$fit, type))
   newdata <- check_newdata(newdata)

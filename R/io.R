@@ -26,12 +26,12 @@
 #' @export
 read_feature_table <- function(path, python = getOption("radnomo.python", Sys.which("python3")),
                                engine = c("auto", "arrow", "python")) {
-  engine <- match.arg(engine)
+  engine <- match_arg(engine)
   if (!is.character(path) || length(path) != 1L || is.na(path)) {
-    stop("`path` must be a single file path", call. = FALSE)
+    abort("'path' must be a single file path.")
   }
   if (!file.exists(path)) {
-    stop(sprintf("feature table not found: %s", path), call. = FALSE)
+    abort("Feature table not found: ", path, ".")
   }
   if (engine == "auto") {
     engine <- if (requireNamespace("arrow", quietly = TRUE)) "arrow" else "python"
@@ -43,7 +43,7 @@ read_feature_table <- function(path, python = getOption("radnomo.python", Sys.wh
 
 .read_feature_table_arrow <- function(path) {
   if (!requireNamespace("arrow", quietly = TRUE)) {
-    stop("engine = \"arrow\" needs the R package 'arrow'", call. = FALSE)
+    abort("engine = \"arrow\" needs the R package 'arrow'.", class = "radnomo_missing_dependency")
   }
   tab <- arrow::read_parquet(path, as_data_frame = FALSE)
   raw <- tab$schema$metadata[["radnomo"]]
@@ -54,11 +54,12 @@ read_feature_table <- function(path, python = getOption("radnomo.python", Sys.wh
 
 .read_feature_table_python <- function(path, python) {
   if (!nzchar(python) || !file.exists(python)) {
-    stop("reading a feature table without the R package 'arrow' needs Python with radnomo installed; ",
-         "set options(radnomo.python = \"/path/to/python\") or install arrow", call. = FALSE)
+    abort("Reading a feature table without the R package 'arrow' needs Python with radnomo installed; ",
+          "set options(radnomo.python = \"/path/to/python\") or install arrow.", class = "radnomo_missing_dependency")
   }
   if (!requireNamespace("jsonlite", quietly = TRUE)) {
-    stop("reading a feature table through Python needs the R package 'jsonlite'", call. = FALSE)
+    abort("Reading a feature table through Python needs the R package 'jsonlite'.",
+          class = "radnomo_missing_dependency")
   }
   csv <- tempfile(fileext = ".csv")
   meta <- tempfile(fileext = ".json")
@@ -77,8 +78,8 @@ read_feature_table <- function(path, python = getOption("radnomo.python", Sys.wh
                     # R's own LD_LIBRARY_PATH can make Python load another libpython; clear it
                     env = "LD_LIBRARY_PATH=")
   if (!identical(status, 0L)) {
-    stop(sprintf("Python could not read the feature table %s:\n%s", path,
-                 paste(readLines(err, warn = FALSE), collapse = "\n")), call. = FALSE)
+    abort("Python could not read the feature table ", path, ":\n",
+          paste(readLines(err, warn = FALSE), collapse = "\n"))
   }
   df <- utils::read.csv(csv, check.names = FALSE, stringsAsFactors = FALSE,
                         colClasses = c(patient_id = "character"))

@@ -58,7 +58,7 @@
 #' @export
 fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn"), event = NULL,
                          title = NULL) {
-  separation <- match.arg(separation)
+  separation <- match_arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   formula <- NULL
   if (inherits(outcome, "formula")) {
@@ -241,7 +241,7 @@ firth_discrimination <- function(lp, y) {
 #' predict(nm, bw[151:155, ], type = "points") # total points on the nomogram
 #' @export
 predict.radnomo_nomogram <- function(object, newdata, type = c("response", "link", "points"), ...) {
-  type <- match.arg(type)
+  type <- match_arg(type)
   if (missing(newdata)) {
     lp <- object$fit$linear.predictors
     if (is.null(lp)) abort("This nomogram holds no training data (stripped); give 'newdata'.")

@@ -40,7 +40,7 @@
 #' head(predict(sc, x))
 #' @export
 score_model <- function(x, y, features, separation = c("firth", "error", "warn"), event = NULL) {
-  score_fit(x, y, features, match.arg(separation), label = "score model", event = event)
+  score_fit(x, y, features, match_arg(separation), label = "score model", event = event)
 }
 
 #' score_model() with the model's name for messages
@@ -92,7 +92,7 @@ glm_wald_table <- function(fit, features = NULL) {
 #' head(predict(sc, bw, type = "response")) # probability
 #' @export
 predict.radnomo_score <- function(object, newdata, type = c("link", "response"), ...) {
-  type <- match.arg(type)
+  type <- match_arg(type)
   if (missing(newdata)) return(training_prediction(object$fit, type))
   newdata <- check_newdata(newdata)
   check_has_columns(newdata, object$features, "newdata")

@@ -65,7 +65,7 @@
 select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = FALSE,
                             pca_variance = 0.95, nfolds = 10, lambda = c("min", "1se"),
                             seed = NULL, event = NULL) {
-  lambda <- match.arg(lambda)
+  lambda <- match_arg(lambda)
   x <- check_feature_matrix(x, "x")
   y <- check_binary(y, "y", event)
   check_same_length(length(y), x, "x")
@@ -304,7 +304,7 @@ transform_all_terms <- function(object, newdata) {
 #' head(predict(sel, x[71:100, ], type = "response"))
 #' @export
 predict.radnomo_selection <- function(object, newdata, type = c("link", "response"), ...) {
-  type <- match.arg(type)
+  type <- match_arg(type)
   if (missing(newdata)) abort("A selection keeps no training data; give 'newdata' (e.g. the training features).")
   z <- transform_features(object, newdata)
   b <- object$coefficients

@@ -121,7 +121,7 @@ quiet_firth <- function(expr) {
 #'   converged, method ("ml" or "firth"), note.
 #' @noRd
 fit_logistic <- function(formula, data, label, separation = c("firth", "error", "warn")) {
-  separation <- match.arg(separation)
+  separation <- match_arg(separation)
   trouble <- FALSE
   fit <- withCallingHandlers(
     stats::glm(formula, data = data, family = stats::binomial()),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from radnomo.errors import InputError
 from radnomo.stats import _convert as cv
-from radnomo.stats.session import call
+from radnomo.stats.session import bridged, call
 
 
 def matrix_arg(x, name: str = "x"):
@@ -39,6 +39,7 @@ def vector_arg(v, name: str):
     return cv.r_strvec(list(arr))
 
 
+@bridged
 def named_vectors_arg(values, name: str):
     """A dict (or DataFrame) of equally long numeric vectors -> R named list."""
     if isinstance(values, pd.DataFrame):
@@ -63,8 +64,9 @@ class RFit:
 
     robj: cv.RHandle = field(repr=False, compare=False)
 
+    @bridged
     def _predict(self, newdata, type: str) -> np.ndarray:
-        out = cv.from_r(call("predict", self.robj, newdata, type=type), simplify_scalars=False)
+        out = cv.from_r(call("bridge_predict", self.robj, newdata, type=type), simplify_scalars=False)
         return np.asarray(out, dtype=float)
 
     @property

@@ -6,6 +6,11 @@ The bridge never activates rpy2's global converters and does not use
 frames column by column with explicit NA handling. Calls run inside a local
 ``localconverter(default_converter)`` context (see ``session.call``); no
 converter is ever activated globally.
+
+Every conversion that touches R memory holds the session lock
+(:data:`radnomo.stats._lock.r_lock`, re-entrant), so a conversion never runs
+while another thread is inside R; a bridge function holds it for the whole
+call (:func:`radnomo.stats._lock.bridged`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from radnomo.errors import InputError
+from radnomo.stats._lock import bridged as _locked
 
 # rpy2 is imported lazily by the session; these helpers take the modules as
 # attributes of this namespace once loaded (see _load()).
@@ -38,12 +44,14 @@ def _load():
 # Python -> R
 # --------------------------------------------------------------------------- #
 
+@_locked
 def r_strvec(values) -> Any:
     _load()
     return ri.StrSexpVector([ri.NA_Character if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
                              for v in values])
 
 
+@_locked
 def r_numvec(values) -> Any:
     """numpy/sequence -> R double vector (NaN/None -> NA_real_)."""
     _load()
@@ -57,6 +65,7 @@ def r_numvec(values) -> Any:
     return vec
 
 
+@_locked
 def r_matrix(x, colnames: Sequence[str] | None = None) -> Any:
     """A 2-D numeric array (or DataFrame) -> R double matrix with column names.
 
@@ -104,10 +113,18 @@ def _r_column(s: pd.Series) -> Any:
 
 
 def _set_class(x, cls: str):
-    """Set the class with R's own `class<-` (which also flags the object for S3 dispatch)."""
-    return ri.baseenv.find("class<-")(x, ri.StrSexpVector([cls]))
+    """Set the class attribute with R's C API ``Rf_setAttrib``, which (like ``class<-``,
+    unlike rpy2's ``do_slot_assign``) also flags the object for S3 dispatch."""
+    from rpy2.rinterface_lib import memorymanagement, openrlib
+
+    value = ri.StrSexpVector([cls])
+    with memorymanagement.rmemory() as rmemory:
+        sym = rmemory.protect(openrlib.rlib.Rf_install(b"class"))
+        openrlib.rlib.Rf_setAttrib(x.__sexp__._cdata, sym, value.__sexp__._cdata)
+    return x
 
 
+@_locked
 def r_dataframe(df: pd.DataFrame) -> Any:
     """A narrow pandas DataFrame -> R data.frame (column by column, NA-aware)."""
     _load()
@@ -118,6 +135,7 @@ def r_dataframe(df: pd.DataFrame) -> Any:
     return _set_class(lst, "data.frame")
 
 
+@_locked
 def to_r(value: Any) -> Any:
     """Convert a Python value to an R object (explicit rules, no global converter)."""
     _load()
@@ -201,6 +219,7 @@ def _vector(x) -> Any:
     raise TypeError(f"not an atomic vector: {type(x).__name__}")
 
 
+@_locked
 def r_to_dataframe(x) -> pd.DataFrame:
     names = _names(x) or []
     data = {}
@@ -210,6 +229,7 @@ def r_to_dataframe(x) -> pd.DataFrame:
     return pd.DataFrame(data, columns=names)
 
 
+@_locked
 def from_r(x, simplify_scalars: bool = True) -> Any:
     """Convert an R value to Python: data.frame -> DataFrame, atomic vectors ->
     numpy/list (length-1 -> scalar when ``simplify_scalars``), named lists ->
@@ -250,6 +270,7 @@ def from_r(x, simplify_scalars: bool = True) -> Any:
     return RHandle(x)
 
 
+@_locked
 def list_component(x, name: str):
     """Component ``name`` of an R list (``NULL`` -> None), unconverted."""
     names = _names(x) or []
@@ -271,9 +292,11 @@ class RHandle:
         self.robj = robj
 
     @property
+    @_locked
     def classes(self) -> list[str]:
         return _classes(self.robj)
 
+    @_locked
     def component(self, name: str, simplify_scalars: bool = True):
         """Convert the list component ``name`` of this R object to Python."""
         comp = list_component(self.robj, name)

@@ -11,7 +11,7 @@ import pandas as pd
 from radnomo.errors import InputError
 from radnomo.stats import _convert as cv
 from radnomo.stats._base import RFit, tuple_of_str
-from radnomo.stats.session import call
+from radnomo.stats.session import bridged, call
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,12 @@ class ClinicalModel(RFit):
     selected: tuple[str, ...] = ()
     separation: pd.DataFrame | None = None
 
+    @bridged
     def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
         return self._predict(cv.r_dataframe(data), type)
 
 
+@bridged
 def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float = 0.05,
                       separation: str = "firth", event=None) -> ClinicalModel:
     """Univariable logistic per candidate, multivariable on those with p < ``alpha``; ORs with
@@ -41,6 +43,7 @@ def clinical_logistic(data: pd.DataFrame, outcome: str, candidates, alpha: float
     return clinical_from_r(cv.RHandle(res))
 
 
+@bridged
 def clinical_from_r(h: cv.RHandle) -> ClinicalModel:
     """Wrap an R ``radnomo_clinical`` object."""
     return ClinicalModel(robj=h, univariable=h.component("univariable"),
@@ -63,11 +66,13 @@ class Nomogram(RFit):
     predictors: tuple[str, ...] = ()
     separation: pd.DataFrame | None = None
 
+    @bridged
     def predict(self, data: pd.DataFrame, type: str = "response") -> np.ndarray:
         """Predicted risk (``response``), linear predictor (``link``) or total ``points``."""
         return self._predict(cv.r_dataframe(data), type)
 
 
+@bridged
 def fit_nomogram(data: pd.DataFrame, outcome: str, predictors=None, separation: str = "firth",
                  event=None, title: str | None = None) -> Nomogram:
     """rms::lrm + rms::nomogram (R ``radnomo::fit_nomogram``); under separation ``"firth"``
@@ -82,7 +87,7 @@ def fit_nomogram(data: pd.DataFrame, outcome: str, predictors=None, separation: 
     if "~" in outcome:
         if predictors is not None:
             raise InputError("give either a formula or outcome and predictors, not both")
-        res = call("fit_nomogram", cv.r_dataframe(data), call("as.formula", outcome), **extra)
+        res = call("fit_nomogram", cv.r_dataframe(data), call("bridge_formula", outcome), **extra)
     else:
         if predictors is None:
             raise InputError("fit_nomogram needs predictors (or a formula 'outcome ~ terms')")
@@ -91,6 +96,7 @@ def fit_nomogram(data: pd.DataFrame, outcome: str, predictors=None, separation: 
     return nomogram_from_r(cv.RHandle(res))
 
 
+@bridged
 def nomogram_from_r(h: cv.RHandle) -> Nomogram:
     """Wrap an R ``radnomo_nomogram`` object."""
     return Nomogram(robj=h, points=h.component("points"), total_points=h.component("total_points"),
@@ -99,6 +105,7 @@ def nomogram_from_r(h: cv.RHandle) -> Nomogram:
                     separation=_frame_or_none(h.component("separation")))
 
 
+@bridged
 def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6) -> Path:
     """Draw the nomogram to PNG/PDF/SVG (by ``file``'s extension)."""
     call("plot_nomogram", nomogram.robj, str(file), width=float(width), height=float(height))

@@ -12,9 +12,10 @@ import pandas as pd
 from radnomo.errors import InputError
 from radnomo.stats import _convert as cv
 from radnomo.stats._base import RFit, frame, named_vectors_arg, tuple_of_str, vector_arg
-from radnomo.stats.session import call
+from radnomo.stats.session import bridged, call
 
 
+@bridged
 def roc_metrics(y, score, threshold: float | None = None, event=None) -> pd.DataFrame:
     """AUC with DeLong 95% CI and the metrics at a cut-off (R ``radnomo::roc_metrics``).
 
@@ -27,11 +28,13 @@ def roc_metrics(y, score, threshold: float | None = None, event=None) -> pd.Data
                       threshold=None if threshold is None else float(threshold), event=None if event is None else str(event)))
 
 
+@bridged
 def delong_test(y, scores, event=None) -> pd.DataFrame:
     """Paired DeLong tests for every pair of ``scores`` (dict name -> score), R ``delong_test``."""
     return frame(call("delong_test", vector_arg(y, "y"), named_vectors_arg(scores, "scores"), event=None if event is None else str(event)))
 
 
+@bridged
 def decision_curve(y, risks, thresholds=None, policy: str = "opt-in", bootstraps: int = 0,
                    seed: int | None = None, conf_level: float = 0.95, event=None) -> pd.DataFrame:
     """Net benefit by rmda's definitions (R ``radnomo::decision_curve``).
@@ -48,6 +51,7 @@ def decision_curve(y, risks, thresholds=None, policy: str = "opt-in", bootstraps
     return frame(call("decision_curve", vector_arg(y, "y"), named_vectors_arg(risks, "risks"), **kwargs))
 
 
+@bridged
 def plot_decision_curve(dc: pd.DataFrame, file, ylim=None) -> Path:
     """Plot a decision curve table to ``file`` (PNG/PDF/SVG)."""
     call("plot_decision_curve", cv.r_dataframe(dc), str(file),
@@ -65,6 +69,7 @@ class Calibration(RFit):
     bootstrap_resamples: dict | None = None
 
 
+@bridged
 def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, groups: int = 10,
                 validation: bool = False, separation: str = "firth", event=None) -> Calibration:
     """Observed vs predicted, calibration intercept/slope with 95% CIs, Brier, Hosmer–Lemeshow
@@ -79,6 +84,7 @@ def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, group
     return calibration_from_r(cv.RHandle(res))
 
 
+@bridged
 def calibration_from_r(h: cv.RHandle) -> Calibration:
     """Wrap an R ``radnomo_calibration`` object."""
     boot = h.component("bootstrap")
@@ -90,12 +96,14 @@ def calibration_from_r(h: cv.RHandle) -> Calibration:
                        bootstrap=boot if isinstance(boot, pd.DataFrame) else None, bootstrap_resamples=counts)
 
 
+@bridged
 def plot_calibration(cal: Calibration, file, title: str | None = None) -> Path:
     """Calibration plot to ``file`` (PNG/PDF/SVG)."""
     call("plot_calibration", cal.robj, str(file), title=title)
     return Path(file)
 
 
+@bridged
 def baseline_table(data: pd.DataFrame, group: str, vars, categorical=None, digits: int = 2,
                    summary="auto") -> pd.DataFrame:
     """Table 1 by ``group`` with p-values (R ``radnomo::baseline_table``).

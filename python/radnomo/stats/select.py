@@ -9,7 +9,7 @@ import pandas as pd
 
 from radnomo.stats import _convert as cv
 from radnomo.stats._base import RFit, frame, matrix_arg, tuple_of_str, vector_arg
-from radnomo.stats.session import call
+from radnomo.stats.session import bridged, call
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ class Selection(RFit):
     coefficients: pd.DataFrame = None
     selected: tuple[str, ...] = ()
 
+    @bridged
     def predict(self, x, type: str = "link") -> np.ndarray:
         """LASSO linear predictor (``link``) or probability (``response``) for new data."""
         return self._predict(matrix_arg(x, "x"), type)
 
+    @bridged
     def transform(self, x) -> pd.DataFrame:
         """The selected terms (z-scored features or PC scores) for new data."""
         return frame(call("transform_features", self.robj, matrix_arg(x, "x")))
@@ -48,6 +50,7 @@ def _as_series(v) -> pd.Series:
     return pd.Series(np.atleast_1d(np.asarray(v, dtype=float)))
 
 
+@bridged
 def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, pca: bool = False,
                     pca_variance: float = 0.95, nfolds: int = 10, lambda_: str = "min",
                     seed: int | None = None, event=None) -> Selection:
@@ -64,6 +67,7 @@ def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, p
     return selection_from_r(cv.RHandle(res))
 
 
+@bridged
 def selection_from_r(h: cv.RHandle) -> Selection:
     """Wrap an R ``radnomo_selection`` object."""
     rotation = h.component("rotation")
@@ -97,11 +101,13 @@ class ScoreModel(RFit):
     features: tuple[str, ...] = ()
     separation: pd.DataFrame | None = None
 
+    @bridged
     def predict(self, x, type: str = "link") -> np.ndarray:
         """The score (``link``, linear predictor) or probability (``response``)."""
         return self._predict(matrix_arg(x, "x"), type)
 
 
+@bridged
 def score_model(x, y, features, separation: str = "firth", event=None) -> ScoreModel:
     """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``);
     ``separation``: ``"firth"`` (Firth's refit under separation), ``"error"`` or ``"warn"``."""
@@ -110,6 +116,7 @@ def score_model(x, y, features, separation: str = "firth", event=None) -> ScoreM
     return score_from_r(cv.RHandle(res))
 
 
+@bridged
 def score_from_r(h: cv.RHandle) -> ScoreModel:
     """Wrap an R ``radnomo_score`` object."""
     sep = h.component("separation")

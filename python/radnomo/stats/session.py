@@ -1,67 +1,54 @@
 """The embedded R session used by the bridge.
 
 R is started lazily, on the first bridge call, never at import time. Every
-call goes through the R package's internal ``bridge_call()``, which runs the
-named radnomo function and returns its value together with the warnings it
-raised (re-issued here as :class:`RWarning`) or its error (raised here as
-:class:`radnomo.errors.RError` carrying R's message).
+call goes through the R package's internal ``bridge_call()``, which runs an
+exported radnomo function or one of the bridge's own helpers (``bridge_*`` in
+R/bridge.R; nothing else) and returns its value together with the warnings
+it raised (re-issued here as :class:`radnomo.errors.RWarning` or the subclass
+of its R condition class) or its error (raised here as
+:class:`radnomo.errors.RError` or the subclass of its R class, e.g.
+:class:`radnomo.errors.RInputError`, an ``InputError``, for bad input).
+
+R is single-threaded: one re-entrant lock (:data:`r_lock`) guards the
+session. The bridge's functions hold it for the whole call, from converting
+the arguments to converting the result (:func:`bridged`); the conversion
+helpers take it too, so R objects are never touched from two threads at once.
+
+Starting R leaves the process environment as it was: ``LD_LIBRARY_PATH`` is
+restored after R's start-up, and ``TZ`` is never set.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from typing import Any
 
-from radnomo.errors import MissingDependencyError, NothingSelectedError, RError, RInputError, SeparationError
+from radnomo.errors import (  # noqa: F401  (warning classes re-exported: radnomo.stats.session.RWarning, ...)
+    R_ERROR_CLASSES,
+    R_WARNING_CLASSES,
+    DegenerateSetWarning,
+    EventLevelWarning,
+    MissingDependencyError,
+    NoModelWarning,
+    NothingSelectedWarning,
+    RWarning,
+    SeparationWarning,
+    r_error,
+)
+
+from radnomo.stats import _convert as cv
+from radnomo.stats._lock import bridged, r_lock  # noqa: F401  (bridged: re-exported for the bridge modules)
 
 R_PACKAGE = "radnomo"
 REQUIRED_R_PACKAGES = ("glmnet", "rms", "pROC")
 
-_lock = threading.RLock()
+#: R condition class -> Python warning category / exception (see radnomo.errors)
+WARNING_CLASSES = R_WARNING_CLASSES
+ERROR_CLASSES = R_ERROR_CLASSES
+
+
 _state: dict[str, Any] = {}
-
-
-class RWarning(UserWarning):
-    """A warning raised by R code of the radnomo R package."""
-
-
-class SeparationWarning(RWarning):
-    """R class ``radnomo_separation``: (quasi-)complete separation or non-convergence was
-    found in a logistic fit and the separation policy was applied (the message names the
-    model and the policy)."""
-
-
-class DegenerateSetWarning(RWarning):
-    """R class ``radnomo_degenerate_set``: a set (e.g. the test set) has a single outcome
-    class and is not evaluated."""
-
-
-class EventLevelWarning(RWarning):
-    """R message class ``radnomo_event_level``: which value of a non-0/1 outcome was taken
-    as the event (pass ``event=`` to choose it and silence this)."""
-
-
-class NoModelWarning(RWarning):
-    """R class ``radnomo_no_model``: nothing was selected in any block; the study has no model."""
-
-
-#: R condition class -> Python warning category
-WARNING_CLASSES: dict[str, type[RWarning]] = {
-    "radnomo_separation": SeparationWarning,
-    "radnomo_degenerate_set": DegenerateSetWarning,
-    "radnomo_no_model": NoModelWarning,
-    "radnomo_event_level": EventLevelWarning,
-}
-
-#: R error class -> Python exception
-ERROR_CLASSES: dict[str, type[RError]] = {
-    "radnomo_input_error": RInputError,
-    "radnomo_nothing_selected": NothingSelectedError,
-    "radnomo_separation_error": SeparationError,
-    "radnomo_separation": SeparationError,
-}
 
 
 def _start_r(ri) -> None:
@@ -89,8 +76,6 @@ def _start_r(ri) -> None:
 def _init():
     if "bridge_call" in _state:
         return _state
-    # R prints timedatectl noise without a time zone (Debian); only set if unset.
-    os.environ.setdefault("TZ", "UTC")
     try:
         import rpy2.rinterface as ri
         import rpy2.rinterface_lib.callbacks  # noqa: F401  (console callbacks)
@@ -100,6 +85,7 @@ def _init():
             "in the radnomo repository, or see README: Installation)."
         ) from exc
     _start_r(ri)
+    # bootstrap: the only base R functions used by name load the package's namespace
     require = ri.baseenv.find("requireNamespace")
     missing = [p for p in (R_PACKAGE, *REQUIRED_R_PACKAGES)
                if not require(ri.StrSexpVector([p]), quietly=ri.BoolSexpVector([True]))[0]]
@@ -113,77 +99,81 @@ def _init():
     _state["ri"] = ri
     _state["ns"] = ns
     _state["bridge_call"] = ns.find("bridge_call")
-    # R runs embedded in this (multi-threaded) process: forking it from R
-    # (parallel::mclapply) can deadlock the child, so R-side parallel work
-    # uses separate R processes over sockets
-    opts = ri.baseenv.find("options")
-    arg = ri.ListSexpVector([ri.StrSexpVector(["psock"])])
-    arg.do_slot_assign("names", ri.StrSexpVector(["radnomo.parallel"]))
-    ri.baseenv.find("do.call")(opts, arg)
+    _invoke(_state, "bridge_init", [], [])  # R-side set-up (R/bridge.R)
     return _state
 
 
 def r_namespace():
     """The radnomo R namespace environment (starts R if needed)."""
-    with _lock:
+    with r_lock:
         return _init()["ns"]
 
 
+def _invoke(st: dict, name: str, values: list, names: list[str]) -> Any:
+    """Run ``bridge_call(name, args)`` in R; re-issue its warnings, raise its error."""
+    ri = st["ri"]
+    arglist = ri.ListSexpVector(values)
+    arglist.do_slot_assign("names", ri.StrSexpVector(names))
+    res = st["bridge_call"](ri.StrSexpVector([name]), arglist)
+    comps = dict(zip([str(n) for n in res.do_slot("names")], res))
+    classes = list(comps.get("warning_classes", [])) or [""] * len(comps["warnings"])
+    for msg, cls in zip(comps["warnings"], classes):
+        warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=4)
+    if not comps["ok"][0]:
+        err_cls = str(comps["error_class"][0]) if "error_class" in comps else ""
+        raise r_error(err_cls, f"{name}: {comps['error'][0]}")
+    return comps["value"]
+
+
 def call(name: str, *args, **kwargs) -> Any:
-    """Call the radnomo R function ``name`` with converted arguments.
+    """Call the exported radnomo R function (or bridge helper) ``name``.
 
     Positional and keyword arguments are converted with
     :func:`radnomo.stats._convert.to_r`; keyword names are passed to R
     unchanged (use R's argument names). Returns the raw R value (an rpy2
-    object); R warnings are re-issued as :class:`RWarning`, and an R error
-    raises :class:`radnomo.errors.RError` with R's message.
+    object): convert it while still holding :data:`r_lock` (write bridge
+    functions with :func:`bridged`). R warnings are re-issued as
+    :class:`RWarning` (subclass by R class), and an R error raises
+    :class:`radnomo.errors.RError` (subclass by R class) with R's message.
     """
-    from radnomo.stats import _convert as cv
-
     from rpy2.robjects import default_converter
     from rpy2.robjects.conversion import localconverter
 
-    with _lock, localconverter(default_converter):
+    with r_lock, localconverter(default_converter):
         st = _init()
-        ri = st["ri"]
         values = [cv.to_r(a) for a in args] + [cv.to_r(v) for v in kwargs.values()]
         names = [""] * len(args) + list(kwargs.keys())
-        arglist = ri.ListSexpVector(values)
-        arglist.do_slot_assign("names", ri.StrSexpVector(names))
-        res = st["bridge_call"](ri.StrSexpVector([name]), arglist)
-        comps = dict(zip([str(n) for n in res.do_slot("names")], res))
-        classes = list(comps.get("warning_classes", [])) or [""] * len(comps["warnings"])
-        for msg, cls in zip(comps["warnings"], classes):
-            warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=3)
-        if not comps["ok"][0]:
-            err_cls = str(comps["error_class"][0]) if "error_class" in comps else ""
-            raise ERROR_CLASSES.get(err_cls, RError)(f"{name}: {comps['error'][0]}")
-        return comps["value"]
+        return _invoke(st, name, values, names)
 
 
 def r_version() -> str | None:
     """R's version string, or None when R cannot be started."""
-    try:
-        st = _init()
-    except Exception:
-        return None
-    ri = st["ri"]
-    return str(ri.baseenv.find("R.version.string")[0])
+    with r_lock:
+        try:
+            st = _init()
+        except Exception:
+            return None
+        return str(st["ri"].baseenv.find("R.version.string")[0])
 
 
 def r_package_versions(packages=(R_PACKAGE, *REQUIRED_R_PACKAGES, "rmda", "arrow")) -> dict[str, str | None]:
-    """Installed versions of R packages (None when absent). Does not need radnomo."""
-    os.environ.setdefault("TZ", "UTC")
+    """Installed versions of R packages (None when absent).
+
+    Diagnostics (``radnomo doctor``, the run record): works without the radnomo R
+    package, so it reads the versions with base R's own functions, not through
+    ``bridge_call``.
+    """
     import rpy2.rinterface as ri
 
-    _start_r(ri)
-    require = ri.baseenv.find("requireNamespace")
-    pv = ri.baseenv.find("asNamespace")(ri.StrSexpVector(["utils"])).find("packageVersion")
-    as_char = ri.baseenv.find("as.character")
-    out: dict[str, str | None] = {}
-    for p in packages:
-        if require(ri.StrSexpVector([p]), quietly=ri.BoolSexpVector([True]))[0]:
-            out[p] = str(as_char(pv(ri.StrSexpVector([p])))[0])
-        else:
-            out[p] = None
-    return out
+    with r_lock:
+        _start_r(ri)
+        require = ri.baseenv.find("requireNamespace")
+        pv = ri.baseenv.find("asNamespace")(ri.StrSexpVector(["utils"])).find("packageVersion")
+        as_char = ri.baseenv.find("as.character")
+        out: dict[str, str | None] = {}
+        for p in packages:
+            if require(ri.StrSexpVector([p]), quietly=ri.BoolSexpVector([True]))[0]:
+                out[p] = str(as_char(pv(ri.StrSexpVector([p])))[0])
+            else:
+                out[p] = None
+        return out

@@ -21,9 +21,10 @@ from radnomo.stats._base import RFit, tuple_of_str
 from radnomo.stats.clinical import ClinicalModel, Nomogram, clinical_from_r, nomogram_from_r
 from radnomo.stats.evaluate import Calibration, calibration_from_r
 from radnomo.stats.select import ScoreModel, Selection, score_from_r, selection_from_r
-from radnomo.stats.session import call
+from radnomo.stats.session import bridged, call
 
 
+@bridged
 def study_frame(data: pd.DataFrame, feature_columns, name: str = "data"):
     """``data`` -> an R data.frame, wide numeric ``feature_columns`` crossing as one matrix."""
     feature_columns = list(feature_columns)
@@ -74,11 +75,13 @@ class Study(RFit):
         """All input feature columns the frozen model reads (radiomics + deep)."""
         return tuple_of_str(self.settings.get("radiomics")) + tuple_of_str(self.settings.get("deep"))
 
+    @bridged
     def predict(self, newdata: pd.DataFrame) -> pd.DataFrame:
         """Apply the frozen study to new patients (R ``predict.radnomo_study``)."""
         frame = study_frame(newdata, self.feature_columns, "newdata")
-        return cv.from_r(call("predict", self.robj, frame))
+        return cv.from_r(call("bridge_predict", self.robj, frame))
 
+    @bridged
     def save_rds(self, path, strip: bool = True) -> Path:
         """Save the R study object with ``saveRDS`` (readable by R's ``readRDS``).
 
@@ -90,7 +93,7 @@ class Study(RFit):
 
         obj = call("strip_study", self.robj) if strip else self.robj
         with atomic_path(path) as tmp:
-            call("saveRDS", obj, str(tmp))
+            call("bridge_save_rds", obj, str(tmp))
         return Path(path)
 
 
@@ -114,6 +117,7 @@ def _fits_frame(fits) -> pd.DataFrame | None:
     return fits
 
 
+@bridged
 def study_from_r(h: cv.RHandle) -> Study:
     """Wrap an R ``radnomo_study`` object."""
     cal = cv.list_component(h.robj, "calibration")
@@ -142,6 +146,7 @@ def study_from_r(h: cv.RHandle) -> Study:
     )
 
 
+@bridged
 def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: str = "label",
               radiomics=(), deep=(), clinical=(), id: str = "patient_id", mwu_alpha: float = 0.05,
               cor_threshold: float = 0.9, pca_variance: float = 0.95, nfolds: int = 10,
@@ -178,9 +183,10 @@ def fit_study(train: pd.DataFrame, test: pd.DataFrame | None = None, outcome: st
     return study_from_r(cv.RHandle(res))
 
 
+@bridged
 def load_study(path) -> Study:
     """Read a study saved with :meth:`Study.save_rds` (or R's ``saveRDS``)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"study file not found: {path}")
-    return study_from_r(cv.RHandle(call("readRDS", str(path))))
+    return study_from_r(cv.RHandle(call("bridge_read_study", str(path))))

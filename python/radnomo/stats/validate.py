@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from radnomo.stats import _convert as cv
-from radnomo.stats._base import RFit, tuple_of_str
-from radnomo.stats.session import call
+from radnomo.stats._base import RFit, tuple_of_str, vector_arg
+from radnomo.stats.session import bridged, call
 from radnomo.stats.study import study_frame
 
 
@@ -46,6 +46,7 @@ def _frame(h: cv.RHandle, name: str):
     return v if isinstance(v, pd.DataFrame) else None
 
 
+@bridged
 def validation_from_r(h: cv.RHandle) -> Validation:
     """Wrap an R ``radnomo_validation`` object."""
     return Validation(robj=h, performance=_frame(h, "performance"), calibration=_frame(h, "calibration"),
@@ -54,6 +55,7 @@ def validation_from_r(h: cv.RHandle) -> Validation:
                       method=str(h.component("method")), n_resamples=int(h.component("n_resamples") or 0))
 
 
+@bridged
 def validate_study(train: pd.DataFrame, outcome: str = "label", radiomics=(), deep=(), clinical=(),
                    id: str = "patient_id", mwu_alpha: float = 0.05, cor_threshold: float = 0.9,
                    pca_variance: float = 0.95, nfolds: int = 10, lambda_: str = "min",
@@ -101,6 +103,7 @@ class Evaluation(RFit):
     decision: pd.DataFrame | None = None
 
 
+@bridged
 def evaluate_study(study, data: pd.DataFrame, outcome: str | None = None, event=None, thresholds=None,
                    set: str = "external") -> Evaluation:
     """Apply a frozen :class:`~radnomo.stats.Study` to labelled ``data`` and evaluate it.
@@ -129,3 +132,17 @@ def evaluate_study(study, data: pd.DataFrame, outcome: str | None = None, event=
                       calibration=None if cal is None or isinstance(cal, type(cv.ri.NULL))
                       else calibration_from_r(cv.RHandle(cal)),
                       decision=_frame(h, "decision"))
+
+
+@bridged
+def validation_metrics(y, p) -> dict[str, float]:
+    """Validation metrics of predicted risks ``p`` against 0/1 outcomes ``y``, with the
+    definitions of :func:`validate_study` (R's internal ``validation_metrics`` through the
+    bridge helper ``bridge_validation_metrics``): ``auc``, ``brier``, ``scaled_brier``,
+    ``citl`` (calibration-in-the-large), ``recalibration_intercept``, ``slope``, ``emax``,
+    ``e90``. A metric undefined for these data is NaN. Rows whose risk is missing are
+    left out (as in R).
+    """
+    res = cv.from_r(call("bridge_validation_metrics", vector_arg(y, "y"), vector_arg(p, "p")),
+                    simplify_scalars=False)
+    return {str(k): float(v) for k, v in res.items()}
