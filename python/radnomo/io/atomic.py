@@ -84,6 +84,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
+def write_csv(df, path: str | os.PathLike, index: bool = False) -> Path:
+    """A pandas DataFrame as CSV, written atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index)
+    return Path(path)
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file (a folder: of its files, sorted by name)."""
     path = Path(path)

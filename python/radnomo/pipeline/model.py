@@ -28,7 +28,6 @@ frozen study uses, and accept a column mapping for tables whose names differ.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -38,63 +37,22 @@ import pandas as pd
 import yaml
 
 from radnomo.errors import InputError
-from radnomo.io.atomic import write_text_atomic
+from radnomo.io.atomic import write_csv
+from radnomo.io.jsonio import records, write_json
+from radnomo.pipeline.column_map import check_column_map, mapped_clinical_table, read_column_map
+from radnomo.features.params import load_params
+from radnomo.io.manifest import read_manifest
+from radnomo.io.tables import read_feature_table, read_table
+from radnomo.pipeline import study_adapter as sa
+from radnomo.pipeline.cohort import load_cohort
+from radnomo.pipeline.config import StudyConfig, parse_config
+
+__all__ = ["MODEL_FORMAT", "StudyModel", "load_model", "model_study", "study_clinical_variables", "read_column_map",
+           "check_column_map", "load_new_cohort", "features_for", "score_table", "predict_cohort",
+           "evaluate_table", "evaluate_cohort"]
+
+#: Format tag of ``model.json``.
 MODEL_FORMAT = "radnomo-study-model-v1"
-
-
-def _cutoffs(metrics: pd.DataFrame | None) -> dict[str, float]:
-    if metrics is None or "threshold" not in metrics.columns:
-        return {}
-    sc = next((c for c in ("split", "set", "dataset") if c in metrics.columns), None)
-    rows = metrics if sc is None else metrics.loc[metrics[sc] == "train"]
-    return {str(r.model): float(r.threshold) for r in rows.itertuples()}
-
-
-def write_model(ctx, d: Path) -> dict:
-    """Assemble the artifact in ``d`` from a finished run (stages preprocess..stats)."""
-    from radnomo.pipeline.stages import model_config_yaml, write_json
-
-    cfg = ctx.config
-    write_text_atomic(d / "config.yaml", model_config_yaml(cfg))
-    write_json(cfg.raw["preprocess"], d / "preprocess.json")
-    shutil.copyfile(ctx.path("radiomics", "params.yaml"), d / "radiomics_params.yaml")
-    shutil.copyfile(ctx.path("stats", "study.rds"), d / "study.rds")
-    seqs = []
-    if cfg.deep.enabled:
-        for mp in sorted((ctx.rundir.root / "deep" / "models").glob("*/model.pt")):
-            dst = d / "deep" / mp.parent.name / "model.pt"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(mp, dst)
-            seqs.append(mp.parent.name)
-    tables = ctx.rundir.root / "stats" / "tables"
-    metrics = pd.read_csv(tables / "metrics.csv") if (tables / "metrics.csv").exists() else None
-    coefs = {p.stem: pd.read_csv(p).to_dict(orient="records") for p in sorted(tables.glob("*coefficients*.csv"))}
-    cols = json.loads(ctx.path("stats", "columns.json").read_text(encoding="utf-8"))
-    from radnomo.runtime import software_versions
-
-    # which logistic fits were penalised (Firth) or replaced (LASSO score): study.rds holds those fits,
-    # so predict/evaluate reproduce them; recorded here for the reader
-    fits = []
-    if (tables / "fits.csv").exists():
-        from radnomo.pipeline.report import records
-
-        f = pd.read_csv(tables / "fits.csv")
-        if "note" in f.columns:
-            f["note"] = ["" if pd.isna(v) else str(v) for v in f["note"]]  # all-empty notes read as NaN floats
-        fits = records(f)
-    # the clinical variables the frozen study reads (predict/evaluate ask only for these)
-    from radnomo.pipeline import study_adapter as sa
-
-    used = study_clinical_variables(sa.load(d / "study.rds"), cfg.data.clinical_variables)
-    info = {"format": MODEL_FORMAT, "cutoffs": _cutoffs(metrics), "columns": cols,
-            "clinical_variables_used": list(used),
-            "separation_policy": cfg.stats.separation, "fits": fits,
-            "penalised": {r["model"]: r["method"] for r in fits if r.get("method") not in ("ml", None)},
-            "deep_sequences": seqs, "sequences": (ctx.rundir.read_record("split") or {}).get("info", {}).get("sequences"),
-            "coefficients": coefs, "versions": software_versions(),
-            "outcome": cfg.data.outcome, "id": cfg.data.id}
-    write_json(info, d / "model.json")
-    return {"cutoffs": info["cutoffs"], "deep_sequences": seqs}
 
 
 @dataclass(frozen=True)
@@ -103,7 +61,7 @@ class StudyModel:
 
     path: Path
     info: dict
-    config: object  # StudyConfig
+    config: StudyConfig
 
     @property
     def cutoffs(self) -> dict[str, float]:
@@ -112,8 +70,6 @@ class StudyModel:
 
 def load_model(path: str | Path) -> StudyModel:
     """Open a model folder written by ``radnomo run`` (``<run>/model``)."""
-    from radnomo.pipeline.config import parse_config
-
     path = Path(path)
     mj = path / "model.json"
     if not mj.exists():
@@ -122,15 +78,13 @@ def load_model(path: str | Path) -> StudyModel:
     if info.get("format") != MODEL_FORMAT:
         raise InputError(f"{mj}: unknown model format {info.get('format')!r} (expected {MODEL_FORMAT!r})")
     raw = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
-    raw["radiomics"] = {"params": "radiomics_params.yaml"}
+    raw["radiomics"] = {**(raw.get("radiomics") or {}), "params": "radiomics_params.yaml"}
     raw["data"] = {**raw["data"], "manifest": None, "clinical": None}
     return StudyModel(path=path, info=info, config=parse_config(raw, base_dir=path))
 
 
 def model_study(model: StudyModel):
     """The model's frozen R study (``study.rds``) through the bridge."""
-    from radnomo.pipeline import study_adapter as sa
-
     return sa.load(model.path / "study.rds")
 
 
@@ -154,103 +108,6 @@ def study_clinical_variables(study, candidates=None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in used if not keep or v in keep))
 
 
-# ------------------------------------------------------------ column maps ---
-
-def read_column_map(specs) -> dict[str, str]:
-    """Column mapping from ``--map`` values: ``THEIRS=MODEL_NAME`` pairs and/or mapping files.
-
-    A file is YAML (a mapping ``their_name: model_name``) or CSV with two columns
-    (first: the name in your table, second: the model's name; a header row).
-    Returns ``{their name: model name}``; the same name mapped twice is an error.
-    """
-    out: dict[str, str] = {}
-
-    def add(src, dst, where):
-        src, dst = str(src).strip(), str(dst).strip()
-        if not src or not dst:
-            raise InputError(f"column mapping {where}: empty column name in {src!r} -> {dst!r}")
-        if src in out and out[src] != dst:
-            raise InputError(f"column mapping: {src!r} is mapped twice ({out[src]!r} and {dst!r})")
-        out[src] = dst
-
-    for spec in specs or ():
-        spec = str(spec)
-        p = Path(spec)
-        if p.is_file():
-            suffix = p.suffix.lower()
-            if suffix in (".yaml", ".yml"):
-                try:
-                    data = yaml.safe_load(p.read_text(encoding="utf-8"))
-                except yaml.YAMLError as exc:
-                    raise InputError(f"column mapping file {p} is not valid YAML: {exc}") from exc
-                if not isinstance(data, dict) or not data:
-                    raise InputError(f"column mapping file {p} must hold a mapping 'their_name: model_name'")
-                for k, v in data.items():
-                    if isinstance(v, (dict, list)) or v is None:
-                        raise InputError(f"column mapping file {p}: {k!r} must map to one column name, not {v!r}")
-                    add(k, v, str(p))
-            elif suffix == ".csv":
-                t = pd.read_csv(p, dtype=str, keep_default_na=False)
-                if t.shape[1] != 2 or not len(t):
-                    raise InputError(f"column mapping file {p} must have two columns (your name, the model's name) "
-                                     f"and a header row; it has columns {list(t.columns)}")
-                for a, b in t.itertuples(index=False):
-                    add(a, b, str(p))
-            else:
-                raise InputError(f"column mapping file {p}: use .yaml/.yml or .csv")
-        elif "=" in spec:
-            a, b = spec.split("=", 1)
-            add(a, b, repr(spec))
-        else:
-            raise InputError(f"--map {spec!r}: expected THEIR_NAME=MODEL_NAME or an existing .yaml/.csv mapping file")
-    return out
-
-
-def check_column_map(mapping: dict[str, str], columns, allowed, where: str) -> None:
-    """Raise :class:`InputError` naming unknown names: sources not in ``columns``, targets not in ``allowed``,
-    and targets that would collide with a column already there."""
-    columns = list(columns)
-    absent = [s for s in mapping if s not in columns]
-    if absent:
-        raise InputError(f"column mapping: {absent} not found in {where}; its columns are {columns[:30]}")
-    unknown = sorted({t for t in mapping.values() if t not in set(allowed)})
-    if unknown:
-        raise InputError(f"column mapping: {unknown} are not names the model reads; map to one of {sorted(allowed)}")
-    targets = list(mapping.values())
-    dup = sorted({t for t in targets if targets.count(t) > 1})
-    if dup:
-        raise InputError(f"column mapping: several columns are mapped to {dup}")
-    clash = sorted(t for t in targets if t in columns and t not in mapping)
-    if clash:
-        raise InputError(f"column mapping: {where} already has column(s) {clash}; a mapping onto them would "
-                         "give two columns of that name (drop or rename the existing one)")
-
-
-def mapped_clinical_table(clinical, mapping: dict[str, str], allowed, id_column: str, work: Path) -> Path:
-    """The clinical table with its columns renamed by ``mapping`` (checked), written to ``work``.
-
-    The copy keeps the values unchanged (Parquet); an identifier column mapped onto
-    ``id_column`` is read as text (leading zeros kept).
-    """
-    from radnomo.io.tables import read_table
-
-    clinical = Path(clinical)
-    id_src = next((s for s, t in mapping.items() if t == id_column), None)
-    if id_src is not None and clinical.suffix.lower() in (".csv", ".txt"):
-        if not clinical.exists():
-            raise InputError(f"table not found: {clinical}")
-        t = pd.read_csv(clinical, dtype={id_src: str})
-    else:
-        t = read_table(clinical)
-    check_column_map(mapping, t.columns, allowed, f"the clinical table {clinical}")
-    t = t.rename(columns=mapping)
-    work = Path(work)
-    work.mkdir(parents=True, exist_ok=True)
-    out = work / f"{clinical.stem}.mapped.parquet"
-    t.to_parquet(out, index=False)
-    return out
-
-
 # ------------------------------------------------------ features, scores ---
 
 def load_new_cohort(model: StudyModel, manifest, clinical, work: Path, *, clinical_variables=None, column_map=None,
@@ -267,9 +124,6 @@ def load_new_cohort(model: StudyModel, manifest, clinical, work: Path, *, clinic
 
     Returns ``(cohort, clinical_variables)``.
     """
-    from radnomo.io.tables import read_table
-    from radnomo.pipeline.cohort import load_cohort
-
     cfg = model.config
     if clinical_variables is None:
         clinical_variables = study_clinical_variables(model_study(model), cfg.data.clinical_variables)
@@ -308,11 +162,8 @@ def features_for(model: StudyModel, manifest, clinical, work: Path, *, clinical_
     Returns the analysis table (``patient_id``, outcome if present, the clinical
     variables, feature columns) and warnings.
     """
-    from radnomo.features.deep import DeepExtractConfig, extract_deep_features
-    from radnomo.features.params import load_params
+    from radnomo.features.deep import DeepExtractConfig, extract_deep_features  # torch: loaded when needed
     from radnomo.features.radiomics import extract_radiomics
-    from radnomo.io.manifest import read_manifest
-    from radnomo.io.tables import read_feature_table
 
     cfg = model.config
     work = Path(work)
@@ -330,7 +181,7 @@ def features_for(model: StudyModel, manifest, clinical, work: Path, *, clinical_
         man = read_manifest(res.manifest_path)
     log("[predict] radiomics")
     rres = extract_radiomics(man, load_params(model.path / "radiomics_params.yaml"), work / "radiomics.parquet",
-                             workers=workers, progress=progress)
+                             workers=workers, progress=progress, engine=cfg.radiomics.engine)
     msgs += [f"radiomics failed for {r.case_id}: {r.message}" for r in rres.errors.itertuples()]
     rad, _ = read_feature_table(work / "radiomics.parquet")
     blocks = [rad]
@@ -358,8 +209,6 @@ def features_for(model: StudyModel, manifest, clinical, work: Path, *, clinical_
 def score_table(model: StudyModel, study, table: pd.DataFrame) -> pd.DataFrame:
     """Scores of the patients of an analysis table: the study's risks, ``<model>_positive``
     (score >= the training cut-off) and ``label`` when the table has it."""
-    from radnomo.pipeline import study_adapter as sa
-
     scores = sa.predict(study, table, id="patient_id")
     for m, cut in model.cutoffs.items():
         if m in scores.columns:
@@ -395,8 +244,6 @@ def predict_cohort(model_path, manifest, clinical=None, out=None, *, work=None, 
         log(f"[predict] warning: {m}")
     scores = score_table(model, study, table)
     if out:
-        from radnomo.pipeline.stages import write_csv
-
         write_csv(scores, Path(out))
     return scores
 
@@ -443,9 +290,6 @@ def evaluate_cohort(model_path, manifest, clinical=None, out_dir=None, *, column
     (see :func:`evaluate_table`). Only the clinical variables the frozen study uses are
     read; ``column_map`` renames the clinical table's columns first.
     """
-    from radnomo.pipeline.report import records
-    from radnomo.pipeline.stages import write_csv, write_json
-
     if out_dir is None:
         raise InputError("evaluate needs an output folder")
     out_dir = Path(out_dir)

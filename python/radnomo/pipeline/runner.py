@@ -9,8 +9,10 @@ from typing import Callable
 
 from radnomo.io.atomic import write_text_atomic
 from radnomo.pipeline.config import StudyConfig
-from radnomo.pipeline.rundir import RunDirectory, StageOutcome
-from radnomo.pipeline.stages import STAGE_FUNCTIONS, STAGES, RunContext, effective_config_yaml
+from radnomo.pipeline.context import RunContext
+from radnomo.pipeline.layout import RunLayout
+from radnomo.pipeline.rundir import StageOutcome
+from radnomo.pipeline.stages import STAGE_BY_NAME, STAGES
 
 
 @dataclass(frozen=True)
@@ -21,16 +23,20 @@ class RunSummary:
     stages: dict[str, StageOutcome]
 
     @property
+    def layout(self) -> RunLayout:
+        return RunLayout.at(self.out_dir)
+
+    @property
     def report(self) -> Path:
-        return self.out_dir / "report" / "report.html"
+        return self.layout.report.html
 
     @property
     def results(self) -> Path:
-        return self.out_dir / "report" / "results.json"
+        return self.layout.report.results_json
 
     @property
     def model(self) -> Path:
-        return self.out_dir / "model"
+        return self.layout.model.dir
 
 
 def active_stages(config: StudyConfig, until: str | None = None) -> list[str]:
@@ -65,12 +71,11 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, workers: int | None =
         shown next to the nomogram's test AUC.
     """
     out_dir = Path(out_dir)
-    rd = RunDirectory(out_dir)
-    write_text_atomic(out_dir / "config.effective.yaml", effective_config_yaml(config))
+    ctx = RunContext.create(config, out_dir, workers=workers, progress=progress, log=log)
+    write_text_atomic(ctx.layout.effective_config, config.effective_yaml())
     meta = {"reference_config": reference.raw if reference is not None else None, "notes": list(notes or []),
             "oracle": oracle}
-    write_text_atomic(out_dir / "run.json", json.dumps(meta, indent=2, default=str))
-    ctx = RunContext(config=config, rundir=rd, workers=workers, progress=progress, log=log)
+    write_text_atomic(ctx.layout.run_json, json.dumps(meta, indent=2, default=str))
     for name in active_stages(config, until):
-        ctx.outcomes[name] = STAGE_FUNCTIONS[name](ctx)
+        ctx.outcomes[name] = STAGE_BY_NAME[name](ctx)
     return RunSummary(out_dir=out_dir, stages=dict(ctx.outcomes))

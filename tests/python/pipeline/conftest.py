@@ -43,24 +43,38 @@ def make_study_data(n: int = 90, seed: int = 3) -> pd.DataFrame:
                       pd.DataFrame(deep, columns=[f"dl{j:02d}" for j in range(40)])], axis=1)
 
 
-def write_upstream(root: Path, d: pd.DataFrame, n_train: int = N_TRAIN) -> None:
-    """The split/radiomics/deep stages' outputs for ``d`` (first ``n_train`` patients train, the rest test)."""
-    from radnomo.io.tables import write_feature_table
+def write_upstream(root: Path, d: pd.DataFrame, n_train: int = N_TRAIN, *, radiomics=None, deep=None,
+                   clinical=None) -> None:
+    """The split/radiomics/deep stages' outputs for ``d`` (no images), written where
+    :class:`~radnomo.pipeline.layout.RunLayout` puts them.
 
-    (root / "split").mkdir(parents=True)
-    split = d[["patient_id", "label"]].assign(split=["train"] * n_train + ["test"] * (len(d) - n_train))
-    split.to_csv(root / "split" / "split.csv", index=False)
-    clin = [c for c in ("age", "sex", "lnafp") if c in d.columns]
-    d[["patient_id", *clin]].to_csv(root / "split" / "clinical.csv", index=False)
-    (root / "radiomics").mkdir()
-    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("rad")]]], root / "radiomics" / "radiomics.parquet")
-    shutil.copyfile(STUDY_DIR / "radiomics.yaml", root / "radiomics" / "params.yaml")
-    (root / "deep").mkdir()
-    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("dl")]]], root / "deep" / "deep.parquet")
+    The split: ``d``'s ``split`` column when it has one, else the first ``n_train`` patients train,
+    the rest test. Feature blocks: ``radiomics``/``deep`` column lists (default: the columns starting
+    with ``rad``/``dl``); no deep block when it is empty. Clinical variables: ``clinical`` (default:
+    whichever of ``age``, ``sex``, ``lnafp`` ``d`` has).
+    """
+    from radnomo.io.tables import write_feature_table
+    from radnomo.pipeline.layout import RunLayout
+
+    lay = RunLayout.at(root)
+    radiomics = [c for c in d if c.startswith("rad")] if radiomics is None else list(radiomics)
+    deep = [c for c in d if c.startswith("dl")] if deep is None else list(deep)
+    clinical = [c for c in ("age", "sex", "lnafp") if c in d.columns] if clinical is None else list(clinical)
+    lay.split.dir.mkdir(parents=True)
+    split = d["split"] if "split" in d.columns else ["train"] * n_train + ["test"] * (len(d) - n_train)
+    d[["patient_id", "label"]].assign(split=split).to_csv(lay.split.split_csv, index=False)
+    d[["patient_id", *clinical]].to_csv(lay.split.clinical_csv, index=False)
+    lay.radiomics.dir.mkdir()
+    write_feature_table(d[["patient_id", *radiomics]], lay.radiomics.features)
+    shutil.copyfile(STUDY_DIR / "radiomics.yaml", lay.radiomics.params_yaml)
+    if not deep:
+        return
+    lay.deep.dir.mkdir()
+    write_feature_table(d[["patient_id", *deep]], lay.deep.features)
     pd.DataFrame({"epoch": [1], "lr": [0.01], "loss": [0.7], "auc": [0.5], "sequence": ["t2"]}).to_csv(
-        root / "deep" / "history.csv", index=False)
+        lay.deep.history_csv, index=False)
     pd.DataFrame(columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"]).to_csv(
-        root / "deep" / "gradcam.csv", index=False)
+        lay.deep.gradcam_csv, index=False)
 
 
 def synth_config(**sections):
@@ -72,12 +86,12 @@ def synth_config(**sections):
 
 def run_stages(root: Path, cfg, names=("stats", "validate", "shap", "model", "report")):
     """Run the named stages (in order) on a run folder whose upstream outputs exist; returns the context."""
-    from radnomo.pipeline.rundir import RunDirectory
-    from radnomo.pipeline.stages import STAGE_FUNCTIONS, RunContext
+    from radnomo.pipeline.context import RunContext
+    from radnomo.pipeline.stages import STAGE_BY_NAME
 
-    ctx = RunContext(config=cfg, rundir=RunDirectory(root), progress=False, log=lambda m: None)
+    ctx = RunContext.create(cfg, root, progress=False, log=lambda m: None)
     for n in names:
-        ctx.outcomes[n] = STAGE_FUNCTIONS[n](ctx)
+        ctx.outcomes[n] = STAGE_BY_NAME[n](ctx)
     return ctx
 
 

@@ -1,4 +1,5 @@
-"""Report building blocks (python/radnomo/pipeline/report.py)."""
+"""Report building blocks (python/radnomo/report/build_*.py: the report stage's builder); the HTML
+table parser the demo and validate-stage tests share."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radnomo.pipeline.report import records, roc_points, table_html
+from radnomo.io.jsonio import records
+from radnomo.report.build_html import table_html
+from radnomo.report.build_plots import roc_points
 
 
 class TableParser(HTMLParser):
@@ -90,7 +93,7 @@ def test_roc_points_match_sklearn():
 
 
 def test_delong_matrix_is_symmetric_per_set():
-    from radnomo.pipeline.report import delong_matrix
+    from radnomo.report.build_data import delong_matrix
 
     d = pd.DataFrame({"set": ["train"] * 3, "model_1": ["a", "a", "b"], "model_2": ["b", "c", "c"],
                       "p": [0.1, 0.2, 0.3]})
@@ -101,7 +104,7 @@ def test_delong_matrix_is_symmetric_per_set():
 
 def test_set_counts_per_split():
     """n and events per set for the figure titles (hand-counted)."""
-    from radnomo.pipeline.report import set_counts
+    from radnomo.report.build_plots import set_counts
 
     sc = pd.DataFrame({"set": ["train", "train", "test", "train", "test"], "outcome": [1, 0, 1, 1, 0],
                        "nomogram": [0.1, 0.2, 0.3, 0.4, 0.5]})
@@ -125,7 +128,7 @@ def test_table1_training_column_first_and_by_outcome_per_set():
     _r_or_skip()
     from types import SimpleNamespace
 
-    from radnomo.pipeline.stages import table1, table1_by_outcome
+    from radnomo.pipeline.table1 import table1, table1_by_outcome
 
     table = pd.DataFrame({"split": ["train"] * 6 + ["test"] * 4,
                           "label": [1, 1, 1, 0, 0, 0, 1, 0, 0, 0],

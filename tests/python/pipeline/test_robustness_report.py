@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import write_upstream
+
 from radnomo.pipeline.config import parse_config
-from radnomo.pipeline.rundir import RunDirectory
-from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage_shap, stage_stats, stage_validate
+from radnomo.pipeline.context import RunContext
+from radnomo.pipeline.stages import STAGE_BY_NAME
 
 REPO = Path(__file__).resolve().parents[3]
 STUDY_DIR = REPO / "pipelines" / "hcc_recurrence"
@@ -60,22 +61,8 @@ def make_cohort():
 
 def _upstream(root: Path, c: dict) -> None:
     """The split/radiomics/deep stages' outputs of a cohort (its own train/test split)."""
-    from radnomo.io.tables import write_feature_table
-
     d = pd.concat([c["train"].assign(split="train"), c["test"].assign(split="test")], ignore_index=True)
-    (root / "split").mkdir(parents=True)
-    d[["patient_id", "label", "split"]].to_csv(root / "split" / "split.csv", index=False)
-    d[["patient_id", *c["clinical"]]].to_csv(root / "split" / "clinical.csv", index=False)
-    (root / "radiomics").mkdir()
-    write_feature_table(d[["patient_id", *c["radiomics"]]], root / "radiomics" / "radiomics.parquet")
-    shutil.copyfile(STUDY_DIR / "radiomics.yaml", root / "radiomics" / "params.yaml")
-    if c["deep"]:
-        (root / "deep").mkdir()
-        write_feature_table(d[["patient_id", *c["deep"]]], root / "deep" / "deep.parquet")
-        pd.DataFrame({"epoch": [1], "lr": [0.01], "loss": [0.7], "auc": [0.5], "sequence": ["t2"]}).to_csv(
-            root / "deep" / "history.csv", index=False)
-        pd.DataFrame(columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"]).to_csv(
-            root / "deep" / "gradcam.csv", index=False)
+    write_upstream(root, d, radiomics=c["radiomics"], deep=c["deep"], clinical=c["clinical"])
 
 
 def _config(c: dict):
@@ -90,7 +77,7 @@ def _config(c: dict):
 @pytest.fixture(scope="module")
 def run_cohort(make_cohort, tmp_path_factory):
     """Run stats -> shap -> model -> report on a cohort; returns (ctx, results.json, report.html, ROC models drawn)."""
-    import radnomo.pipeline.report as report
+    import radnomo.report.build as report
 
     cache: dict[str, tuple] = {}
 
@@ -100,7 +87,7 @@ def run_cohort(make_cohort, tmp_path_factory):
         c = make_cohort(cid)
         root = tmp_path_factory.mktemp(cid)
         _upstream(root, c)
-        ctx = RunContext(config=_config(c), rundir=RunDirectory(root), progress=False, log=lambda m: None)
+        ctx = RunContext.create(_config(c), root, progress=False, log=lambda m: None)
         drawn: dict[str, list[str]] = {}
         plot_roc = report.plot_roc
 
@@ -110,9 +97,8 @@ def run_cohort(make_cohort, tmp_path_factory):
 
         report.plot_roc = spy
         try:
-            for f in (stage_stats, stage_validate, stage_shap, stage_model, stage_report):
-                o = f(ctx)
-                ctx.outcomes[o.name] = o
+            for name in ("stats", "validate", "shap", "model", "report"):
+                ctx.outcomes[name] = STAGE_BY_NAME[name](ctx)
         finally:
             report.plot_roc = plot_roc
         text = (root / "report" / "results.json").read_text(encoding="utf-8")

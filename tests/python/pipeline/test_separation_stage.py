@@ -10,16 +10,18 @@ stats, SHAP, model and report stages run (no images; a few seconds).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_upstream
+
 from radnomo.pipeline.config import parse_config
-from radnomo.pipeline.rundir import RunDirectory
-from radnomo.pipeline.stages import RunContext, stage_model, stage_report, stage_shap, stage_stats, stats_warnings
+from radnomo.pipeline.context import RunContext
+from radnomo.pipeline.stages import STAGE_BY_NAME
+from radnomo.pipeline.stages.stats import stats_warnings
 
 STUDY_DIR = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence"
 
@@ -30,25 +32,6 @@ def separating_data(separating_study_frame):
     return separating_study_frame
 
 
-def _upstream(root: Path, d: pd.DataFrame) -> None:
-    """The split/radiomics/deep stages' outputs for ``d`` (first 30 patients train, the rest test)."""
-    from radnomo.io.tables import write_feature_table
-
-    (root / "split").mkdir(parents=True)
-    split = d[["patient_id", "label"]].assign(split=["train"] * 30 + ["test"] * (len(d) - 30))
-    split.to_csv(root / "split" / "split.csv", index=False)
-    d[["patient_id", "age", "sex"]].to_csv(root / "split" / "clinical.csv", index=False)
-    (root / "radiomics").mkdir()
-    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("rad")]]], root / "radiomics" / "radiomics.parquet")
-    shutil.copyfile(STUDY_DIR / "radiomics.yaml", root / "radiomics" / "params.yaml")
-    (root / "deep").mkdir()
-    write_feature_table(d[["patient_id", *[c for c in d if c.startswith("dl")]]], root / "deep" / "deep.parquet")
-    pd.DataFrame({"epoch": [1], "lr": [0.01], "loss": [0.7], "auc": [0.5], "sequence": ["t2"]}).to_csv(
-        root / "deep" / "history.csv", index=False)
-    pd.DataFrame(columns=["patient_id", "sequence", "slice_index", "probability", "cam_inside_roi", "png"]).to_csv(
-        root / "deep" / "gradcam.csv", index=False)
-
-
 def _config(policy: str):
     # the R test's settings: fit_study defaults with clinical_alpha 0.5, B 20, seed 1
     return parse_config({"data": {"sequences": ["t2"], "clinical_variables": ["age", "sex"], "categorical": ["sex"]},
@@ -56,12 +39,11 @@ def _config(policy: str):
                          "report": {"shap_patients": 1}}, base_dir=STUDY_DIR)
 
 
-def _run(root: Path, d: pd.DataFrame, policy: str, stages=(stage_stats, stage_shap, stage_model, stage_report)):
-    _upstream(root, d)
-    ctx = RunContext(config=_config(policy), rundir=RunDirectory(root), progress=False, log=lambda m: None)
-    for f in stages:
-        o = f(ctx)
-        ctx.outcomes[o.name] = o
+def _run(root: Path, d: pd.DataFrame, policy: str, stages=("stats", "shap", "model", "report")):
+    write_upstream(root, d, n_train=30, clinical=["age", "sex"])  # the R test's split: first 30 train
+    ctx = RunContext.create(_config(policy), root, progress=False, log=lambda m: None)
+    for name in stages:
+        ctx.outcomes[name] = STAGE_BY_NAME[name](ctx)
     return ctx
 
 
@@ -129,7 +111,7 @@ def test_model_records_the_penalised_fits_and_reproduces_them(firth_run):
 def test_lasso_and_error_policies_through_the_stage(separating_data, tmp_path):
     from radnomo.errors import RError
 
-    ctx = _run(tmp_path / "lasso", separating_data, "lasso", stages=(stage_stats,))
+    ctx = _run(tmp_path / "lasso", separating_data, "lasso", stages=("stats",))
     fits = pd.read_csv(tmp_path / "lasso" / "stats" / "tables" / "fits.csv", keep_default_na=False)
     assert fits.set_index("model")["method"].to_dict() == {"rad_score": "ml", "dl_score": "lasso",
                                                            "clinical": "ml", "nomogram": "firth"}
@@ -137,7 +119,7 @@ def test_lasso_and_error_policies_through_the_stage(separating_data, tmp_path):
                for w in ctx.outcomes["stats"].info["warnings"])
     # "error" keeps the old behaviour: the stage stops with R's message (not recorded as finished)
     with pytest.raises(RError, match='separation = "error"'):
-        _run(tmp_path / "error", separating_data, "error", stages=(stage_stats,))
+        _run(tmp_path / "error", separating_data, "error", stages=("stats",))
     assert not (tmp_path / "error" / "stats" / "stage.json").exists()
 
 

@@ -157,7 +157,7 @@ def test_report_section_numbers_equal_results_json(synthetic_run):
 
 
 def test_selection_stability_figure_picks_the_top_features_per_block():
-    from radnomo.pipeline.report import stability_top
+    from radnomo.report.build_plots import stability_top
 
     st = pd.DataFrame({"block": ["radiomics"] * 3 + ["deep"] * 2 + ["clinical"],
                        "feature": ["r1", "r2", "r3", "d1", "d2", "c1"], "frequency": [0.2, 0.9, 0.5, 1.0, 0.1, 0.4]})

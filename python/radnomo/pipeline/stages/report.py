@@ -1,0 +1,27 @@
+"""Stage ``report``: HTML report, results.json and every table as CSV (:mod:`radnomo.report.build`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from radnomo.pipeline.context import RunContext, Stage, code_versions
+from radnomo.report.build import build_report
+
+#: The stages whose outputs the report reads (every stage before it).
+UPSTREAM = ("split", "preprocess", "radiomics", "deep", "stats", "validate", "shap", "model")
+
+
+def key(ctx: RunContext) -> dict:
+    """Every upstream stage's key, the report settings, the report's layout version."""
+    parts: dict = {s: ctx.key(s) for s in UPSTREAM}
+    parts.update(code_versions())
+    parts["report"] = ctx.config.section_dict("report")
+    parts["layout"] = 2  # 2: internal-validation section (validate stage)
+    return parts
+
+
+def run(ctx: RunContext, d: Path) -> dict:
+    return build_report(ctx.layout, ctx.config, ctx.outcomes)
+
+
+STAGE = Stage(name="report", inputs=UPSTREAM, outputs=("report.html", "results.json"), key=key, run=run)
