@@ -68,6 +68,19 @@ $(STAMP)/pydev: pyproject.toml $(STAMP)/venv
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
+# Debian's Chromium and its WebDriver, for the report's browser tests and `radnomo report --pdf`;
+# poppler-utils gives those tests pdfinfo/pdftotext (PDF page count and text).
+$(STAMP)/chromium:
+	@mkdir -p $(STAMP)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v pdftotext >/dev/null; then \
+	  echo "Chromium, chromedriver and poppler-utils are present"; \
+	else \
+	  echo "installing chromium chromium-driver poppler-utils from Debian"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; \
+	fi
+	@touch $@
+
 # Regenerate NAMESPACE and man/ from the roxygen comments (developers).
 doc: $(STAMP)/r-debs
 	Rscript -e 'roxygen2::roxygenise(".")'
@@ -75,7 +88,7 @@ doc: $(STAMP)/r-debs
 test-r: setup
 	Rscript -e 'res <- testthat::test_dir("tests/testthat", package = "radnomo", load_package = "installed", reporter = "summary", stop_on_failure = TRUE)'
 
-test-python: setup
+test-python: setup $(STAMP)/chromium
 	$(PY) -m pytest -q
 
 # R CMD check runs the testthat suite (tests/testthat.R), so `make test` does not run it twice;
