@@ -211,8 +211,3 @@ class Section:
             elif f.default_factory is not dataclasses.MISSING:
                 out[yaml_key(f)] = f.default_factory()
         return out
-
-    @classmethod
-    def field_names(cls) -> dict[str, str]:
-        """YAML key -> field name."""
-        return {yaml_key(f): f.name for f in dataclasses.fields(cls)}

@@ -103,7 +103,8 @@ def test_deep_commands_map_threads_to_torch_threads(tmp_path, monkeypatch):
     res = invoke("extract", "deep", man, "--out", tmp_path / "x.parquet", "--threads", 3)
     assert res.exit_code == 1 and "stopped by the test" in res.output and seen["num_threads"] == 3
     res = invoke("extract", "deep", man, "--out", tmp_path / "x.parquet", "--workers", 2)
-    assert res.exit_code == 1 and seen["num_threads"] == 2 and "--workers of the deep commands is deprecated" in res.output
+    assert res.exit_code == 1 and seen["num_threads"] == 2
+    assert "--workers of the deep commands is deprecated" in res.output
     res = invoke("extract", "deep", man, "--out", tmp_path / "x.parquet", "--workers", 2, "--threads", 2)
     assert res.exit_code == 2
 
