@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -33,7 +34,6 @@ def _slice_config(image_size, max_slices, margin):
 def threads_or_workers(f):
     """``--threads`` (torch CPU threads) plus the hidden, deprecated ``--workers`` that meant the same here
     (everywhere else ``--workers`` counts processes); passes ``threads``."""
-    import functools
 
     @functools.wraps(f)
     def wrapper(*args, threads=None, workers=None, **kwargs):
