@@ -138,20 +138,3 @@ bridge_read_study <- function(file) {
   }
   obj
 }
-
-#' Validation metrics of risks against 0/1 outcomes (internal)
-#'
-#' The definitions `validate_study()` uses (`validation_metrics()`: AUC,
-#' Brier, scaled Brier, calibration-in-the-large, recalibration intercept and
-#' slope, Emax, E90), for a set the pipeline evaluates itself.
-#' @return A named numeric vector.
-#' @noRd
-bridge_validation_metrics <- function(y, p) {
-  if (!is.numeric(y) || anyNA(y) || !all(y %in% c(0, 1))) {
-    abort("'y' must be 0/1 outcomes without missing values.")
-  }
-  if (!is.numeric(p)) abort("'p' must be numeric predicted risks, not ", class(p)[1L], ".")
-  check_same_length(length(y), p, "p")
-  if (any(p < 0 | p > 1, na.rm = TRUE)) abort("'p' must be predicted risks in [0, 1]; found values outside.")
-  validation_metrics(y, p)
-}

@@ -109,6 +109,17 @@ def r_namespace():
         return _init()["ns"]
 
 
+def _caller_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel (seen from the caller) of the first frame outside the bridge."""
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _invoke(st: dict, name: str, values: list, names: list[str]) -> Any:
     """Run ``bridge_call(name, args)`` in R; re-issue its warnings, raise its error."""
     ri = st["ri"]
@@ -117,8 +128,9 @@ def _invoke(st: dict, name: str, values: list, names: list[str]) -> Any:
     res = st["bridge_call"](ri.StrSexpVector([name]), arglist)
     comps = dict(zip([str(n) for n in res.do_slot("names")], res))
     classes = list(comps.get("warning_classes", [])) or [""] * len(comps["warnings"])
+    level = _caller_stacklevel() if len(comps["warnings"]) else 1
     for msg, cls in zip(comps["warnings"], classes):
-        warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=4)
+        warnings.warn(f"[R {name}] {msg}", WARNING_CLASSES.get(str(cls), RWarning), stacklevel=level)
     if not comps["ok"][0]:
         err_cls = str(comps["error_class"][0]) if "error_class" in comps else ""
         raise r_error(err_cls, f"{name}: {comps['error'][0]}")

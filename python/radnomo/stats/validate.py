@@ -137,12 +137,11 @@ def evaluate_study(study, data: pd.DataFrame, outcome: str | None = None, event=
 @bridged
 def validation_metrics(y, p) -> dict[str, float]:
     """Validation metrics of predicted risks ``p`` against 0/1 outcomes ``y``, with the
-    definitions of :func:`validate_study` (R's internal ``validation_metrics`` through the
-    bridge helper ``bridge_validation_metrics``): ``auc``, ``brier``, ``scaled_brier``,
+    definitions of :func:`validate_study` (R ``radnomo::validation_metrics``): ``auc``, ``brier``, ``scaled_brier``,
     ``citl`` (calibration-in-the-large), ``recalibration_intercept``, ``slope``, ``emax``,
     ``e90``. A metric undefined for these data is NaN. Rows whose risk is missing are
     left out (as in R).
     """
-    res = cv.from_r(call("bridge_validation_metrics", vector_arg(y, "y"), vector_arg(p, "p")),
+    res = cv.from_r(call("validation_metrics", vector_arg(y, "y"), vector_arg(p, "p")),
                     simplify_scalars=False)
     return {str(k): float(v) for k, v in res.items()}

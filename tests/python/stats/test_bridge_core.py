@@ -107,7 +107,7 @@ def test_result_tables_have_python_types():
     assert d["model_1"].tolist() == ["a"] and d["model_2"].tolist() == ["b"]
 
 
-def test_validation_metrics_through_the_bridge_helper():
+def test_validation_metrics_through_the_bridge():
     y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0], dtype=float)
     p = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.3, 0.6, 0.55, 0.45])
     m = stats.validation_metrics(y, p)
@@ -173,7 +173,7 @@ def test_other_r_errors_are_rerror(tmp_path):
 
 
 def test_bridge_calls_only_exports_and_its_helpers():
-    for name in ("sum", "stop", "validation_metrics", "bridge_call", "check_binary"):
+    for name in ("sum", "stop", "metrics_of", "bridge_call", "check_binary"):
         with pytest.raises(RError, match="neither an exported function") as ei:
             call(name, 1.0)
         assert ei.value.r_class == "radnomo_bridge_error"
