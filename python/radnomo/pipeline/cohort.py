@@ -109,34 +109,23 @@ def exclusion_summary(excluded: pd.DataFrame, n_total: int | None = None) -> str
     return f"{head}: {_shorten(cases)}; listed in split/excluded.csv"
 
 
-def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str = "patient_id",
-                sequences=(), clinical_variables=(), require_outcome: bool = True, categorical=None,
-                missing: str = "complete_cases") -> Cohort:
-    """Read and cross-check the manifest and the clinical table.
-
-    Patients without a clinical row, without an outcome, with an empty image/mask
-    cell in the manifest or (``missing="complete_cases"``, the default) with an empty
-    clinical cell in ``clinical_variables`` are excluded with a
-    :class:`PipelineWarning` giving their count, names and reasons (the empty
-    columns are named). ``missing="error"`` makes an empty clinical cell an error
-    naming the cells. A missing clinical column or sequence is an
-    :class:`~radnomo.errors.InputError`; so are values that are not numbers in a
-    clinical variable not listed in ``categorical`` (when ``categorical`` is given)
-    and an outcome that differs between the manifest and the clinical table.
-    """
-    if missing not in MISSING_POLICIES:
-        raise InputError(f"missing must be one of {list(MISSING_POLICIES)}, not {missing!r}")
-    policy = missing  # (``missing`` is reused below for missing sequences)
+def _manifest(manifest_path, sequences) -> Manifest:
+    """The manifest, with only the ``sequences`` asked for (all when empty); an absent one is an error."""
     if manifest_path is None:
         raise InputError("config data.manifest is not set (the cohort manifest file)")
     man = read_manifest(manifest_path)
     if sequences:
-        missing = [s for s in sequences if s not in man.sequences]
-        if missing:
-            raise InputError(f"manifest {manifest_path}: sequence(s) {missing} from data.sequences are not in it; "
+        absent = [s for s in sequences if s not in man.sequences]
+        if absent:
+            raise InputError(f"manifest {manifest_path}: sequence(s) {absent} from data.sequences are not in it; "
                              f"it has {list(man.sequences)}")
         drop = [f"{s}{suf}" for s in man.sequences if s not in sequences for suf in ("_image", "_mask")]
         man = manifest_from_frame(man.table.drop(columns=drop), root=man.root, path=man.path)
+    return man
+
+
+def _clinical(clinical_path, id: str, man: Manifest, clinical_variables, categorical) -> pd.DataFrame:
+    """The clinical table keyed by ``patient_id`` (text), checked: id column, duplicates, variables, numbers."""
     if clinical_path is not None:
         clin = read_table(clinical_path)
         if id not in clin.columns:
@@ -154,18 +143,41 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
                          f"are missing; it has {list(clin.columns)[:30]}")
     if categorical is not None:
         check_numeric_columns(clin, [c for c in clinical_variables if c not in set(categorical)], clinical_path)
-    table = man.table.copy()
+    return clin
+
+
+def _outcomes(table: pd.DataFrame, clin: pd.DataFrame, outcome: str, require_outcome: bool, manifest_path,
+              clinical_path) -> pd.Series:
+    """The outcome per patient, from the manifest (checked against the clinical table) or the clinical table."""
     if outcome in table.columns:
         y = table.set_index("patient_id")[outcome]
         if outcome in clin.columns and clinical_path is not None:
             check_outcome_agreement(y, clin.set_index("patient_id")[outcome], outcome, manifest_path, clinical_path)
-    elif outcome in clin.columns:
-        y = clin.set_index("patient_id")[outcome].reindex(table["patient_id"])
-    elif require_outcome:
+        return y
+    if outcome in clin.columns:
+        return clin.set_index("patient_id")[outcome].reindex(table["patient_id"])
+    if require_outcome:
         raise InputError(f"outcome column {outcome!r} is in neither the manifest {manifest_path} "
                          f"nor the clinical table {clinical_path}")
-    else:
-        y = pd.Series(np.nan, index=table["patient_id"])
+    return pd.Series(np.nan, index=table["patient_id"])
+
+
+def _empty_clinical_cells(clin: pd.DataFrame, clinical_variables, in_cohort: set) -> dict[str, list[str]]:
+    """``{patient: [variables with an empty cell]}`` of the cohort's patients."""
+    empty_clin: dict[str, list[str]] = {}
+    if clinical_variables:
+        cells = clin[list(clinical_variables)]
+        blank = cells.isna() | cells.apply(lambda c: c.astype("string").str.strip() == "").fillna(False)
+        for i in np.flatnonzero(blank.any(axis=1).to_numpy()):
+            pid = clin["patient_id"].iloc[i]
+            if pid in in_cohort:
+                empty_clin[pid] = [c for c in clinical_variables if bool(blank[c].iloc[i])]
+    return empty_clin
+
+
+def _exclusions(man: Manifest, table: pd.DataFrame, clin: pd.DataFrame, y: pd.Series, *, outcome: str,
+                require_outcome: bool, clinical_variables, policy: str, clinical_path) -> pd.DataFrame:
+    """Patients left out, first reason each: no clinical row, bad outcome, empty manifest or clinical cells."""
     excluded = []
     no_clin = sorted(set(table["patient_id"]) - set(clin["patient_id"]))
     excluded += [{"patient_id": p, "reason": "no row in the clinical table"} for p in no_clin]
@@ -178,15 +190,7 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
         if p not in done:
             excluded.append({"patient_id": p, "reason": f"empty manifest cell(s): {', '.join(cols)}"})
     done = {e["patient_id"] for e in excluded}
-    in_cohort = set(table["patient_id"])
-    empty_clin = {}
-    if clinical_variables:
-        cells = clin[list(clinical_variables)]
-        blank = cells.isna() | cells.apply(lambda c: c.astype("string").str.strip() == "").fillna(False)
-        for i in np.flatnonzero(blank.any(axis=1).to_numpy()):
-            pid = clin["patient_id"].iloc[i]
-            if pid in in_cohort:
-                empty_clin[pid] = [c for c in clinical_variables if bool(blank[c].iloc[i])]
+    empty_clin = _empty_clinical_cells(clin, clinical_variables, set(table["patient_id"]))
     if empty_clin and policy == "error":
         cases = [f"{p} ({', '.join(c)})" for p, c in empty_clin.items()]
         raise InputError(f"clinical table {clinical_path}: {len(empty_clin)} patient(s) have empty cells in model "
@@ -194,7 +198,32 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
                          "or set data.missing: complete_cases to leave these patients out")
     excluded += [{"patient_id": p, "reason": f"empty clinical cell(s): {', '.join(c)}"} for p, c in empty_clin.items()
                  if p not in done]
-    excl = pd.DataFrame(excluded, columns=["patient_id", "reason"])
+    return pd.DataFrame(excluded, columns=["patient_id", "reason"])
+
+
+def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str = "patient_id",
+                sequences=(), clinical_variables=(), require_outcome: bool = True, categorical=None,
+                missing: str = "complete_cases") -> Cohort:
+    """Read and cross-check the manifest and the clinical table.
+
+    Patients without a clinical row, without an outcome, with an empty image/mask
+    cell in the manifest or (``missing="complete_cases"``, the default) with an empty
+    clinical cell in ``clinical_variables`` are excluded with a
+    :class:`PipelineWarning` giving their count, names and reasons (the empty
+    columns are named). ``missing="error"`` makes an empty clinical cell an error
+    naming the cells. A missing clinical column or sequence is an
+    :class:`~radnomo.errors.InputError`; so are values that are not numbers in a
+    clinical variable not listed in ``categorical`` (when ``categorical`` is given)
+    and an outcome that differs between the manifest and the clinical table.
+    """
+    if missing not in MISSING_POLICIES:
+        raise InputError(f"missing must be one of {list(MISSING_POLICIES)}, not {missing!r}")
+    man = _manifest(manifest_path, sequences)
+    clin = _clinical(clinical_path, id, man, clinical_variables, categorical)
+    table = man.table.copy()
+    y = _outcomes(table, clin, outcome, require_outcome, manifest_path, clinical_path)
+    excl = _exclusions(man, table, clin, y, outcome=outcome, require_outcome=require_outcome,
+                       clinical_variables=clinical_variables, policy=missing, clinical_path=clinical_path)
     if len(excl):
         warnings.warn(exclusion_summary(excl, len(table)), PipelineWarning, stacklevel=2)
     keep = [p for p in table["patient_id"] if p not in set(excl["patient_id"])]

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from radnomo.errors import InputError, MissingDependencyError
+from radnomo.errors import InputError
 
 #: Models of the study, in report order: name in the tables -> label in the report.
 MODEL_LABELS = {"clinical": "Clinical model", "rad_score": "Rad score", "dl_score": "DL score",
@@ -31,12 +31,8 @@ MODEL_LABELS = {"clinical": "Clinical model", "rad_score": "Rad score", "dl_scor
 
 
 def _stats():
-    import radnomo.stats as st
+    import radnomo.stats as st  # R and rpy2: loaded when a study is fitted or read
 
-    if not hasattr(st, "fit_study"):
-        raise MissingDependencyError(
-            "radnomo.stats.fit_study is not available in this version of the bridge "
-            "(python/radnomo/stats); the statistics stage needs it")
     return st
 
 
@@ -103,9 +99,8 @@ def score_terms(study, kind: str, data: pd.DataFrame) -> tuple[pd.Series, float,
     model = getattr(study, f"{kind}_score", None)
     if selection is None or model is None:
         raise InputError(f"the fitted study has no {kind} score (selection_{kind}/{kind}_score)")
-    coefs = model.coefficients
-    col = "estimate" if "estimate" in coefs.columns else "coefficient"
-    b = pd.Series(coefs[col].to_numpy(float), index=coefs["term"].astype(str))
+    coefs = model.coefficients  # the score's logistic refit: term, estimate, ...
+    b = pd.Series(coefs["estimate"].to_numpy(float), index=coefs["term"].astype(str))
     intercept = float(b.get("(Intercept)", 0.0))
     b = b.drop(labels=["(Intercept)"], errors="ignore")
     terms = selection.transform(data[list(selection.kept_correlation)])

@@ -105,16 +105,9 @@ def _fmt3(v) -> str:
     return "NA" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{float(v):.3f}"
 
 
-def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record: dict, figs: dict,
-                    test_n: str) -> tuple[list[str], set[str]]:
-    """The report's internal-validation section and the tables it shows."""
-    out = ["<h2 id='validation'>Internal validation of the whole modelling process</h2>"]
-    used: set[str] = set()
-    if vinfo is None:
-        out.append("<p class='warn'>Not run (validation.enabled: false). The apparent (training-set) performance "
-                   "of a model whose predictors were selected from thousands of candidates is optimistic.</p>")
-        return out, used
-    out.append(
+def _validation_note(vinfo: dict, test_n: str) -> str:
+    """What the validation's columns mean, for the estimator used."""
+    return (
         "<p class='note'>Estimator: <b>" + html.escape(vinfo["estimator"]) + "</b> (R validate_study, training "
         "set only). Every resample refits the entire chain of the statistics stage with its settings and seed "
         "— Mann–Whitney U filter, correlation pruning, z-score, PCA of the deep block, LASSO, score refits, "
@@ -131,6 +124,18 @@ def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record:
         "<i>slope</i>: the logistic recalibration model glm(y ~ logit(risk)) (what rms::validate reports as "
         "Intercept and Slope; ideal 0 and 1; NA where the risks separate the outcomes); <i>emax</i>, "
         "<i>e90</i>: maximum and 90th percentile of |risk − lowess calibration curve|.</p>")
+
+
+def validation_html(tables: dict[str, pd.DataFrame], vinfo: dict | None, record: dict, figs: dict,
+                    test_n: str) -> tuple[list[str], set[str]]:
+    """The report's internal-validation section and the tables it shows."""
+    out = ["<h2 id='validation'>Internal validation of the whole modelling process</h2>"]
+    used: set[str] = set()
+    if vinfo is None:
+        out.append("<p class='warn'>Not run (validation.enabled: false). The apparent (training-set) performance "
+                   "of a model whose predictors were selected from thousands of candidates is optimistic.</p>")
+        return out, used
+    out.append(_validation_note(vinfo, test_n))
     out.append(f"<p class='note'>{html.escape(BOOTSTRAP_CAVEAT)}</p>")
     devs = [d for d in record.get("deviations_from_study_config", [])
             if d["setting"].startswith("validation.") and d["setting"] != "validation.workers"]
