@@ -21,6 +21,16 @@
 #' replacement (seeded with `seed`; caller's RNG state restored), net benefits
 #' recomputed from the *given* risks (no model refitting, like rmda with
 #' `fitted.risk = TRUE`), and percentile intervals at `conf_level` reported.
+#' These intervals describe the sampling uncertainty of the net benefit of
+#' fixed risks; they do not correct for the optimism of a model evaluated on
+#' the patients it was fitted on. For a decision curve corrected for the
+#' whole modelling process (selection included), see [validate_study()]'s
+#' `decision` table, which draws its resamples from the same engine (with the
+#' same `seed` and `method = "boot"`, its bootstrap draws are these).
+#'
+#' Thresholds: the default, 0 to 1 by 0.01, is rmda's grid (at 1 the opt-in
+#' net benefit is undefined, NA); [fit_study()], [evaluate_study()] and
+#' [validate_study()] use 0 to 0.99.
 #'
 #' @param y Binary outcome (0/1, logical or two-level factor, second level = event).
 #' @param risks Named list or data.frame of predicted risks in \[0, 1\] (one
@@ -58,24 +68,39 @@ decision_curve <- function(y, risks, thresholds = seq(0, 1, by = 0.01), policy =
 
   out <- dca_table(y, risks, thresholds, policy)
   if (bootstraps > 0) {
-    boot <- with_seed(seed, replicate(bootstraps, {
-      i <- sample.int(length(y), replace = TRUE)
-      yy <- y[i]
-      if (length(unique(yy)) < 2L) return(matrix(NA_real_, nrow(out), 2L))
-      b <- dca_table(yy, lapply(risks, `[`, i), thresholds, policy)
-      cbind(b$net_benefit, b$standardized_net_benefit)
-    }, simplify = "array"))
-    a <- (1 - conf_level) / 2
-    q <- function(m) t(apply(m, 1L, stats::quantile, probs = c(a, 1 - a), na.rm = TRUE, names = FALSE))
-    # rows x bootstraps (kept a matrix when bootstraps = 1)
-    nb <- q(matrix(boot[, 1L, ], nrow(out)))
-    snb <- q(matrix(boot[, 2L, ], nrow(out)))
-    out$nb_lower <- nb[, 1L]; out$nb_upper <- nb[, 2L]
-    out$snb_lower <- snb[, 1L]; out$snb_upper <- snb[, 2L]
+    # the bootstrap draws of validate_study(method = "boot") with the same seed
+    band <- dca_bootstrap(y, risks, thresholds, policy, bootstrap_indices(length(y), bootstraps, seed), conf_level)
+    out$nb_lower <- band$nb[, 1L]; out$nb_upper <- band$nb[, 2L]
+    out$snb_lower <- band$snb[, 1L]; out$snb_upper <- band$snb[, 2L]
   }
   attr(out, "prevalence") <- mean(y)
   attr(out, "policy") <- policy
   out
+}
+
+#' Percentile intervals of net benefit over bootstrap draws of the patients, risks fixed
+#'
+#' rmda's bootstrap (`fitted.risk = TRUE`): each draw (a vector of row
+#' numbers from [bootstrap_indices()] or the resamples of validate_study())
+#' recomputes the net benefit of the *given* risks on the drawn patients; a
+#' draw with a single outcome class gives NA. Returns `nb` and `snb`, each a
+#' (rows of [dca_table()]) x 2 matrix of the lower and upper percentiles.
+#' @noRd
+dca_bootstrap <- function(y, risks, thresholds, policy, draws, conf_level = 0.95) {
+  n_rows <- (length(risks) + 2L) * length(thresholds)
+  boot <- run_resamples(length(draws), function(b) {
+    i <- draws[[b]]
+    yy <- y[i]
+    if (length(unique(yy)) < 2L) return(matrix(NA_real_, n_rows, 2L))
+    t <- dca_table(yy, lapply(risks, `[`, i), thresholds, policy)
+    cbind(t$net_benefit, t$standardized_net_benefit)
+  }, workers = 1L, progress = FALSE)
+  a <- (1 - conf_level) / 2
+  q <- function(k) {
+    m <- matrix(vapply(boot, function(b) b[, k], numeric(n_rows)), n_rows)
+    t(apply(m, 1L, stats::quantile, probs = c(a, 1 - a), na.rm = TRUE, names = FALSE))
+  }
+  list(nb = q(1L), snb = q(2L))
 }
 
 #' Net benefit table without intervals

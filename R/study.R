@@ -66,9 +66,16 @@
 #' @param id Name of the patient identifier column.
 #' @param mwu_alpha,cor_threshold,pca_variance,nfolds,lambda Passed to [select_features()].
 #' @param clinical_alpha Passed to [clinical_logistic()] as `alpha`.
-#' @param B Bootstrap resamples for the training-set calibration.
-#' @param seed Integer seed (feature-selection folds and calibration bootstrap).
-#' @param thresholds Decision-curve thresholds.
+#' @param B Bootstrap resamples of the training-set calibration curve
+#'   (`rms::calibrate` on the final nomogram). 200, as [validate_study()]'s
+#'   `B` (and `rms`' own default is 40); the study configuration asks for 1000.
+#' @param seed Integer seed (feature-selection folds and calibration
+#'   bootstrap); 1 by default in R, the bridge and [validate_study()].
+#' @param thresholds Decision-curve thresholds, in \[0, 1\]. The default, 0 to
+#'   0.99 by 0.01, is that of [evaluate_study()], [validate_study()] and the
+#'   pipeline's configuration (`stats.dca_max_threshold`, `stats.dca_step`);
+#'   at 1 the opt-in net benefit is undefined. ([decision_curve()] keeps
+#'   rmda's 0 to 1.)
 #' @param score How the Rad and DL scores are formed from the selected terms:
 #'   `"logistic"` (the study's: an unpenalised logistic refit by
 #'   [score_model()], whose linear predictor is the score) or `"lasso"` (the
@@ -112,7 +119,7 @@
 fit_study <- function(train, test = NULL, outcome = "label", radiomics = character(), deep = character(),
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
-                      seed = 1, thresholds = seq(0, 1, by = 0.01), score = c("logistic", "lasso"),
+                      seed = 1, thresholds = seq(0, 0.99, by = 0.01), score = c("logistic", "lasso"),
                       separation = c("firth", "lasso", "error"), event = NULL) {
   score <- match.arg(score)
   separation <- match.arg(separation)
@@ -187,9 +194,12 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
 #' The chain that [fit_study()] fits and [validate_study()] refits on every
 #' resample: Rad and DL selection + scores, clinical model, nomogram, and
 #' the `fits` table. `y` is the training outcome coded 0/1; `settings` as
-#' stored in a fitted study.
+#' stored in a fitted study. `blocks` (optional; validate_study()'s engine):
+#' list(radiomics =, deep =) of numeric matrices of the feature columns, rows
+#' as `train`'s, used instead of converting `train`'s columns (then `train`
+#' may hold only the id, outcome and clinical columns). Same results.
 #' @noRd
-study_fit_chain <- function(train, y, settings) {
+study_fit_chain <- function(train, y, settings, blocks = NULL) {
   st <- settings
   sel_args <- list(mwu_alpha = st$mwu_alpha, cor_threshold = st$cor_threshold, pca_variance = st$pca_variance,
                    nfolds = st$nfolds, lambda = st$lambda, seed = st$seed)
@@ -200,9 +210,10 @@ study_fit_chain <- function(train, y, settings) {
   fit_policy <- if (separation == "error") "error" else "firth"
   timing <- c(radiomics = 0, deep = 0, clinical = 0, nomogram = 0)
   t0 <- proc.time()[["elapsed"]]
-  rad <- fit_score_block(train, y, st$radiomics, pca = FALSE, sel_args, "radiomics", score, separation)
+  rad <- fit_score_block(train, y, st$radiomics, pca = FALSE, sel_args, "radiomics", score, separation,
+                         x = blocks$radiomics)
   t1 <- proc.time()[["elapsed"]]
-  dl <- fit_score_block(train, y, st$deep, pca = TRUE, sel_args, "deep", score, separation)
+  dl <- fit_score_block(train, y, st$deep, pca = TRUE, sel_args, "deep", score, separation, x = blocks$deep)
   t2 <- proc.time()[["elapsed"]]
   timing[c("radiomics", "deep")] <- c(t1 - t0, t2 - t1)
   clin <- NULL
@@ -217,7 +228,7 @@ study_fit_chain <- function(train, y, settings) {
                         rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
                         settings = settings), class = "radnomo_study")
   nom_data <- data.frame(.y = y, stringsAsFactors = FALSE)
-  lin <- study_linear_scores(obj, train)
+  lin <- study_linear_scores(obj, with_block_columns(train, blocks, obj))
   predictors <- character()
   if (!is.null(obj$rad_score)) { nom_data$rad_score <- lin$rad_score_lp; predictors <- "rad_score" }
   if (!is.null(obj$dl_score)) { nom_data$dl_score <- lin$dl_score_lp; predictors <- c(predictors, "dl_score") }
@@ -291,12 +302,32 @@ outcome_coder <- function(y_train, outcome, event = NULL) {
   f
 }
 
-#' Selection + score model for one feature block
+#' The data with the feature columns a fitted chain reads, taken from block matrices
+#'
+#' `blocks` NULL: `data` unchanged (it holds the feature columns).
 #' @noRd
-fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logistic", separation = "firth") {
+with_block_columns <- function(data, blocks, obj) {
+  if (is.null(blocks)) return(data)
+  for (b in c("radiomics", "deep")) {
+    sel <- if (b == "radiomics") obj$selection_rad else obj$selection_dl
+    x <- blocks[[b]]
+    if (is.null(sel) || is.null(x)) next
+    cols <- setdiff(sel$kept_correlation, names(data))
+    if (length(cols)) data <- cbind(data, as.data.frame(x[, cols, drop = FALSE], stringsAsFactors = FALSE))
+  }
+  data
+}
+
+#' Selection + score model for one feature block
+#'
+#' `x`: optional numeric matrix of the block's columns (rows as `train`'s).
+#' @noRd
+fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logistic", separation = "firth",
+                            x = NULL) {
   if (!length(cols)) return(list(selection = NULL, score = NULL, steps = NULL))
+  if (is.null(x)) x <- train[, cols, drop = FALSE]
   sel <- tryCatch(
-    do.call(select_features, c(list(x = train[, cols, drop = FALSE], y = y, pca = pca), sel_args)),
+    do.call(select_features, c(list(x = x, y = y, pca = pca), sel_args)),
     radnomo_nothing_selected = function(e) {
       warn_classed("radnomo_nothing_selected", "The ", block, " block: ", conditionMessage(e),
                    " It is left out of the study models.")
@@ -308,7 +339,7 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
     return(list(selection = sel, score = NULL, steps = sel$steps))
   }
   if (score == "lasso") return(list(selection = sel, score = lasso_score(sel), steps = sel$steps))
-  z <- transform_features(sel, train)
+  z <- transform_features(sel, x[, sel$kept_correlation, drop = FALSE])
   label <- paste0(if (block == "radiomics") "Rad" else "DL", " score refit")
   if (separation == "lasso") {
     sc <- tryCatch(score_fit(z, y, sel$selected, separation = "error", label = label),

@@ -66,30 +66,63 @@
 #' 2021;40:5691-701). The DeLong interval of the apparent AUC is not used: it
 #' shrinks to nothing as an overfitted model's apparent AUC approaches 1.
 #'
+#' @section Decision curves:
+#' The same resamples give an optimism-corrected decision curve (opt-in net
+#' benefit, [decision_curve()]'s definitions, at `thresholds`): with
+#' `"boot"`, Efron-Gong (apparent − mean over resamples of the net benefit of
+#' the resample's model on the resample minus on the original data); with
+#' `"cv"`, the net benefit of each repeat's pooled out-of-fold risks (every
+#' patient's risk from a model fitted without them; Vickers et al., BMC Med
+#' Inform Decis Mak 2008;8:53), averaged over the repeats; with `"632plus"`
+#' it is not defined (NA). The band (`lower`, `upper`) is a **shifted
+#' percentile interval**: the 2.5th and 97.5th percentiles of the apparent
+#' risks' net benefit over bootstrap draws of the patients, risks fixed
+#' (rmda's bootstrap, as [decision_curve()] with `bootstraps`), moved by the
+#' estimated optimism. The draws are the engine's own resamples for `"boot"`
+#' and `"632plus"` (so with `"boot"` and the same seed they are
+#' [decision_curve()]'s draws), `B` draws from `seed` for `"cv"`. Like the
+#' AUC interval it shows the sampling uncertainty of the net benefit, not
+#' that of the optimism estimate. "all" and "none" involve no model:
+#' optimism 0.
+#'
 #' @section Reproducibility and speed:
 #' Each resample gets its own seed drawn from `seed`, so the same `seed`
 #' gives identical results with any number of `workers`: forked processes
 #' (`parallel::mclapply`) from an R session, separate R processes over
 #' sockets when R is embedded (the Python bridge sets
 #' `options(radnomo.parallel = "psock")`: forking an embedded R can deadlock)
-#' or on Windows.
+#' or on Windows. One resampling loop (internal `resample_study()`) refits
+#' the chain and predicts every model; the metrics, the corrected
+#' calibration curve, the corrected decision curve and the selection
+#' stability all come from its results. The feature blocks are converted to
+#' matrices once; a resample takes their rows. `timing` reports the mean
+#' seconds of a resample per step (radiomics and deep selection + score,
+#' clinical model, nomogram, predictions, metrics).
 #'
 #' @inheritParams fit_study
 #' @param train data.frame of the training set (the set the study is fitted on).
 #' @param method `"cv"`, `"boot"` or `"632plus"` (see Estimators).
-#' @param B Bootstrap resamples (`"boot"`, `"632plus"`).
+#' @param B Bootstrap resamples (`"boot"`, `"632plus"`); with `"cv"`, the
+#'   number of bootstrap draws of the decision curves' band (no refits). 200,
+#'   as [fit_study()]'s calibration bootstrap.
 #' @param folds,repeats Cross-validation folds and repeats (`"cv"`).
-#' @param seed Integer seed of the resamples.
+#' @param seed Integer seed of the resamples (1 by default, as [fit_study()]
+#'   and the Python bridge; the pipeline passes the study's `stats.seed`).
 #' @param workers Number of processes.
 #' @param indices Optional list of integer vectors: the training rows of each
 #'   resample (bootstrap: drawn with replacement; `"cv"`: the rows a fold's
 #'   model is fitted on). Overrides `B`/`folds`/`repeats`; for checking
 #'   against other software with the same draws.
 #' @param progress Print a line per tenth of the resamples (sequential runs).
+#' @param thresholds Risk thresholds of the decision curves (default 0 to
+#'   0.99 by 0.01, as [fit_study()] and [evaluate_study()]).
 #' @return An object of class `"radnomo_validation"`: `performance`
 #'   (data.frame model, metric, apparent, optimism, corrected, lower, upper),
 #'   `calibration` (data.frame predicted, apparent, corrected: the nomogram's
-#'   calibration curve, corrected by the resampling), `stability`
+#'   calibration curve, corrected by the resampling), `decision`
+#'   (data.frame model, threshold, apparent, optimism, corrected, lower,
+#'   upper: opt-in net benefit of each model and of "all" and "none"; see the
+#'   section Decision curves), `stability`
 #'   (data.frame block, feature, frequency: the fraction of resamples in
 #'   which the feature was selected; for the deep block the features kept
 #'   before PCA), `selected_terms` (data.frame block, resample, n_selected),
@@ -114,11 +147,12 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
                            pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05,
                            score = c("logistic", "lasso"), separation = c("firth", "lasso", "error"),
                            event = NULL, method = c("cv", "boot", "632plus"), B = 200, folds = 10,
-                           repeats = 20, seed = 1, workers = 1, indices = NULL, progress = interactive()) {
+                           repeats = 20, seed = 1, workers = 1, indices = NULL, progress = interactive(),
+                           thresholds = seq(0, 0.99, by = 0.01)) {
   method <- match.arg(method)
   prep <- study_inputs(train, NULL, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
-                       pca_variance, nfolds, lambda, clinical_alpha, B = 0, seed = seed,
-                       thresholds = numeric(), score = match.arg(score), separation = match.arg(separation),
+                       pca_variance, nfolds, lambda, clinical_alpha, B = B, seed = seed,
+                       thresholds = thresholds, score = match.arg(score), separation = match.arg(separation),
                        event = event)
   settings <- prep$settings
   y <- prep$y
@@ -126,13 +160,15 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
   check_number(workers, "workers", 1, 1024, integer = TRUE)
   seed <- check_seed(seed)
   if (is.null(seed)) seed <- 1L
+  check_number(B, "B", 1, 1e5, integer = TRUE)
   resamples <- validation_resamples(y, method, B, folds, repeats, seed, indices)
+  engine <- study_engine(train, y, settings)
 
-  apparent_fit <- quiet_fit(function() study_fit_chain(train, y, settings))
+  apparent_fit <- quiet_fit(function() engine_fit(engine, seq_len(n), settings$seed))
   if (is.null(apparent_fit$value)) abort("validate_study: the study could not be fitted on the training data (",
                                          apparent_fit$error, ").")
   app <- apparent_fit$value
-  app_pred <- study_risks(app, train)
+  app_pred <- engine_risks(engine, app, seq_len(n))
   models <- names(app_pred)[vapply(app_pred, function(p) !all(is.na(p)), logical(1))]
   if (!length(models)) {
     warning(structure(class = c("radnomo_no_model", "warning", "condition"), list(
@@ -141,31 +177,117 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
     empty <- performance_table(list(), list(), character())
     empty$lower <- numeric()
     empty$upper <- numeric()
-    return(structure(list(performance = empty, calibration = NULL, stability = NULL, selected_terms = NULL,
-                          jaccard = NULL, resamples = NULL, method = method, n_resamples = 0L,
-                          settings = settings), class = "radnomo_validation"))
+    return(structure(list(performance = empty, calibration = NULL, decision = NULL, stability = NULL,
+                          selected_terms = NULL, jaccard = NULL, resamples = NULL, method = method,
+                          n_resamples = 0L, settings = settings), class = "radnomo_validation"))
   }
-  apparent <- lapply(app_pred[models], function(p) validation_metrics(y, p))
+  apparent <- lapply(app_pred[models], function(p) metrics_of(y, p))
   grid <- calibration_grid(app_pred$nomogram)
+  thresholds <- settings$thresholds
 
+  # what every resample reports besides its predictions (computed in the worker)
+  summarise <- function(p_fit, p_eval, rows, eval_rows) {
+    out <- list(fit_metrics = lapply(p_fit, function(p) metrics_of(y[rows], p)),
+                eval_metrics = lapply(p_eval, function(p) metrics_of(y[eval_rows], p)))
+    if (!is.null(grid) && "nomogram" %in% names(p_fit)) {
+      out$curve_fit <- calibration_curve_at(p_fit$nomogram, y[rows], grid)
+      out$curve_eval <- calibration_curve_at(p_eval$nomogram, y[eval_rows], grid)
+    }
+    if (method == "boot") {
+      out$nb_fit <- model_net_benefit(y[rows], p_fit, thresholds)
+      out$nb_eval <- model_net_benefit(y[eval_rows], p_eval, thresholds)
+    }
+    out
+  }
   task_seeds <- with_seed(seed, sample.int(.Machine$integer.max, length(resamples$train)))
+  results <- resample_study(engine, resamples, task_seeds, models, summarise, workers, progress)
+
+  perf <- switch(method,
+                 boot = aggregate_boot(apparent, results, models),
+                 cv = aggregate_cv(apparent, results, models, resamples, y),
+                 `632plus` = aggregate_632(apparent, results, models, y, app_pred))
+  perf <- add_auc_interval(perf, y, app_pred)
+  curve <- validation_curve(method, grid, app_pred$nomogram, y, results, resamples)
+  # the decision curve's band: bootstrap draws of the patients; for "boot"
+  # and "632plus" the engine's own resamples, for "cv" B draws from the seed
+  draws <- if (method == "cv") bootstrap_indices(n, B, seed) else resamples$train
+  decision <- validation_decision(method, y, app_pred, models, results, resamples, thresholds, draws)
+  stab <- selection_stability(results)
+  timing <- do.call(rbind, lapply(results, function(r) r$timing))
+  structure(list(performance = perf, calibration = curve, decision = decision, stability = stab$frequency,
+                 selected_terms = stab$counts, jaccard = stab$jaccard,
+                 resamples = resample_report(results),
+                 timing = if (is.null(timing)) NULL else data.frame(step = colnames(timing),
+                                                                    mean_seconds = unname(colMeans(timing)),
+                                                                    stringsAsFactors = FALSE),
+                 method = method,
+                 n_resamples = length(resamples$train), settings = settings),
+            class = "radnomo_validation")
+}
+
+#' The resampling engine's data: the study's columns, feature blocks as matrices
+#'
+#' The feature blocks are converted to numeric matrices once (a resample
+#' takes their rows), and the data.frame keeps only the id, outcome and
+#' clinical columns, so no resample copies or converts the wide table.
+#' @noRd
+study_engine <- function(train, y, settings) {
+  st <- settings
+  blocks <- list()
+  for (b in c("radiomics", "deep")) {
+    if (length(st[[b]])) blocks[[b]] <- check_feature_matrix(train[, st[[b]], drop = FALSE], "train")
+  }
+  base <- train[, unique(c(st$id, st$outcome, st$clinical)), drop = FALSE]
+  rownames(base) <- NULL
+  list(base = base, blocks = blocks, y = y, settings = settings)
+}
+
+#' The whole study chain fitted on some rows of the engine's data
+#' @noRd
+engine_fit <- function(engine, rows, seed) {
+  st <- engine$settings
+  st$seed <- seed
+  blocks <- lapply(engine$blocks, function(x) x[rows, , drop = FALSE])
+  study_fit_chain(engine$base[rows, , drop = FALSE], engine$y[rows], st, blocks = blocks)
+}
+
+#' Predicted risks of every model of a fitted chain for some rows of the engine's data
+#' @noRd
+engine_risks <- function(engine, obj, rows) {
+  blocks <- lapply(engine$blocks, function(x) x[rows, , drop = FALSE])
+  study_risks(obj, with_block_columns(engine$base[rows, , drop = FALSE], blocks, obj))
+}
+
+#' The resampling loop, written once
+#'
+#' Refits the whole study chain ([study_fit_chain()]: selection, scores,
+#' clinical model, nomogram, separation policy) on the training rows of
+#' every resample, with the resample's own seed, and predicts every model on
+#' those rows and on the resample's evaluation rows. A model of the apparent
+#' study that a resample did not produce (nothing selected) is the
+#' intercept-only model: every patient gets the resample's event rate
+#' (leaving such resamples out would condition on selection succeeding and
+#' bias the estimates upwards). `summarise(p_fit, p_eval, rows, eval_rows)`
+#' runs in the worker and adds its list to the resample's result; everything
+#' validate_study() reports — the metrics, the corrected calibration curve,
+#' the corrected decision curve and the selection stability — comes from
+#' these results. Each result: `ok`, `error`, `warnings`, `timing`,
+#' `selected`, `null_models`, `models`, `eval_pred` and `summarise`'s parts.
+#' @noRd
+resample_study <- function(engine, resamples, seeds, models, summarise, workers = 1L, progress = FALSE) {
+  y <- engine$y
   run_one <- function(i) {
     rows <- resamples$train[[i]]
-    st <- settings
-    st$seed <- task_seeds[i]
-    res <- quiet_fit(function() study_fit_chain(train[rows, , drop = FALSE], y[rows], st))
+    t0 <- proc.time()[["elapsed"]]
+    res <- quiet_fit(function() engine_fit(engine, rows, seeds[i]))
     out <- list(ok = !is.null(res$value), error = res$error, warnings = res$warnings)
     if (!out$ok) return(out)
     obj <- res$value
-    out$timing <- attr(obj, "timing")
+    t1 <- proc.time()[["elapsed"]]
     out$selected <- selection_sets(obj)
     eval_rows <- resamples$eval[[i]]
-    p_fit <- study_risks(obj, train[rows, , drop = FALSE])
-    p_eval <- study_risks(obj, train[eval_rows, , drop = FALSE])
-    # a model of the apparent study that this resample's procedure did not
-    # produce (nothing selected) is the intercept-only model: every patient
-    # gets the resample's event rate. Leaving such resamples out would
-    # condition on selection succeeding and bias the estimate upwards.
+    p_fit <- engine_risks(engine, obj, rows)
+    p_eval <- engine_risks(engine, obj, eval_rows)
     out$null_models <- character()
     for (m in models) {
       if (all(is.na(p_fit[[m]]))) {
@@ -175,34 +297,81 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
       }
     }
     out$models <- models
-    out$fit_metrics <- lapply(p_fit[out$models], function(p) validation_metrics(y[rows], p))
-    out$eval_metrics <- lapply(p_eval[out$models], function(p) validation_metrics(y[eval_rows], p))
-    out$eval_pred <- p_eval[out$models]
-    if (!is.null(grid) && "nomogram" %in% out$models) {
-      out$curve_fit <- calibration_curve_at(p_fit$nomogram, y[rows], grid)
-      out$curve_eval <- calibration_curve_at(p_eval$nomogram, y[eval_rows], grid)
-    }
+    out$eval_pred <- p_eval[models]
+    t2 <- proc.time()[["elapsed"]]
+    out <- c(out, summarise(p_fit[models], p_eval[models], rows, eval_rows))
+    out$timing <- c(attr(obj, "timing"), predict = t2 - t1, evaluate = proc.time()[["elapsed"]] - t2)
     out
   }
-  results <- run_resamples(length(resamples$train), run_one, workers, progress)
+  run_resamples(length(resamples$train), run_one, workers, progress)
+}
 
-  perf <- switch(method,
-                 boot = aggregate_boot(apparent, results, models),
-                 cv = aggregate_cv(apparent, results, models, resamples, y),
-                 `632plus` = aggregate_632(apparent, results, models, y, app_pred))
-  perf <- add_auc_interval(perf, y, app_pred)
-  curve <- validation_curve(method, grid, app_pred$nomogram, y, results, resamples)
-  stab <- selection_stability(results)
-  timing <- do.call(rbind, lapply(results, function(r) r$timing))
-  structure(list(performance = perf, calibration = curve, stability = stab$frequency,
-                 selected_terms = stab$counts, jaccard = stab$jaccard,
-                 resamples = resample_report(results),
-                 timing = if (is.null(timing)) NULL else data.frame(step = colnames(timing),
-                                                                    mean_seconds = unname(colMeans(timing)),
-                                                                    stringsAsFactors = FALSE),
-                 method = method,
-                 n_resamples = length(resamples$train), settings = settings),
-            class = "radnomo_validation")
+#' Bootstrap draws of n patients: B vectors of row numbers
+#'
+#' The draws of `rms::predab.resample(method = "boot")` after the same seed;
+#' the resamples of validate_study(method = "boot") and the bootstrap of
+#' decision_curve() (caller's RNG state restored when `seed` is given).
+#' @noRd
+bootstrap_indices <- function(n, B, seed) with_seed(seed, lapply(seq_len(B), function(i) sample(n, replace = TRUE)))
+
+#' Net benefit (opt-in) of each model: a thresholds x models matrix
+#' @noRd
+model_net_benefit <- function(y, risks, thresholds) {
+  t <- dca_table(y, risks, thresholds, "opt-in")
+  matrix(t$net_benefit[seq_len(length(risks) * length(thresholds))], length(thresholds),
+         dimnames = list(NULL, names(risks)))
+}
+
+#' The decision curves of a validation: apparent, optimism-corrected, band
+#'
+#' * `"boot"`: Efron-Gong: corrected = apparent − mean over resamples of (net
+#'   benefit of the resample's model on the resample − on the original data).
+#' * `"cv"`: the net benefit of the pooled out-of-fold risks of each repeat
+#'   (every patient predicted once, by a model fitted without them; Vickers et
+#'   al., BMC Med Inform Decis Mak 2008;8:53), averaged over the repeats.
+#' * `"632plus"`: not defined; NA.
+#' The band: the percentile interval of the apparent risks' net benefit over
+#' bootstrap draws of the patients (rmda's bootstrap, risks fixed), shifted
+#' to the corrected curve. "all" and "none" have no model: optimism 0.
+#' @noRd
+validation_decision <- function(method, y, app_pred, models, results, resamples, thresholds, draws,
+                                conf_level = 0.95) {
+  app <- dca_table(y, app_pred[models], thresholds, "opt-in")
+  nt <- length(thresholds)
+  rows_of <- function(k) (k - 1L) * nt + seq_len(nt)
+  corrected <- app$net_benefit
+  for (k in seq_along(models)) {
+    m <- models[k]
+    corrected[rows_of(k)] <- switch(method,
+      boot = {
+        d <- do.call(rbind, lapply(results, function(r) {
+          if (isTRUE(r$ok) && m %in% r$models) r$nb_fit[, m] - r$nb_eval[, m]
+        }))
+        if (is.null(d)) NA_real_ else app$net_benefit[rows_of(k)] - colMeans(d, na.rm = TRUE)
+      },
+      cv = {
+        reps <- sort(unique(resamples$repeat_of))
+        per_rep <- vapply(reps, function(r) {
+          pred <- rep(NA_real_, length(y))
+          for (i in which(resamples$repeat_of == r)) {
+            res <- results[[i]]
+            if (isTRUE(res$ok) && m %in% res$models) pred[resamples$eval[[i]]] <- res$eval_pred[[m]]
+          }
+          ok <- !is.na(pred)
+          if (length(unique(y[ok])) < 2L) return(rep(NA_real_, nt))
+          model_net_benefit(y[ok], stats::setNames(list(pred[ok]), m), thresholds)[, 1L]
+        }, numeric(nt))
+        rowMeans(matrix(per_rep, nt), na.rm = TRUE)
+      },
+      NA_real_)
+  }
+  band <- dca_bootstrap(y, app_pred[models], thresholds, "opt-in", draws, conf_level)
+  out <- data.frame(model = app$model, threshold = app$threshold, apparent = app$net_benefit,
+                    optimism = app$net_benefit - corrected, corrected = corrected,
+                    lower = corrected - (app$net_benefit - band$nb[, 1L]),
+                    upper = corrected + (band$nb[, 2L] - app$net_benefit), stringsAsFactors = FALSE)
+  attr(out, "prevalence") <- mean(y)
+  out
 }
 
 #' Checked inputs and settings shared by fit_study() and validate_study()
@@ -225,6 +394,9 @@ study_inputs <- function(train, test, outcome, radiomics, deep, clinical, id, mw
   check_study_data(train, needed, "train")
   if (!is.null(test)) check_study_data(test, needed, "test")
   seed <- check_seed(seed)
+  if (!is.numeric(thresholds) || anyNA(thresholds) || any(thresholds < 0 | thresholds > 1)) {
+    abort("'thresholds' must be numeric values in [0, 1].")
+  }
   code_y <- outcome_coder(train[[outcome]], outcome, event)
   y <- code_y(train[[outcome]], "train")
   settings <- list(outcome = outcome, radiomics = blocks$radiomics, deep = blocks$deep,
@@ -293,14 +465,53 @@ validation_resamples <- function(y, method, B, folds, repeats, seed, indices) {
   }
   check_number(B, "B", 1, 1e5, integer = TRUE)
   # the draws of rms::predab.resample(method = "boot") after the same seed
-  train <- with_seed(seed, lapply(seq_len(B), function(i) sample(n, replace = TRUE)))
+  train <- bootstrap_indices(n, B, seed)
   eval <- if (method == "boot") rep(list(all_rows), B) else lapply(train, function(ix) setdiff(all_rows, ix))
   list(train = train, eval = eval, repeat_of = rep(1L, B))
 }
 
-#' The metrics of one set of predicted risks
-#' @noRd
+#' Validation metrics of predicted risks
+#'
+#' The metrics [validate_study()] reports, with its definitions, for any
+#' labelled set of predicted risks (e.g. a test set scored by a frozen study,
+#' to put beside the optimism-corrected values): `auc` (c statistic),
+#' `brier`, `scaled_brier` (1 − Brier / (prevalence (1 − prevalence))),
+#' `citl` (calibration-in-the-large: the intercept of
+#' `glm(y ~ 1 + offset(logit(p)))`; ideal 0), `recalibration_intercept` and
+#' `slope` of the logistic recalibration model `glm(y ~ logit(p))` (what
+#' `rms::validate` reports as Intercept and Slope; NA when the risks separate
+#' the outcomes or the fit does not converge), `emax` and `e90` (maximum and
+#' 90th percentile of |p − lowess(iter = 0) calibration curve|; Austin &
+#' Steyerberg, Stat Med 2019;38:4051-65). Patients whose risk is `NA` are
+#' left out; a metric undefined for the data (e.g. the AUC with one outcome
+#' class) is `NA`.
+#'
+#' @param y Outcomes coded 0/1 (numeric or logical), no missing values.
+#' @param p Predicted risks in \[0, 1\] (`NA` allowed), one per patient.
+#' @return A named numeric vector: auc, brier, scaled_brier, citl,
+#'   recalibration_intercept, slope, emax, e90.
+#' @examples
+#' set.seed(1)
+#' p <- runif(200)
+#' y <- rbinom(200, 1, p)
+#' validation_metrics(y, p)
+#' # the AUC equals the Mann-Whitney estimate
+#' all.equal(validation_metrics(y, p)[["auc"]], as.numeric(pROC::auc(y, p, direction = "<", quiet = TRUE)))
+#' @export
 validation_metrics <- function(y, p) {
+  if (is.logical(y)) y <- as.integer(y)
+  if (!is.numeric(y) || !length(y) || anyNA(y) || !all(y %in% c(0, 1))) {
+    abort("'y' must be 0/1 outcomes without missing values.")
+  }
+  if (!is.numeric(p)) abort("'p' must be numeric predicted risks, not ", class(p)[1L], ".")
+  check_same_length(length(y), p, "p")
+  if (any(p < 0 | p > 1, na.rm = TRUE)) abort("'p' must be predicted risks in [0, 1]; found values outside.")
+  metrics_of(as.numeric(y), as.numeric(p))
+}
+
+#' The metrics of one set of predicted risks (unchecked; validation_metrics())
+#' @noRd
+metrics_of <- function(y, p) {
   out <- c(auc = NA_real_, brier = NA_real_, scaled_brier = NA_real_, citl = NA_real_,
            recalibration_intercept = NA_real_, slope = NA_real_, emax = NA_real_, e90 = NA_real_)
   ok <- !is.na(p)
@@ -446,7 +657,7 @@ aggregate_cv <- function(apparent, results, models, resamples, y) {
         res <- results[[i]]
         if (isTRUE(res$ok) && m %in% res$models) pred[resamples$eval[[i]]] <- res$eval_pred[[m]]
       }
-      validation_metrics(y, pred)
+      metrics_of(y, pred)
     }))
     out <- colMeans(per_rep, na.rm = TRUE)
     fold_auc <- vapply(results, function(r) if (isTRUE(r$ok) && m %in% r$models) r$eval_metrics[[m]][["auc"]] else NA_real_,

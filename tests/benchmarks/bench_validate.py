@@ -10,6 +10,10 @@ projected time of B = 200, and where a resample's refit spends its time.
     .venv/bin/python tests/benchmarks/bench_validate.py [--B 20] [--method boot]
 
 Goal (issue 13): B = 200 under 10 minutes on 2 cores; >= 1.8x from 1 to 2 workers.
+The machine's load average is printed before and after each timing: on a
+shared machine only ratios from the same run are comparable. Through the
+bridge R's workers are socket processes (``radnomo.parallel = "psock"``, each
+loads radnomo once, a few seconds); from plain R they are forked.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def main(argv=None) -> dict:
     times = {}
     result = None
     for w in [int(x) for x in args.workers.split(",")]:
+        load0 = os.getloadavg()
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -59,8 +64,10 @@ def main(argv=None) -> dict:
                                           repeats=max(1, args.B // 5), seed=1, workers=w)
         times[w] = time.perf_counter() - t0
         n = result.n_resamples
+        load1 = os.getloadavg()
         print(f"workers {w}: {times[w]:.1f} s for {n} resamples ({times[w] / n:.2f} s each); "
-              f"projected B = 200: {times[w] / n * 200 / 60:.1f} min")
+              f"projected B = 200: {times[w] / n * 200 / 60:.1f} min; load average (1 min) "
+              f"{load0[0]:.2f} before, {load1[0]:.2f} after")
     if 1 in times and 2 in times:
         print(f"speed-up 1 -> 2 workers: {times[1] / times[2]:.2f}x (goal >= 1.8x)")
     timing = result.robj.component("timing")
@@ -69,6 +76,11 @@ def main(argv=None) -> dict:
         print(timing.to_string(index=False))
     nom = result.performance[result.performance.model == "nomogram"]
     print(nom.to_string(index=False))
+    dec = result.robj.component("decision")
+    if isinstance(dec, pd.DataFrame):
+        print("nomogram decision curve (net benefit), thresholds 0.1-0.5:")
+        sel = (dec.model == "nomogram") & dec.threshold.round(2).isin([0.1, 0.2, 0.3, 0.4, 0.5])
+        print(dec[sel].to_string(index=False))
     return {"times": times}
 
 

@@ -146,3 +146,44 @@ test_that("the vectorised Mann-Whitney U filter equals stats::wilcox.test (ties 
   expect_equal(got$statistic, ref[, 1], tolerance = 1e-12)
   expect_equal(got$p_value, ref[, 2], tolerance = 1e-12)
 })
+
+test_that("the Mann-Whitney U filter handles bootstrap duplicates (ties in every column) as wilcox.test does", {
+  set.seed(4)
+  n <- 50
+  x <- matrix(rnorm(n * 15), n, dimnames = list(NULL, paste0("c", 1:15)))
+  y <- rbinom(n, 1, 0.5)
+  i <- sample(n, replace = TRUE)
+  got <- radnomo:::mwu_filter(x[i, ], y[i])
+  ref <- t(vapply(1:15, function(j) {
+    t <- stats::wilcox.test(x[i, j][y[i] == 1], x[i, j][y[i] == 0], exact = FALSE, correct = TRUE)
+    c(unname(t$statistic), t$p.value)
+  }, numeric(2)))
+  expect_equal(got$statistic, ref[, 1], tolerance = 1e-12)
+  expect_equal(got$p_value, ref[, 2], tolerance = 1e-12)
+})
+
+test_that("correlation pruning equals the greedy rule computed with stats::cor", {
+  # reference: the definition, one candidate at a time, with stats::cor
+  greedy <- function(x, p, th) {
+    r <- abs(stats::cor(x))
+    kept <- integer()
+    for (j in order(p, seq_along(p))) if (all(r[j, kept] <= th)) kept <- c(kept, j)
+    colnames(x)[sort(kept)]
+  }
+  set.seed(5)
+  base <- matrix(rnorm(80 * 6), 80)
+  x <- base %*% matrix(rnorm(6 * 120), 6) + 0.4 * matrix(rnorm(80 * 120), 80) # strongly correlated columns
+  colnames(x) <- sprintf("f%03d", 1:120)
+  x[, 7] <- -x[, 3] # |r| = 1
+  p <- runif(120)
+  for (th in c(0.3, 0.6, 0.9, 0.99, 1)) {
+    expect_identical(radnomo:::correlation_prune(x, p, th), greedy(x, p, th), label = paste("threshold", th))
+  }
+  # a constant column is left out before the pruning, with a warning
+  x2 <- cbind(x[, 1:5], k = 2)
+  y <- rep(0:1, 40)
+  expect_warning(sel <- suppressWarnings(select_features(x2, y, mwu_alpha = 1, seed = 1, nfolds = 5),
+                                        classes = "radnomo_nothing_selected"),
+                 class = "radnomo_constant_features")
+  expect_false("k" %in% sel$mwu$feature)
+})

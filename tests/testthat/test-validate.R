@@ -128,3 +128,109 @@ test_that("nothing selected: a named warning and an empty result, not an error",
                  class = "radnomo_no_model")
   expect_equal(nrow(v$performance), 0L)
 })
+
+# Fixed predictors (clinical_alpha = 1: no selection): the chain is one
+# logistic model, so each resample's risks come from a plain glm refit.
+dca_fixed <- function() {
+  data(aSAH, package = "pROC", envir = environment())
+  data.frame(patient_id = seq_len(nrow(aSAH)), label = as.integer(aSAH$outcome == "Poor"),
+             s100b = aSAH$s100b, age = aSAH$age, ndka = aSAH$ndka)
+}
+glm_risk <- function(d, rows, new) {
+  f <- stats::glm(label ~ s100b + age + ndka, data = d[rows, ], family = binomial)
+  stats::predict(f, new, type = "response")
+}
+
+test_that("the decision curve from the engine's bootstrap is Efron-Gong on net benefit, its band rmda's bootstrap shifted", {
+  d <- dca_fixed()
+  th <- seq(0.05, 0.6, by = 0.05)
+  B <- 12
+  set.seed(6)
+  idx <- lapply(seq_len(B), function(i) sample(nrow(d), replace = TRUE))
+  v <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "boot", indices = idx,
+                      thresholds = th)
+  nb <- function(y, p) { dc <- decision_curve(y, list(m = p), thresholds = th); dc$net_benefit[dc$model == "m"] }
+  app <- glm_risk(d, seq_len(nrow(d)), d)
+  opt <- rowMeans(vapply(idx, function(i) nb(d$label[i], glm_risk(d, i, d[i, ])) - nb(d$label, glm_risk(d, i, d)),
+                         numeric(length(th))))
+  got <- v$decision[v$decision$model == "nomogram", ]
+  expect_equal(got$threshold, th)
+  expect_equal(got$apparent, nb(d$label, app), tolerance = 1e-10)
+  expect_equal(got$optimism, opt, tolerance = 1e-10)
+  expect_equal(got$corrected, nb(d$label, app) - opt, tolerance = 1e-10)
+  # the band: decision_curve()'s bootstrap of the fixed apparent risks over the same draws, moved by the optimism
+  v2 <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "boot", B = B, seed = 9,
+                       thresholds = th)
+  dc <- decision_curve(d$label, list(m = app), thresholds = th, bootstraps = B, seed = 9)
+  dc <- dc[dc$model == "m", ]
+  g2 <- v2$decision[v2$decision$model == "nomogram", ]
+  expect_equal(g2$lower, g2$corrected - (dc$net_benefit - dc$nb_lower), tolerance = 1e-10)
+  expect_equal(g2$upper, g2$corrected + (dc$nb_upper - dc$net_benefit), tolerance = 1e-10)
+  # treat all / none: no model, no optimism
+  ref <- v$decision[v$decision$model %in% c("all", "none"), ]
+  expect_equal(ref$optimism, rep(0, nrow(ref)))
+  expect_equal(ref$apparent[ref$model == "all"], mean(d$label) - (1 - mean(d$label)) * th / (1 - th))
+})
+
+test_that("the cross-validated decision curve is the net benefit of the pooled out-of-fold risks", {
+  d <- dca_fixed()
+  th <- seq(0.05, 0.6, by = 0.05)
+  set.seed(7)
+  fold <- sample(rep(1:5, length.out = nrow(d)))
+  idx <- lapply(1:5, function(k) which(fold != k))
+  v <- validate_study(d, clinical = c("s100b", "age", "ndka"), clinical_alpha = 1, method = "cv", indices = idx,
+                      thresholds = th)
+  oof <- numeric(nrow(d))
+  for (k in 1:5) oof[fold == k] <- glm_risk(d, which(fold != k), d[fold == k, ])
+  dc <- decision_curve(d$label, list(m = oof), thresholds = th)
+  got <- v$decision[v$decision$model == "nomogram", ]
+  expect_equal(got$corrected, dc$net_benefit[dc$model == "m"], tolerance = 1e-10)
+  # the calibration metrics of the same pooled risks (one "repeat")
+  p <- v$performance[v$performance$model == "nomogram", ]
+  # (lrm and glm agree to their convergence tolerance)
+  expect_equal(p$corrected[p$metric == "brier"], mean((d$label - oof)^2), tolerance = 1e-8)
+  expect_true(all(is.na(validate_study(d, clinical = c("s100b", "age"), clinical_alpha = 1, method = "632plus",
+                                       B = 3, thresholds = th)$decision$corrected[1:length(th)])))
+})
+
+test_that("validation_metrics (exported) equals direct computations", {
+  set.seed(8)
+  p <- runif(150, 0.02, 0.98)
+  y <- rbinom(150, 1, p^1.3)
+  m <- validation_metrics(y, p)
+  expect_named(m, c("auc", "brier", "scaled_brier", "citl", "recalibration_intercept", "slope", "emax", "e90"))
+  expect_equal(m[["auc"]], as.numeric(pROC::auc(pROC::roc(y, p, direction = "<", quiet = TRUE))), tolerance = 1e-12)
+  expect_equal(m[["brier"]], mean((y - p)^2))
+  expect_equal(m[["scaled_brier"]], 1 - mean((y - p)^2) / (mean(y) * (1 - mean(y))))
+  g <- stats::glm(y ~ qlogis(p), family = binomial)
+  expect_equal(unname(c(m[["recalibration_intercept"]], m[["slope"]])), unname(coef(g)), tolerance = 1e-8)
+  gi <- stats::glm(y ~ 1 + offset(qlogis(p)), family = binomial)
+  expect_equal(m[["citl"]], unname(coef(gi)), tolerance = 1e-8)
+  sm <- stats::lowess(p, y, iter = 0)
+  cal <- stats::approx(sm, xout = p, ties = mean)$y
+  expect_equal(m[["emax"]], max(abs(p - cal)))
+  # missing risks are left out; logical outcomes accepted
+  expect_equal(validation_metrics(as.logical(c(y, 1)), c(p, NA)), m)
+  expect_error(validation_metrics(y, p * 2), "in \\[0, 1\\]")
+  expect_error(validation_metrics(c(y[-1], 2), p), "0/1")
+  expect_error(validation_metrics(y, p[-1]), "must match")
+})
+
+test_that("the engine (feature blocks as matrices) refits exactly what fit_study fits", {
+  set.seed(9)
+  n <- 80
+  x <- matrix(rnorm(n * 40), n, dimnames = list(NULL, c(sprintf("r%02d", 1:20), sprintf("d%02d", 1:20))))
+  d <- data.frame(patient_id = seq_len(n), label = rbinom(n, 1, plogis(x[, 1] + x[, 21])), age = rnorm(n, 60, 8), x)
+  args <- list(radiomics = sprintf("r%02d", 1:20), deep = sprintf("d%02d", 1:20), clinical = "age",
+               clinical_alpha = 0.5, nfolds = 5, seed = 3)
+  st <- suppressWarnings(do.call(fit_study, c(list(d, B = 10), args)))
+  v <- suppressWarnings(do.call(validate_study, c(list(d, method = "cv", folds = 3, repeats = 1), args)))
+  tr <- st$metrics[st$metrics$set == "train", ]
+  for (m in tr$model) {
+    expect_equal(v$performance$apparent[v$performance$model == m & v$performance$metric == "auc"],
+                 tr$auc[tr$model == m], tolerance = 1e-12, label = m)
+  }
+  dc <- st$decision[st$decision$set == "train", ]
+  expect_equal(v$decision$apparent, dc$net_benefit, tolerance = 1e-12)
+  expect_true(all(c("radiomics", "deep", "predict", "evaluate") %in% v$timing$step))
+})
