@@ -1,7 +1,9 @@
 """JSON for results and run records: numpy scalars, paths and non-finite numbers handled once.
 
 * :func:`json_default` — the ``default=`` of :func:`json.dumps` for what the standard encoder
-  refuses (numpy integers and floats, paths, tuples; a non-finite float becomes ``null``);
+  refuses (numpy integers, numpy floats that are not Python floats (``float32``; a non-finite one
+  becomes ``null``), paths; anything else as its text). Python floats and ``float64`` (a ``float``
+  subclass) never reach it: a NaN among them is written as ``NaN``, as :mod:`json` does;
 * :func:`write_json` — sorted, indented JSON written atomically;
 * :func:`records` — a DataFrame as JSON-safe records (NaN/inf -> ``None``, numpy scalars -> Python).
 """
