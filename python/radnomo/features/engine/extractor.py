@@ -19,12 +19,15 @@ The output is an ordered ``{"<image type>_<class>_<feature>": float}`` with
 PyRadiomics' names in PyRadiomics' order. Settings the engine does not
 implement are reported by :func:`unsupported_reason`; callers fall back to
 PyRadiomics for those (``radnomo.features.radiomics``).
+
+The steps live in their own modules: :mod:`.settings` (what the engine implements),
+:mod:`.filters` (the filtered images), :mod:`.grid` (discretisation, angles and their weights);
+this module runs them in order.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
@@ -32,261 +35,59 @@ import numpy as np
 
 from radnomo.features.engine import kernels
 from radnomo.features.engine.backend import NUMPY, get_backend
+from radnomo.features.engine.filters import filtered_images, log_images, wavelet_images
 from radnomo.features.engine.firstorder import firstorder_features
+from radnomo.features.engine.grid import angle_weights, angles, discretize, flat_offsets
+from radnomo.features.engine.settings import (RAISING_DEPRECATED, SUPPORTED_CLASSES, SUPPORTED_IMAGE_TYPES,
+                                              TEXTURE_CLASSES, class_feature_names, resolve_params,
+                                              unsupported_reason)
 from radnomo.features.engine.shape import shape_features
 from radnomo.features.engine.texture import (gldm_features, glcm_features, glrlm_features, glszm_features,
                                              ngtdm_features)
 
-log = logging.getLogger(__name__)
+__all__ = ["ENGINE_VERSION", "RAISING_DEPRECATED", "SUPPORTED_CLASSES", "SUPPORTED_IMAGE_TYPES", "TEXTURE_CLASSES",
+           "Extractor", "angle_weights", "class_feature_names", "discretize", "extract", "log_images",
+           "resolve_params", "unsupported_reason", "wavelet_images"]
+
 
 #: Version of the engine's numerics (recorded in feature-table metadata and cache keys).
 ENGINE_VERSION = "1"
 
-#: Image types whose filter is PyRadiomics' own generator, called unchanged.
-SUPPORTED_IMAGE_TYPES = ("Original", "LoG", "Wavelet", "Square", "SquareRoot", "Logarithm", "Exponential",
-                         "Gradient")
-#: Feature classes the engine computes.
-SUPPORTED_CLASSES = ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
-TEXTURE_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
 
-#: Settings the engine implements, with PyRadiomics' meaning (everything else -> PyRadiomics).
-_SUPPORTED_SETTINGS = {
-    # preprocessing: PyRadiomics' own functions are called
-    "minimumROIDimensions", "minimumROISize", "geometryTolerance", "correctMask", "additionalInfo", "label",
-    "label_channel", "normalize", "normalizeScale", "removeOutliers", "resampledPixelSpacing", "interpolator",
-    "padDistance", "preCrop", "resegmentRange", "resegmentMode", "resegmentShape",
-    # discretisation and features
-    "binWidth", "binCount", "voxelArrayShift", "distances", "gldm_a", "symmetricalGLCM", "weightingNorm",
-    "force2D", "force2Ddimension",
-    # filters: PyRadiomics' own generators are called
-    "sigma", "start_level", "level", "wavelet", "gradientUseSpacing",
-}
+def load_and_check(image, mask, settings: Mapping[str, Any]) -> tuple:
+    """Load, normalise, resample and check ``image`` and ``mask`` with PyRadiomics' own functions.
 
-#: Deprecated PyRadiomics features that raise instead of returning a value (PyRadiomics leaves them out).
-RAISING_DEPRECATED = {
-    "glcm": {"Dissimilarity", "Homogeneity1", "Homogeneity2", "SumVariance"},
-    "gldm": {"DependencePercentage", "GrayLevelNonUniformityNormalized"},
-}
-
-
-def resolve_params(params: Mapping[str, Any], label: int | None = None) -> tuple[dict, dict, dict]:
-    """PyRadiomics' settings, enabled image types and enabled features for a parameter dict.
-
-    The same defaults and merging as ``RadiomicsFeatureExtractor`` (``_getDefaultSettings`` updated
-    with ``setting`` and ``voxelSetting``; no image type -> Original; no feature class -> all).
+    Returns ``(image, shape_mask, feature_mask, crop)``: the masks for shape features and for the
+    others (they differ after resegmentation), and the ROI's bounding box as array slices (z, y, x).
+    Raises ``ValueError`` exactly where PyRadiomics does.
     """
-    from radiomics import featureextractor, getFeatureClasses
-
-    settings = featureextractor.RadiomicsFeatureExtractor._getDefaultSettings()
-    settings.update(dict(params.get("setting") or {}))
-    settings.update(dict(params.get("voxelSetting") or {}))
-    settings["additionalInfo"] = False
-    if label is not None:
-        settings["label"] = int(label)
-    image_types = {k: dict(v or {}) for k, v in (params.get("imageType") or {}).items()} or {"Original": {}}
-    classes = params.get("featureClass") or {}
-    if not classes:
-        classes = {name: [] for name in getFeatureClasses()}
-    return settings, image_types, {k: (list(v) if v else []) for k, v in classes.items()}
-
-
-def unsupported_reason(params: Mapping[str, Any], label: int | None = None) -> str | None:
-    """``None`` when the engine covers ``params``; otherwise why not (one line)."""
-    settings, image_types, classes = resolve_params(params, label)
-    for name in image_types:
-        if name not in SUPPORTED_IMAGE_TYPES:
-            return f"image type {name!r}"
-    for name in classes:
-        if name == "shape2D" and not settings.get("force2D"):
-            continue  # PyRadiomics computes nothing for shape2D on 3-D images without force2D
-        if name not in SUPPORTED_CLASSES:
-            return f"feature class {name!r}"
-    weighting = (None, "infinity", "euclidean", "manhattan", "no_weighting")
-    every = {**settings}
-    for custom in image_types.values():
-        every.update(custom)
-    for key, value in every.items():
-        if key not in _SUPPORTED_SETTINGS:
-            return f"setting {key!r}"
-    for name, custom in image_types.items():
-        if "label" in custom:
-            return f"setting 'label' under imageType {name!r}"
-    for custom in [settings, *image_types.values()]:
-        if custom.get("weightingNorm") not in weighting:
-            return f"setting 'weightingNorm: {custom.get('weightingNorm')}'"
-        if custom.get("symmetricalGLCM", True) is not True:
-            return "setting 'symmetricalGLCM: false'"
-    return None
-
-
-def class_feature_names(class_name: str, selected: list[str] | None) -> list[str]:
-    """Features PyRadiomics outputs for a class, in its order (all non-deprecated ones when none are named)."""
-    from radiomics import getFeatureClasses
-
-    available = getFeatureClasses()[class_name].getFeatureNames()
-    if not selected:
-        names = [n for n, deprecated in available.items() if not deprecated]
-    else:
-        names = list(dict.fromkeys(selected))
-        unknown = [n for n in names if n not in available]
-        if unknown:
-            raise LookupError(f"Feature not found: {unknown[0]}")
-    raising = RAISING_DEPRECATED.get(class_name, set())
-    return [n for n in names if n not in raising]
-
-
-def _angles(size, distances, bidirectional: bool, settings: Mapping[str, Any]) -> np.ndarray:
-    """PyRadiomics' angles (its own C generator) for a bounding box of ``size`` (z, y, x).
-
-    With ``force2D`` the angles stay in the plane normal to ``force2Ddimension``, as in PyRadiomics.
-    """
-    from radiomics import cMatrices
-
-    force2d = bool(settings.get("force2D", False))
-    dim = int(settings.get("force2Ddimension", 0))
-    return np.asarray(cMatrices.generate_angles(np.asarray(size), np.asarray(distances), bidirectional, force2d, dim),
-                      dtype=np.int64).reshape(-1, 3)
-
-
-def _flat(angles: np.ndarray, padded_shape) -> np.ndarray:
-    _, ny, nx = padded_shape
-    return (angles[:, 0] * ny * nx + angles[:, 1] * nx + angles[:, 2]).astype(np.int64)
-
-
-def log_images(image, crop, settings: Mapping[str, Any]):
-    """PyRadiomics' LoG images (``getLoGImage``: its checks, warnings, names and order), each computed by
-    :func:`.log_filter.laplacian_of_gaussian` (SimpleITK's numbers, bit for bit) and cropped to the box."""
     import SimpleITK as sitk
+    from radiomics import featureextractor, imageoperations
 
-    from radnomo.features.engine.log_filter import laplacian_of_gaussian
+    if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
+        image = str(image)
+    if isinstance(mask, (str, bytes)) or hasattr(mask, "__fspath__"):
+        mask = str(mask)
+    tolerance = settings.get("geometryTolerance")
+    if tolerance is not None:
+        sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(tolerance)
+        sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(tolerance)
 
-    size = np.array(image.GetSize())
-    spacing = np.array(image.GetSpacing())
-    if np.min(size) < 4:
-        log.warning("Image too small to apply LoG filter, size: %s", size)
-        return
-    arr = sitk.GetArrayViewFromImage(image)
-    for sigma in settings.get("sigma", []):
-        if not sigma > 0.0:
-            log.warning("applyLoG: sigma must be greater than 0.0: %g", sigma)
-            continue
-        if not np.all(size >= np.ceil(sigma / spacing) + 1):
-            log.warning("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
-                        sigma, spacing, size)
-            continue
-        filtered = laplacian_of_gaussian(arr, image.GetSpacing(), float(sigma))
-        yield (np.ascontiguousarray(filtered[crop]), image.GetSpacing(),
-               "log-sigma-%s-mm-3D" % (str(sigma).replace(".", "-")), settings)
-
-
-def wavelet_images(image, crop, settings: Mapping[str, Any]):
-    """PyRadiomics' one-level wavelet decompositions, computed on the bounding box plus a margin.
-
-    PyRadiomics (``getWaveletImage``/``_swt3``) pads odd dimensions by one voxel (wrap), runs
-    PyWavelets' stationary transform (``swtn``, periodic, one axis after the other) on the whole image
-    and then crops each decomposition to the ROI's bounding box. Along an axis, an output voxel depends
-    only on the voxels within the filter length, so along every axis where the box plus a margin of
-    twice the filter length lies inside the image, only that window is transformed: the same
-    arithmetic on the same numbers, bit for bit. Along an axis where the box comes closer to the
-    image's edge the whole (padded) axis is kept, because PyWavelets computes the outputs next to the
-    edge, where the periodic extension enters, in another order. Returns ``None`` (use PyRadiomics'
-    generator) for more than one level or a start level above 0. Same names and order as PyRadiomics.
-    """
-    import pywt
-    import SimpleITK as sitk
-
-    if settings.get("level", 1) != 1 or settings.get("start_level", 0) != 0:
-        return None
-    wavelet = settings.get("wavelet", "coif1")
-    w = wavelet if isinstance(wavelet, pywt.Wavelet) else pywt.Wavelet(wavelet)
-    nd = image.GetDimension()
-    axes = list(range(nd - 1, -1, -1))
-    if settings.get("force2D", False):
-        axes.remove(settings.get("force2Ddimension", 0))
-    arr = sitk.GetArrayViewFromImage(image)
-    margin = 2 * w.dec_len
-    window, pad = [], []
-    for d, sl in enumerate(crop):
-        n = arr.shape[d]
-        lo, hi = sl.start - margin, sl.stop + margin  # [lo, hi)
-        if (hi - lo) % 2:
-            hi += 1
-        if d in axes and (lo < 0 or hi > n):  # whole axis, padded as PyRadiomics pads it
-            window.append((0, n))
-            pad.append((0, n % 2))
-        elif d in axes:
-            window.append((lo, hi))
-            pad.append((0, 0))
-        else:  # not transformed along this axis (force2D): the box itself
-            window.append((sl.start, sl.stop))
-            pad.append((0, 0))
-    data = np.array(arr[tuple(slice(lo, hi) for lo, hi in window)])
-    if any(p[1] for p in pad):
-        data = np.pad(data, pad, "wrap")
-    dec = pywt.swtn(data, w, level=1, start_level=0, axes=tuple(axes))[0]
-    inner = tuple(slice(sl.start - lo, sl.stop - lo) for sl, (lo, _) in zip(crop, window))
-    spacing = image.GetSpacing()
-    approx = "a" * len(axes)
-
-    def gen():
-        for name, values in dec.items():
-            if name == approx:
-                continue
-            label = str(name).replace("a", "L").replace("d", "H")
-            yield np.ascontiguousarray(values[inner]), spacing, f"wavelet-{label}", settings
-        yield np.ascontiguousarray(dec[approx][inner]), spacing, f"wavelet-{'L' * len(axes)}", settings
-
-    return gen()
-
-
-def angle_weights(angles: np.ndarray, spacing_xyz, norm: str | None, matrix: str) -> np.ndarray | None:
-    """PyRadiomics' per-angle weights for ``weightingNorm`` (``None``: no weighting, angles kept apart).
-
-    GLCM: ``exp(-d**2)`` with d the angle's infinity / euclidean / manhattan length in mm; GLRLM: that
-    length itself; ``no_weighting`` (or an unknown name, with PyRadiomics' warning): 1.
-    """
-    if norm is None:
-        return None
-    spacing = np.asarray(spacing_xyz, dtype=np.float64)[::-1]
-    w = np.empty(len(angles))
-    for k, a in enumerate(angles):
-        step = np.abs(a) * spacing
-        if norm == "infinity":
-            w[k] = np.exp(-max(step) ** 2) if matrix == "glcm" else max(step)
-        elif norm == "euclidean":
-            w[k] = np.exp(-np.sum(step ** 2)) if matrix == "glcm" else np.sqrt(np.sum(step ** 2))
-        elif norm == "manhattan":
-            w[k] = np.exp(-np.sum(step) ** 2) if matrix == "glcm" else np.sum(step)
-        else:
-            if norm != "no_weighting":
-                log.warning("weighting norm %r is unknown, weights set to 1", norm)
-            w[k] = 1
-    return w
-
-
-def discretize(values: np.ndarray, settings: Mapping[str, Any]) -> np.ndarray:
-    """Grey levels of the ROI values with PyRadiomics' bin edges (``getBinEdges`` / ``binImage``).
-
-    Fixed bin width: edges ``arange(min - min % w, max + 2 w, w)`` from the lowest multiple of the width,
-    ``numpy.digitize`` against them (the same numbers as PyRadiomics, without its Python ``min``/``max``
-    over the array). ``binCount``: PyRadiomics' ``getBinEdges`` itself.
-    """
-    if settings.get("binCount") is not None:
-        from radiomics import imageoperations
-
-        edges = imageoperations.getBinEdges(values, **settings)
-    else:
-        width = settings.get("binWidth", 25)
-        lo = values.min()
-        hi = values.max()
-        if values.dtype.kind == "f" and (np.isnan(lo) or np.isnan(hi)):
-            lo, hi = min(values), max(values)  # PyRadiomics' Python min/max (order-dependent with NaN)
-        low = lo - (lo % width)
-        high = hi + 2 * width
-        edges = np.arange(low, high, width)
-        if len(edges) == 1:
-            edges = [edges[0] - .5, edges[0] + .5]
-    return np.digitize(values, edges)
+    image, mask = featureextractor.RadiomicsFeatureExtractor.loadImage(image, mask, None, **settings)
+    bbox, corrected = imageoperations.checkMask(image, mask, **settings)
+    if corrected is not None:
+        mask = corrected
+    resegmented = None
+    if settings.get("resegmentRange") is not None:
+        resegmented = imageoperations.resegmentMask(image, mask, **settings)
+        bbox, _ = imageoperations.checkMask(image, resegmented, **settings)
+    if image.GetDimension() != 3:
+        raise ValueError("the radnomo engine handles 3-D images only")
+    shape_mask = resegmented if (settings.get("resegmentShape", False) and resegmented is not None) else mask
+    feature_mask = resegmented if resegmented is not None else mask
+    crop = (slice(int(bbox[4]), int(bbox[5]) + 1), slice(int(bbox[2]), int(bbox[3]) + 1),
+            slice(int(bbox[0]), int(bbox[1]) + 1))
+    return image, shape_mask, feature_mask, crop
 
 
 class Extractor:
@@ -320,36 +121,13 @@ class Extractor:
     def execute(self, image, mask, label: int | None = None) -> "collections.OrderedDict[str, float]":
         """Features of one image and mask (SimpleITK images or file paths)."""
         import SimpleITK as sitk
-        from radiomics import featureextractor, imageoperations
 
         settings = dict(self.settings)
         if label is not None:
             settings["label"] = int(label)
         label = settings.get("label", 1)
-        if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
-            image = str(image)
-        if isinstance(mask, (str, bytes)) or hasattr(mask, "__fspath__"):
-            mask = str(mask)
-        tolerance = settings.get("geometryTolerance")
-        if tolerance is not None:
-            sitk.ProcessObject.SetGlobalDefaultCoordinateTolerance(tolerance)
-            sitk.ProcessObject.SetGlobalDefaultDirectionTolerance(tolerance)
+        image, shape_mask, feature_mask, crop = load_and_check(image, mask, settings)
 
-        image, mask = featureextractor.RadiomicsFeatureExtractor.loadImage(image, mask, None, **settings)
-        bbox, corrected = imageoperations.checkMask(image, mask, **settings)
-        if corrected is not None:
-            mask = corrected
-        resegmented = None
-        if settings.get("resegmentRange") is not None:
-            resegmented = imageoperations.resegmentMask(image, mask, **settings)
-            bbox, _ = imageoperations.checkMask(image, resegmented, **settings)
-        if image.GetDimension() != 3:
-            raise ValueError("the radnomo engine handles 3-D images only")
-        shape_mask = resegmented if (settings.get("resegmentShape", False) and resegmented is not None) else mask
-        feature_mask = resegmented if resegmented is not None else mask
-
-        crop = (slice(int(bbox[4]), int(bbox[5]) + 1), slice(int(bbox[2]), int(bbox[3]) + 1),
-                slice(int(bbox[0]), int(bbox[1]) + 1))
         out: collections.OrderedDict[str, float] = collections.OrderedDict()
         if "shape" in self.names:
             roi = sitk.GetArrayViewFromImage(shape_mask)[crop] == label
@@ -357,41 +135,24 @@ class Extractor:
                 out[f"original_shape_{k}"] = v
 
         roi = np.ascontiguousarray(sitk.GetArrayViewFromImage(feature_mask)[crop] == label)
+        self._add_image_features(out, filtered_images(image, feature_mask, crop, settings, self.image_types), roi)
+        return out
 
-        def images():
-            for image_type, custom in self.image_types.items():
-                args = dict(settings)
-                args.update(custom)
-                if image_type == "Original":
-                    yield np.array(sitk.GetArrayViewFromImage(image)[crop]), image.GetSpacing(), "original", args
-                    continue
-                if image_type == "Wavelet":
-                    cropped = wavelet_images(image, crop, args)
-                    if cropped is not None:
-                        yield from cropped
-                        continue
-                if image_type == "LoG":
-                    yield from log_images(image, crop, args)
-                    continue
-                generator = getattr(imageoperations, f"get{image_type}Image")
-                for filtered, type_name, kwargs in generator(image, feature_mask, **args):
-                    # keep only the bounding box of the filtered image (what PyRadiomics' classes see)
-                    arr = np.array(sitk.GetArrayViewFromImage(filtered)[crop])
-                    yield arr, filtered.GetSpacing(), type_name, kwargs
-
+    def _add_image_features(self, out: dict, images, roi: np.ndarray) -> None:
+        """Add each filtered image's features to ``out``, in the images' order; with ``threads`` > 1 several
+        images are processed at once (at most ``threads`` filtered images held at a time)."""
         if self.threads == 1:
-            for job in images():
+            for job in images:
                 out.update(self._image_features(*job, roi))
-            return out
+            return
         pending: collections.deque = collections.deque()
-        with ThreadPoolExecutor(self.threads) as pool:  # at most `threads` filtered images held at once
-            for job in images():
+        with ThreadPoolExecutor(self.threads) as pool:
+            for job in images:
                 pending.append(pool.submit(self._image_features, *job, roi))
                 while len(pending) >= self.threads:
                     out.update(pending.popleft().result())
             while pending:
                 out.update(pending.popleft().result())
-        return out
 
     # ----------------------------------------------------------------------------------------------- per image
     def _image_features(self, arr: np.ndarray, spacing, type_name: str, kwargs: Mapping[str, Any],
@@ -443,12 +204,12 @@ class Extractor:
             return gpu.texture(g3, pad, present, kwargs, classes, self.names, xp, distances, spacing)
         out: dict[str, dict[str, float]] = {}
         if any(c in classes for c in ("glcm", "gldm", "ngtdm")):
-            bi = _angles(size, distances, True, kwargs)
-            uni = _angles(size, distances, False, kwargs)
+            bi = angles(size, distances, True, kwargs)
+            uni = angles(size, distances, False, kwargs)
             uni_keys = {tuple(a): k for k, a in enumerate(uni.tolist())}
             glcm_index = np.array([uni_keys.get(tuple(a), -1) for a in bi.tolist()], dtype=np.int64)
             glcm, gldm, ngt_n, ngt_s = kernels.neighbourhood_counts(
-                g, roi_idx, _flat(bi, padded_shape), glcm_index, len(uni), ng, int(kwargs.get("gldm_a", 0)))
+                g, roi_idx, flat_offsets(bi, padded_shape), glcm_index, len(uni), ng, int(kwargs.get("gldm_a", 0)))
             if "glcm" in classes:
                 out["glcm"] = glcm_features(glcm.astype(np.float64), present, self.names["glcm"], xp,
                                             symmetrical=kwargs.get("symmetricalGLCM", True),
@@ -458,8 +219,8 @@ class Extractor:
             if "ngtdm" in classes:
                 out["ngtdm"] = ngtdm_features(ngt_n.astype(np.float64), ngt_s, self.names["ngtdm"], xp)
         if "glrlm" in classes:
-            uni1_angles = _angles(size, [1], False, kwargs)
-            uni1 = _flat(uni1_angles, padded_shape)
+            uni1_angles = angles(size, [1], False, kwargs)
+            uni1 = flat_offsets(uni1_angles, padded_shape)
             runs, longest = kernels.run_length_counts(g, roi_idx, uni1, ng, int(max(size)))
             for a in np.flatnonzero(longest < 2):
                 if not kernels.line_has_two_voxels(g, np.asarray(padded_shape, dtype=np.int64), pad, uni1[a]):
@@ -468,7 +229,7 @@ class Extractor:
                                           weights=angle_weights(uni1_angles, spacing, kwargs.get("weightingNorm"),
                                                                 "glrlm"))
         if "glszm" in classes:
-            zl, zs = kernels.size_zones(g, roi_idx, _flat(_angles(size, [1], False, kwargs), padded_shape))
+            zl, zs = kernels.size_zones(g, roi_idx, flat_offsets(angles(size, [1], False, kwargs), padded_shape))
             out["glszm"] = glszm_features(zl, zs, present, self.names["glszm"], xp)
         return out
 

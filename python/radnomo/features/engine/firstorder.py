@@ -22,6 +22,7 @@ import numpy as np
 from radnomo.features.engine.backend import EPS
 
 
+# Long on purpose: a flat table of PyRadiomics' 19 first-order formulas over shared, lazily computed moments
 def firstorder_features(values: np.ndarray, level_counts: np.ndarray, names, *, spacing_xyz,
                         voxel_shift: float = 0.0) -> dict[str, float]:
     """First-order features.

@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from radnomo.features.engine import kernels
+from radnomo.features.engine.grid import angle_weights, angles, flat_offsets
 from radnomo.features.engine.texture import (gldm_features, glcm_features, glrlm_features, glszm_features,
                                              ngtdm_features)
 
@@ -120,16 +121,14 @@ def size_zones(torch, g_flat, roi_idx, offsets):
 def texture(g3: np.ndarray, pad: int, present: np.ndarray, kwargs: Mapping[str, Any], classes: list[str],
             names: Mapping[str, list[str]], xp, distances, spacing) -> dict[str, dict[str, float]]:
     """All requested texture classes of one image on ``xp``'s device (see :meth:`.Extractor._texture`)."""
-    from radnomo.features.engine.extractor import _angles, _flat, angle_weights
-
     torch = xp.torch
     size = tuple(s - 2 * pad for s in g3.shape)
     gt = torch.as_tensor(g3, device=xp.device)
     ng = int(present[-1])
     out: dict[str, dict[str, float]] = {}
     if any(c in classes for c in ("glcm", "gldm", "ngtdm")):
-        bi = _angles(size, distances, True, kwargs)
-        uni = _angles(size, distances, False, kwargs)
+        bi = angles(size, distances, True, kwargs)
+        uni = angles(size, distances, False, kwargs)
         uni_keys = {tuple(a): k for k, a in enumerate(uni.tolist())}
         glcm_index = [uni_keys.get(tuple(a), -1) for a in bi.tolist()]
         glcm, gldm, ngt_n, ngt_s = neighbourhood_counts(torch, gt, pad, size, bi.tolist(), glcm_index, len(uni), ng,
@@ -146,8 +145,8 @@ def texture(g3: np.ndarray, pad: int, present: np.ndarray, kwargs: Mapping[str, 
     roi_idx = torch.nonzero(g_flat > 0).reshape(-1)
     padded_shape = g3.shape
     if "glrlm" in classes:
-        uni1_angles = _angles(size, [1], False, kwargs)
-        uni1 = _flat(uni1_angles, padded_shape)
+        uni1_angles = angles(size, [1], False, kwargs)
+        uni1 = flat_offsets(uni1_angles, padded_shape)
         runs, longest = run_length_counts(torch, g_flat, roi_idx, uni1.tolist(), ng, int(max(size)))
         g_cpu = None
         for a in np.flatnonzero(longest < 2):
@@ -158,6 +157,7 @@ def texture(g3: np.ndarray, pad: int, present: np.ndarray, kwargs: Mapping[str, 
                                       weights=angle_weights(uni1_angles, spacing, kwargs.get("weightingNorm"),
                                                             "glrlm"))
     if "glszm" in classes:
-        zl, zs = size_zones(torch, g_flat, roi_idx, _flat(_angles(size, [1], False, kwargs), padded_shape).tolist())
+        offsets = flat_offsets(angles(size, [1], False, kwargs), padded_shape)
+        zl, zs = size_zones(torch, g_flat, roi_idx, offsets.tolist())
         out["glszm"] = glszm_features(zl, zs, present, names["glszm"], xp)
     return out

@@ -116,6 +116,7 @@ def coefficients(sigma: float, spacing: float, order: int, normalize_across_scal
 
 
 @njit(**_JIT)
+# Long on purpose: ITK's recursive Gaussian unrolled in its order of operations (bit-identical), one compiled loop
 def _recursive_lines(data, out, c, block):
     """Filter ``data`` (pre, ln, post) along axis 1 into float32 ``out``; ``post`` lines at a time."""
     n0, n1, n2, n3 = c[0], c[1], c[2], c[3]

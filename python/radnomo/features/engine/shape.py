@@ -24,6 +24,7 @@ all candidate pairs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Callable
 
@@ -74,6 +75,30 @@ def max_diameter_plane(verts: np.ndarray, axis: int) -> float:
     return kernels.max_sq_distance_in_planes(verts, axis, order.astype(np.int64))
 
 
+def _diameters(verts: np.ndarray) -> list[float]:
+    """Maximum 2-D diameters in the slice, column and row planes, then the maximum 3-D diameter (mm)."""
+    d = [max_diameter_plane(verts, 0), max_diameter_plane(verts, 1), max_diameter_plane(verts, 2),
+         max_diameter_3d(verts)]
+    return [float(np.sqrt(v)) for v in d]
+
+
+def _eigenvalues(padded: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Eigenvalues (increasing) of the covariance of the ROI's voxel centres in mm, as PyRadiomics
+    computes them (tiny negative values set to 0)."""
+    coords = np.array(np.where(padded != 0), dtype="int").transpose((1, 0))
+    n = coords.shape[0]
+    phys = coords * spacing[None, :]
+    phys -= np.mean(phys, axis=0)
+    phys /= np.sqrt(n)
+    cov = np.dot(phys.T.copy(), phys)
+    ev = np.linalg.eigvals(cov)
+    tiny = np.bitwise_and(ev < 0, ev > -1e-10)
+    if np.sum(tiny) > 0:
+        ev[tiny] = 0
+    ev.sort()
+    return ev
+
+
 def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
     """Shape features of a boolean ROI array (z, y, x) cropped to its bounding box.
 
@@ -82,30 +107,9 @@ def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
     padded = np.pad(mask.astype(np.uint8), 1)
     area, volume, verts = kernels.mesh(padded, spacing, TRIANGLES, EDGE_POINTS)
-    cache: dict[str, object] = {}
-
-    def diameters():
-        if "d" not in cache:
-            d = [max_diameter_plane(verts, 0), max_diameter_plane(verts, 1), max_diameter_plane(verts, 2),
-                 max_diameter_3d(verts)]
-            cache["d"] = [float(np.sqrt(v)) for v in d]
-        return cache["d"]
-
-    def eigen():
-        if "e" not in cache:
-            coords = np.array(np.where(padded != 0), dtype="int").transpose((1, 0))
-            n = coords.shape[0]
-            phys = coords * spacing[None, :]
-            phys -= np.mean(phys, axis=0)
-            phys /= np.sqrt(n)
-            cov = np.dot(phys.T.copy(), phys)
-            ev = np.linalg.eigvals(cov)
-            tiny = np.bitwise_and(ev < 0, ev > -1e-10)
-            if np.sum(tiny) > 0:
-                ev[tiny] = 0
-            ev.sort()
-            cache["e"] = ev
-        return cache["e"]
+    # computed once, only when a feature asks for them (a failure is that feature's NaN)
+    diameters = functools.cache(lambda: _diameters(verts))
+    eigen = functools.cache(lambda: _eigenvalues(padded, spacing))
 
     def axis_length(k):
         ev = eigen()
@@ -138,6 +142,11 @@ def shape_features(mask: np.ndarray, spacing_zyx, names) -> dict[str, float]:
         "Elongation": lambda: ratio(1),
         "Flatness": lambda: ratio(0),
     }
+    return _evaluate(funcs, names)
+
+
+def _evaluate(funcs: dict[str, Callable[[], float]], names) -> dict[str, float]:
+    """``{name: value}`` for ``names``; a feature whose formula raises is logged and NaN (as in PyRadiomics)."""
     out = {}
     with np.errstate(all="ignore"):
         for name in names:
