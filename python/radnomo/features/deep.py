@@ -34,12 +34,12 @@ another CPU kind can give slightly different features; the per-slice cache is
 keyed by these determinants too.
 
 Modules: :mod:`.slices` (ROI slices), :mod:`.deep_model` (network, weights),
-:mod:`.deep_train` (fine-tuning). The names users need are re-exported here.
+:mod:`.deep_inference` (batched deterministic inference, aggregation), :mod:`.deep_train` and
+:mod:`.deep_train_loop` (fine-tuning). The names users need are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -70,11 +70,16 @@ from radnomo.features.deep_train import (  # noqa: F401  (re-exported)
     train_deep_model,
     train_deep_models,
 )
-from radnomo.features.slices import SliceConfig, SliceStack, load_slice_stack, sampling_table, to_network_input
+from radnomo.features.deep_inference import (  # noqa: F401  (re-exported)
+    AGGREGATIONS,
+    aggregate_features,
+    deterministic_torch,
+    feature_columns,
+    load_sequence_model,
+    slice_features,
+)
+from radnomo.features.slices import SliceConfig, SliceStack, load_slice_stack, sampling_table
 from radnomo.io.atomic import atomic_path
-
-AGGREGATIONS: tuple[str, ...] = ("mean", "max", "largest")
-
 
 @dataclass(frozen=True)
 class DeepExtractConfig:
@@ -115,86 +120,6 @@ class DeepFeatureResult:
     sampling: pd.DataFrame | None = None
 
 
-def feature_columns(sequence: str) -> list[str]:
-    """Column names ``<sequence>_dl_1`` ... ``<sequence>_dl_1664``."""
-    return [f"{sequence}_dl_{k}" for k in range(1, FEATURE_DIM + 1)]
-
-
-def aggregate_features(slice_features: np.ndarray, roi_voxels: np.ndarray, how: str = "mean") -> np.ndarray:
-    """Aggregate ``(n, 1664)`` slice features into one patient vector (see the module docstring)."""
-    f = np.asarray(slice_features, dtype=np.float64)
-    if f.ndim != 2 or f.shape[0] == 0:
-        raise InputError(f"slice features must be a non-empty (n, d) array, got shape {f.shape}")
-    if how == "mean":
-        return f.mean(axis=0)
-    if how == "max":
-        return f.max(axis=0)
-    if how == "largest":
-        return f[int(np.argmax(np.asarray(roi_voxels)))]
-    raise InputError(f"aggregation must be one of {list(AGGREGATIONS)}, not {how!r}")
-
-
-@contextlib.contextmanager
-def deterministic_torch(device: str = "cpu"):
-    """Torch's deterministic mode for inference, restored afterwards.
-
-    ``torch.use_deterministic_algorithms(True)`` (``warn_only`` on CUDA, where a
-    kernel without a deterministic variant should not stop a study) and, on
-    CUDA, cuDNN's deterministic algorithms without benchmarking (autotuning
-    could pick another convolution algorithm from one run to the next).
-    """
-    import torch
-
-    prev = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    torch.use_deterministic_algorithms(True, warn_only=(device == "cuda"))
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(prev[0], warn_only=prev[1])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev[2], prev[3]
-
-
-def slice_features(model, images: np.ndarray, *, device: str = "cpu", batch_size: int = 32,
-                   mixed_precision: bool = False) -> np.ndarray:
-    """Pooled DenseNet features of ``(n, S, S)`` slices in [0, 1] -> ``(n, 1664)`` float32.
-
-    On a GPU without ``mixed_precision`` the convolutions run in true float32
-    (cuDNN's TF32 shortcut is switched off here): features extracted on a GPU
-    then agree with CPU-extracted ones to float32 rounding, so a model trained
-    on GPU features scores patients extracted on a CPU unchanged. (With TF32
-    they differed by up to 5e-3 on an H200.)
-    """
-    import contextlib
-
-    import torch
-
-    model.eval()
-    out = []
-    use_amp = mixed_precision and device == "cuda"
-    exact = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if (device == "cuda" and not use_amp) \
-        else contextlib.nullcontext()
-    with torch.inference_mode(), exact:
-        for i in range(0, len(images), batch_size):
-            x = to_network_input(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size]))).to(device)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                out.append(pooled_features(model, x).float().cpu().numpy())
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, FEATURE_DIM), np.float32)
-
-
-def load_sequence_model(sequence: str, *, model_dir: str | os.PathLike | None, weights: str, seed: int = 0):
-    """The model for ``sequence``: ``model_dir/<sequence>/model.pt`` if ``model_dir`` is given, else ``weights``.
-
-    Returns ``(model, WeightsInfo, record)`` (``record``: the fine-tuning record, or ``{}``).
-    """
-    if model_dir is not None:
-        path = Path(model_dir) / sequence / "model.pt"
-        if not path.exists():
-            raise InputError(f"sequence {sequence!r}: no fine-tuned model at {path}; run `radnomo train-deep` first "
-                             "or extract with --weights instead of --model-dir")
-        return build_densenet169(path, seed=seed)
-    return build_densenet169(weights, seed=seed)
 
 
 def _safe_name(pid: str) -> str:
@@ -296,18 +221,31 @@ def extract_deep_features(
     DeepFeatureResult ; ``table`` has ``patient_id`` then ``<seq>_dl_<k>`` (float64) for the
     patients that succeeded in every sequence; ``failures`` lists ``{patient_id, sequence, error}``.
     """
-    from tqdm.auto import tqdm
-
-    from radnomo.io.tables import write_feature_table
     import torch
 
-    from radnomo.runtime import deep_compute_record, resolve_device, software_versions
+    from radnomo.io.tables import write_feature_table
+    from radnomo.runtime import deep_compute_record, resolve_device
 
     dev = resolve_device(device)
     threads = int(num_threads) if num_threads is not None else int(torch.get_num_threads())
     if threads < 1:
         raise InputError(f"num_threads must be a positive integer, not {num_threads!r}")
     compute = deep_compute_record(dev, threads, deterministic=True)
+    seqs, pids = _selection(manifest, sequences, patients)
+    run = _Extraction(manifest, pids, config, dev, compute, Path(out) if out is not None else None, resume, progress)
+    with torch_threads(threads), deterministic_torch(dev):
+        for seq in seqs:
+            run.add_sequence(seq, model_dir=model_dir, weights=weights)
+    table, sampling, metadata = run.result(seqs)
+    if run.out is not None:
+        write_feature_table(table, run.out, metadata)
+        with atomic_path(run.out.with_name(f"{run.out.stem}_slices.csv")) as tmp:
+            sampling.to_csv(tmp, index=False)
+    return DeepFeatureResult(table=table, metadata=metadata, failures=run.failures, path=run.out, sampling=sampling)
+
+
+def _selection(manifest, sequences: Sequence[str] | None, patients: Sequence[str] | None):
+    """The sequences and patients to extract (default: all of the manifest's); unknown ones are an error."""
     seqs = list(sequences) if sequences else list(manifest.sequences)
     bad = [s for s in seqs if s not in manifest.sequences]
     if bad:
@@ -316,77 +254,104 @@ def extract_deep_features(
     unknown = sorted(set(pids) - set(manifest.patients))
     if unknown:
         raise InputError(f"patient(s) {unknown[:10]} are not in the manifest")
-    out = Path(out) if out is not None else None
+    return seqs, pids
 
-    per_seq: dict[str, dict[str, np.ndarray]] = {}
-    failures: list[dict[str, str]] = []
-    weights_meta: dict[str, Any] = {}
-    sampling_rows: list[pd.DataFrame] = []
-    slice_meta: dict[str, Any] = {}
-    with torch_threads(threads), deterministic_torch(dev):
-        for seq in seqs:
-            model, info, record = load_sequence_model(seq, model_dir=model_dir, weights=weights)
-            model.to(dev)
-            slices = config.slices
-            if slices is None:
-                slices = SliceConfig(**_slice_kwargs(record["train_config"]["slices"])) if record else SliceConfig()
-            slice_meta[seq] = slices.to_dict()
-            weights_meta[seq] = {**_portable_weights(info.to_dict(), out.parent if out is not None else None),
-                                 "train_config": record.get("train_config"),
-                                 "n_train_patients": len(record.get("train_patients", [])) or None,
-                                 "train_fingerprint": record.get("fingerprint")}
-            cache_dir = None
-            if out is not None:
-                cache_dir = out.parent / f".{out.name}.parts" / _cache_key(info, slices, compute)
-                if not resume and cache_dir.exists():
-                    for f in cache_dir.glob(f"{seq}/*.npz"):
-                        f.unlink()
-            per_seq[seq] = {}
-            for pid in tqdm(pids, desc=f"deep features {seq}", disable=not progress):
-                try:
-                    feats, kidx, roi, nroi = _patient_slice_features(manifest, pid, seq, model, slices, config, dev, cache_dir)
-                except InputError as exc:
-                    failures.append({"patient_id": pid, "sequence": seq, "error": str(exc)})
-                    continue
-                per_seq[seq][pid] = aggregate_features(feats, roi, config.aggregation)
-                sampling_rows.append(pd.DataFrame({"patient_id": pid, "sequence": seq, "slice_index": kidx,
-                                                   "roi_voxels": roi, "position": np.arange(len(kidx)),
-                                                   "n_roi_slices": nroi}))
-            model.cpu()
 
-    ok = [p for p in pids if all(p in per_seq[s] for s in seqs)]
-    blocks = [pd.DataFrame({"patient_id": ok})]
-    for s in seqs:
-        mat = np.stack([per_seq[s][p] for p in ok]) if ok else np.zeros((0, FEATURE_DIM))
-        blocks.append(pd.DataFrame(mat, columns=feature_columns(s)))
-    table = pd.concat(blocks, axis=1)
-    sampling = pd.concat(sampling_rows, ignore_index=True) if sampling_rows else sampling_table([])
-    metadata = {
-        "engine": "deep",
-        "model": "torchvision densenet169",
-        "layer": FEATURE_LAYER,
-        "feature_dim": FEATURE_DIM,
-        "aggregation": config.aggregation,
-        "aggregation_definition": {"mean": "element-wise mean over the ROI slices",
-                                   "max": "element-wise maximum over the ROI slices",
-                                   "largest": "the slice with the most ROI voxels"}[config.aggregation],
-        "sequences": seqs,
-        "weights": weights_meta,
-        "slices": slice_meta,
-        "slice_sampling": {s: {p: sampling.loc[(sampling.sequence == s) & (sampling.patient_id == p), "slice_index"].astype(int).tolist()
-                               for p in ok} for s in seqs},
-        "device": dev,
-        "mixed_precision": bool(config.mixed_precision and dev == "cuda"),
-        "versions": software_versions(),
-        "compute": compute,
-        "failures": failures,
-        "n_patients": len(ok),
-    }
-    if out is not None:
-        write_feature_table(table, out, metadata)
-        with atomic_path(out.with_name(f"{out.stem}_slices.csv")) as tmp:
-            sampling.to_csv(tmp, index=False)
-    return DeepFeatureResult(table=table, metadata=metadata, failures=failures, path=out, sampling=sampling)
+@dataclass
+class _Extraction:
+    """One run of :func:`extract_deep_features`: its settings and what the sequences have given so far."""
+
+    manifest: Any
+    pids: list[str]
+    config: DeepExtractConfig
+    dev: str
+    compute: dict
+    out: Path | None
+    resume: bool
+    progress: bool
+    per_seq: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    weights_meta: dict[str, Any] = field(default_factory=dict)
+    slice_meta: dict[str, Any] = field(default_factory=dict)
+    sampling_rows: list[pd.DataFrame] = field(default_factory=list)
+
+    def add_sequence(self, seq: str, *, model_dir, weights: str) -> None:
+        """Aggregated features of every patient in ``seq`` (a patient whose slices cannot be read fails)."""
+        from tqdm.auto import tqdm
+
+        model, info, record = load_sequence_model(seq, model_dir=model_dir, weights=weights)
+        model.to(self.dev)
+        slices = self.config.slices
+        if slices is None:
+            slices = SliceConfig(**_slice_kwargs(record["train_config"]["slices"])) if record else SliceConfig()
+        self.slice_meta[seq] = slices.to_dict()
+        self.weights_meta[seq] = {
+            **_portable_weights(info.to_dict(), self.out.parent if self.out is not None else None),
+            "train_config": record.get("train_config"),
+            "n_train_patients": len(record.get("train_patients", [])) or None,
+            "train_fingerprint": record.get("fingerprint")}
+        cache_dir = self._cache_dir(seq, info, slices)
+        self.per_seq[seq] = {}
+        for pid in tqdm(self.pids, desc=f"deep features {seq}", disable=not self.progress):
+            try:
+                feats, kidx, roi, nroi = _patient_slice_features(self.manifest, pid, seq, model, slices, self.config,
+                                                                 self.dev, cache_dir)
+            except InputError as exc:
+                self.failures.append({"patient_id": pid, "sequence": seq, "error": str(exc)})
+                continue
+            self.per_seq[seq][pid] = aggregate_features(feats, roi, self.config.aggregation)
+            self.sampling_rows.append(pd.DataFrame({"patient_id": pid, "sequence": seq, "slice_index": kidx,
+                                                    "roi_voxels": roi, "position": np.arange(len(kidx)),
+                                                    "n_roi_slices": nroi}))
+        model.cpu()
+
+    def _cache_dir(self, seq: str, info: WeightsInfo, slices: SliceConfig) -> Path | None:
+        """The per-slice cache folder of these weights, slices and compute settings (emptied for ``seq``
+        without ``resume``); ``None`` without an output file."""
+        if self.out is None:
+            return None
+        cache_dir = self.out.parent / f".{self.out.name}.parts" / _cache_key(info, slices, self.compute)
+        if not self.resume and cache_dir.exists():
+            for f in cache_dir.glob(f"{seq}/*.npz"):
+                f.unlink()
+        return cache_dir
+
+    def result(self, seqs: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """The table (patients that succeeded in every sequence), the slice sampling and the metadata."""
+        ok = [p for p in self.pids if all(p in self.per_seq[s] for s in seqs)]
+        blocks = [pd.DataFrame({"patient_id": ok})]
+        for s in seqs:
+            mat = np.stack([self.per_seq[s][p] for p in ok]) if ok else np.zeros((0, FEATURE_DIM))
+            blocks.append(pd.DataFrame(mat, columns=feature_columns(s)))
+        table = pd.concat(blocks, axis=1)
+        sampling = pd.concat(self.sampling_rows, ignore_index=True) if self.sampling_rows else sampling_table([])
+        return table, sampling, self._metadata(seqs, ok, sampling)
+
+    def _metadata(self, seqs: list[str], ok: list[str], sampling: pd.DataFrame) -> dict[str, Any]:
+        from radnomo.runtime import software_versions
+
+        return {
+            "engine": "deep",
+            "model": "torchvision densenet169",
+            "layer": FEATURE_LAYER,
+            "feature_dim": FEATURE_DIM,
+            "aggregation": self.config.aggregation,
+            "aggregation_definition": {"mean": "element-wise mean over the ROI slices",
+                                       "max": "element-wise maximum over the ROI slices",
+                                       "largest": "the slice with the most ROI voxels"}[self.config.aggregation],
+            "sequences": seqs,
+            "weights": self.weights_meta,
+            "slices": self.slice_meta,
+            "slice_sampling": {s: {p: sampling.loc[(sampling.sequence == s) & (sampling.patient_id == p),
+                                                   "slice_index"].astype(int).tolist()
+                                   for p in ok} for s in seqs},
+            "device": self.dev,
+            "mixed_precision": bool(self.config.mixed_precision and self.dev == "cuda"),
+            "versions": software_versions(),
+            "compute": self.compute,
+            "failures": self.failures,
+            "n_patients": len(ok),
+        }
 
 
 def _slice_kwargs(d: dict) -> dict:

@@ -22,7 +22,6 @@ CPU; cuDNN kernels on a GPU are not bit-deterministic).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -31,22 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from radnomo.errors import InputError
-from radnomo.features.deep_model import (
-    FEATURE_LAYER,
-    build_densenet169,
-    model_logits,
-    save_finetuned_model,
-    weights_info,
+from radnomo.features.deep_model import FEATURE_LAYER, build_densenet169, save_finetuned_model, weights_info
+from radnomo.features.deep_train_loop import (  # noqa: F401  (run_epoch, _amp_settings, ...: re-exported)
+    TrainingData,
+    TrainingRun,
+    _amp_settings,
+    _checkpoints,
+    augment_batch,
+    epoch_generator,
+    patient_auc,
+    run_epoch,
+    torch_threads,
 )
-from radnomo.features.slices import SliceConfig, load_slice_stack, sampling_table, to_network_input
+from radnomo.features.slices import SliceConfig, load_slice_stack, sampling_table
 from radnomo.io.atomic import atomic_path, write_text_atomic
-
-_CKPT_FORMAT = "radnomo-densenet169-checkpoint-v1"
-
 
 @dataclass(frozen=True)
 class DeepTrainConfig:
@@ -174,101 +174,6 @@ def select_training_patients(manifest, train_patients: Sequence[str] | None = No
     return ids
 
 
-def patient_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties count 1/2); NaN with a single class."""
-    from scipy.stats import rankdata
-
-    y = np.asarray(labels).astype(int)
-    s = np.asarray(scores, dtype=float)
-    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(s)
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
-
-
-def epoch_generator(seed: int, epoch: int):
-    """Generator for one epoch's order and augmentation: a function of (seed, epoch) only."""
-    import torch
-
-    digest = hashlib.sha256(f"radnomo-deep:{seed}:{epoch}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
-
-
-def augment_batch(x, gen, *, padding: int, hflip_probability: float):
-    """Random horizontal flip and random crop (zero-pad ``padding`` px, crop back) of ``(b, 1, S, S)``."""
-    import torch
-    import torch.nn.functional as F
-
-    b, _, s, _ = x.shape
-    flips = torch.rand(b, generator=gen) < hflip_probability
-    offs = torch.randint(0, 2 * padding + 1, (b, 2), generator=gen)
-    x = torch.where(flips.view(b, 1, 1, 1), x.flip(-1), x)
-    if padding > 0:
-        xp = F.pad(x, (padding, padding, padding, padding))
-        x = torch.stack([xp[i, :, int(oy):int(oy) + s, int(ox):int(ox) + s] for i, (oy, ox) in enumerate(offs.tolist())])
-    return x
-
-
-def _batches(n: int, batch_size: int, perm) -> list:
-    idx = [perm[i:i + batch_size] for i in range(0, n, batch_size)]
-    if len(idx) > 1 and len(idx[-1]) < 2:  # a batch of one breaks batch norm in training mode
-        idx = idx[:-1]
-    return idx
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Temporarily set torch's intra-op CPU threads (``None``: leave as is)."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def run_epoch(model, opt, scaler, images, labels, *, config: DeepTrainConfig, epoch: int, device: str,
-              amp_dtype=None, max_batches: int | None = None):
-    """One training epoch over ``images`` ``(n, 1, S, S)`` in [0, 1] with slice ``labels`` ``(n,)``.
-
-    Order, flips and crops come from :func:`epoch_generator` ``(config.seed, epoch)``.
-    Returns ``(mean BCE loss, per-slice probabilities (NaN for slices not visited))``.
-    ``max_batches`` stops early (benchmarks).
-    """
-    import torch
-
-    model.train()
-    n = images.shape[0]
-    gen = epoch_generator(config.seed, epoch)
-    perm = torch.randperm(n, generator=gen)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    tot, cnt = 0.0, 0
-    slice_prob = np.full(n, np.nan)
-    for b, bidx in enumerate(_batches(n, config.batch_size, perm)):
-        if max_batches is not None and b >= max_batches:
-            break
-        xb = augment_batch(images[bidx], gen, padding=config.padding, hflip_probability=config.hflip_probability)
-        xb = to_network_input(xb).to(device, non_blocking=True)
-        yb = labels[bidx].to(device, non_blocking=True)
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(device_type="cuda", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            logit = model_logits(model, xb)
-            loss = loss_fn(logit.float(), yb)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        tot += float(loss.detach()) * len(bidx)
-        cnt += len(bidx)
-        slice_prob[bidx.numpy()] = torch.sigmoid(logit.detach().float()).cpu().numpy()
-    return tot / max(cnt, 1), slice_prob
-
-
 def _fingerprint(sequence: str, config: DeepTrainConfig, train_patients: list[str], weights_sha: str | None,
                  inputs: dict | None = None) -> str:
     """What a trained model depends on: settings, training patients, their labels and image/mask content."""
@@ -284,20 +189,6 @@ def _label_of(manifest, pid: str):
     return None if pd.isna(v) else int(v)
 
 
-def _checkpoints(folder: Path) -> list[Path]:
-    return sorted(folder.glob("epoch_*.pt"))
-
-
-def _amp_settings(device: str, config: DeepTrainConfig):
-    import torch
-
-    if device != "cuda" or not config.mixed_precision:
-        return None, False
-    if torch.cuda.is_bf16_supported():
-        return torch.bfloat16, False
-    return torch.float16, True
-
-
 def load_training_slices(manifest, sequence: str, patients: list[str], slices: SliceConfig, progress: bool = True):
     """Read the ROI slices of ``patients``; return ``(stacks, failures)`` (bad cases reported, not fatal)."""
     from tqdm.auto import tqdm
@@ -311,6 +202,7 @@ def load_training_slices(manifest, sequence: str, patients: list[str], slices: S
     return stacks, failures
 
 
+# Long on purpose: 40 of its lines are the signature and the documented parameters; the steps are helpers
 def train_deep_model(
     manifest,
     sequence: str,
@@ -348,9 +240,6 @@ def train_deep_model(
     slice BCE) and ``auc`` (patient-level AUC on the training patients, from the
     mean slice probability of the epoch's augmented training passes).
     """
-    import torch
-    from tqdm.auto import tqdm
-
     from radnomo.runtime import resolve_device, software_versions
 
     dev = resolve_device(device)
@@ -358,114 +247,78 @@ def train_deep_model(
         raise InputError(f"sequence {sequence!r} is not in the manifest; it has {list(manifest.sequences)}")
     ids = select_training_patients(manifest, train_patients)
     out_dir = Path(out_dir)
-    ckpt_dir = out_dir / "checkpoints"
     model_path = out_dir / "model.pt"
 
     with torch_threads(num_threads):
         inputs = {pid: {"label": _label_of(manifest, pid), "digest": manifest.input_digest(pid, sequence)}
                   for pid in ids}
         fp = _fingerprint(sequence, config, ids, weights_info(config.weights).sha256, inputs)
-        if resume and model_path.exists():
-            done = torch.load(model_path, map_location="cpu", weights_only=True)
-            if done.get("fingerprint") == fp:
-                return TrainResult(sequence, model_path, pd.DataFrame(done.get("history", [])),
-                                   list(done.get("train_patients", ids)),
-                                   [tuple(f) for f in done.get("failures", [])], skipped=True)
-        existing = _checkpoints(ckpt_dir)
-        if existing and resume:
-            ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
-            if ck.get("fingerprint") != fp:
-                raise InputError(f"{ckpt_dir} holds checkpoints of another configuration, training set or training images; "
-                                 "use another output folder, or resume=False (--no-resume) to start over")
+        done = _finished_model(sequence, model_path, fp, ids) if resume else None
+        if done is not None:
+            return done
+        checkpoint = _checkpoint_to_resume(out_dir / "checkpoints", fp) if resume else None
         model, winfo, _ = build_densenet169(config.weights, seed=config.seed)
-
         stacks, failures = load_training_slices(manifest, sequence, ids, config.slices, progress)
-        used = [s.patient_id for s in stacks]
-        labels_p = np.array([s.label for s in stacks], dtype=int)
-        if len(set(labels_p.tolist())) < 2:
-            raise InputError(f"sequence {sequence!r}: the training patients with readable data have only label(s) "
-                             f"{sorted(set(labels_p.tolist()))}; need both 0 and 1")
-        images = torch.from_numpy(np.concatenate([s.images for s in stacks]))[:, None]
-        y_slice = torch.from_numpy(np.concatenate([np.full(len(s), s.label, dtype=np.float32) for s in stacks]))
-        owner = np.concatenate([np.full(len(s), i) for i, s in enumerate(stacks)])
-        n = images.shape[0]
-        if n < 2:
-            raise InputError(f"sequence {sequence!r}: only {n} training slice(s); need at least 2")
-
+        data = TrainingData.of(stacks, sequence)
         model.to(dev)
-        opt = torch.optim.SGD(model.parameters(), lr=float(config.lr), momentum=float(config.momentum),
-                              weight_decay=float(config.weight_decay))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
-        amp_dtype, use_scaler = _amp_settings(dev, config)
-        scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        history: list[dict] = []
-        start = 1
-
-        if existing and resume:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
-            scaler.load_state_dict(ck["scaler"])
-            history = list(ck["history"])
-            start = int(ck["epoch"]) + 1
-        elif existing and not resume:
-            for p in existing:
-                p.unlink()
-        resumed_from = start - 1
-
-        bar = tqdm(range(start, config.epochs + 1), desc=f"train {sequence}", disable=not progress,
-                   initial=start - 1, total=config.epochs)
-        for epoch in bar:
-            lr_now = opt.param_groups[0]["lr"]
-            mean_loss, slice_prob = run_epoch(model, opt, scaler, images, y_slice, config=config, epoch=epoch,
-                                              device=dev, amp_dtype=amp_dtype)
-            sched.step()
-            ok = ~np.isnan(slice_prob)
-            p_patient = pd.Series(slice_prob[ok]).groupby(owner[ok]).mean()
-            auc = patient_auc(labels_p[p_patient.index.to_numpy()], p_patient.to_numpy())
-            history.append({"epoch": epoch, "lr": lr_now, "loss": mean_loss, "auc": auc})
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", auc=f"{auc:.3f}")
-            _write_checkpoint(ckpt_dir, epoch, model, opt, sched, scaler, history, fp, config.keep_checkpoints)
-            if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.epochs:
-                bar.close()
-                return TrainResult(sequence, model_path, pd.DataFrame(history), used, failures,
-                                   resumed_from_epoch=resumed_from)
-        bar.close()
-
-        hist = pd.DataFrame(history)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out_dir / "history.csv") as tmp:
-            hist.to_csv(tmp, index=False)
-        with atomic_path(out_dir / "train_slices.csv") as tmp:
-            sampling_table(stacks).to_csv(tmp, index=False)
+        run = TrainingRun.start_or_resume(model, config, dev, out_dir / "checkpoints", fp, checkpoint, resume)
+        resumed_from = run.start - 1
+        if not run.train(data, config, device=dev, sequence=sequence, stop_after_epoch=stop_after_epoch,
+                         progress=progress):
+            return TrainResult(sequence, model_path, pd.DataFrame(run.history), data.patients, failures,
+                               resumed_from_epoch=resumed_from)
         record = {
             "sequence": sequence, "fingerprint": fp, "train_config": config.to_dict(),
-            "base_weights": winfo.to_dict(), "train_patients": used, "failures": [list(f) for f in failures],
-            "history": history, "feature_layer": FEATURE_LAYER, "device": dev,
-            "versions": software_versions(), "n_slices": int(n),
+            "base_weights": winfo.to_dict(), "train_patients": data.patients, "failures": [list(f) for f in failures],
+            "history": run.history, "feature_layer": FEATURE_LAYER, "device": dev,
+            "versions": software_versions(), "n_slices": int(data.images.shape[0]),
         }
-        model.cpu()
-        save_finetuned_model(model, model_path, record)
-        write_text_atomic(out_dir / "train_record.json", json.dumps({k: v for k, v in record.items() if k != "history"},
-                                                                    indent=2, default=str))
-    return TrainResult(sequence, model_path, hist, used, failures, resumed_from_epoch=resumed_from)
+        hist = _save_model(out_dir, model, stacks, record)
+    return TrainResult(sequence, model_path, hist, data.patients, failures, resumed_from_epoch=resumed_from)
 
 
-def _write_checkpoint(folder: Path, epoch: int, model, opt, sched, scaler, history, fp: str, keep: int) -> Path:
+def _finished_model(sequence: str, model_path: Path, fp: str, ids: list[str]) -> TrainResult | None:
+    """The result of an earlier run with the same fingerprint (its ``model.pt``), else ``None``."""
     import torch
 
-    payload = {
-        "format": _CKPT_FORMAT, "epoch": epoch, "fingerprint": fp,
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-        "history": history,
-    }
-    path = folder / f"epoch_{epoch:03d}.pt"
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # file object: byte-identical reruns (see save_finetuned_model)
-        torch.save(payload, fh)
-    for old in _checkpoints(folder)[:-keep]:
-        old.unlink(missing_ok=True)
-    return path
+    if not model_path.exists():
+        return None
+    done = torch.load(model_path, map_location="cpu", weights_only=True)
+    if done.get("fingerprint") != fp:
+        return None
+    return TrainResult(sequence, model_path, pd.DataFrame(done.get("history", [])),
+                       list(done.get("train_patients", ids)),
+                       [tuple(f) for f in done.get("failures", [])], skipped=True)
+
+
+def _checkpoint_to_resume(ckpt_dir: Path, fp: str) -> dict | None:
+    """The last checkpoint in ``ckpt_dir`` (``None`` when there is none); one of another fingerprint is an error."""
+    import torch
+
+    existing = _checkpoints(ckpt_dir)
+    if not existing:
+        return None
+    ck = torch.load(existing[-1], map_location="cpu", weights_only=True)
+    if ck.get("fingerprint") != fp:
+        raise InputError(f"{ckpt_dir} holds checkpoints of another configuration, training set or training images; "
+                         "use another output folder, or resume=False (--no-resume) to start over")
+    return ck
+
+
+def _save_model(out_dir: Path, model, stacks, record: dict) -> pd.DataFrame:
+    """Write ``history.csv``, ``train_slices.csv``, ``model.pt`` (with ``record``) and ``train_record.json``;
+    return the history."""
+    hist = pd.DataFrame(record["history"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "history.csv") as tmp:
+        hist.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "train_slices.csv") as tmp:
+        sampling_table(stacks).to_csv(tmp, index=False)
+    model.cpu()
+    save_finetuned_model(model, out_dir / "model.pt", record)
+    write_text_atomic(out_dir / "train_record.json", json.dumps({k: v for k, v in record.items() if k != "history"},
+                                                                indent=2, default=str))
+    return hist
 
 
 def train_deep_models(
