@@ -101,41 +101,12 @@ def check_params(params: Any, *, where: str = "(parameters)") -> dict[str, Any]:
         raise InputError(f"parameter file {where}: unknown top-level key(s) {unknown}; allowed: {list(TOP_LEVEL_KEYS)}")
     allowed_settings, allowed_types = _schema_keys()
     out: dict[str, Any] = {}
-
-    image_types = params.get("imageType") or {}
-    if not isinstance(image_types, dict):
-        raise InputError(f"parameter file {where}: 'imageType' must be a mapping of image type -> settings")
-    lower_types = {t.lower(): t for t in allowed_types}
-    for name, custom in image_types.items():
-        if name not in allowed_types:
-            hint = f" (did you mean {lower_types[name.lower()]!r}?)" if name.lower() in lower_types else ""
-            raise InputError(f"parameter file {where}: unknown image type 'imageType.{name}'{hint}; "
-                             f"allowed: {sorted(allowed_types)}")
-        for key in (custom or {}):
-            if key not in allowed_settings:
-                raise InputError(f"parameter file {where}: unknown setting 'imageType.{name}.{key}'")
+    image_types = _check_image_types(params.get("imageType") or {}, allowed_types, allowed_settings, where)
     if image_types:
-        out["imageType"] = {k: dict(v or {}) for k, v in image_types.items()}
-
-    classes = params.get("featureClass") or {}
-    if not isinstance(classes, dict):
-        raise InputError(f"parameter file {where}: 'featureClass' must be a mapping of class -> feature list")
-    names = _feature_names()
-    for cls_name, feats in classes.items():
-        if cls_name not in names:
-            raise InputError(f"parameter file {where}: unknown feature class 'featureClass.{cls_name}'; "
-                             f"allowed: {sorted(names)}")
-        if feats is None:
-            continue
-        if not isinstance(feats, list):
-            raise InputError(f"parameter file {where}: 'featureClass.{cls_name}' must be a list of feature "
-                             "names or empty (all features)")
-        bad = [f for f in feats if f not in names[cls_name]]
-        if bad:
-            raise InputError(f"parameter file {where}: unknown feature(s) {bad} in 'featureClass.{cls_name}'")
+        out["imageType"] = image_types
+    classes = _check_feature_classes(params.get("featureClass") or {}, where)
     if classes:
-        out["featureClass"] = {k: (list(v) if v else []) for k, v in classes.items()}
-
+        out["featureClass"] = classes
     for section in ("setting", "voxelSetting"):
         block = params.get(section) or {}
         if not isinstance(block, dict):
@@ -151,6 +122,42 @@ def check_params(params: Any, *, where: str = "(parameters)") -> dict[str, Any]:
 
     _pykwalify_check(out, where)
     return out
+
+
+def _check_image_types(image_types: Any, allowed_types, allowed_settings, where: str) -> dict[str, dict]:
+    """The ``imageType`` block checked (known image types and settings), each type's settings a dict."""
+    if not isinstance(image_types, dict):
+        raise InputError(f"parameter file {where}: 'imageType' must be a mapping of image type -> settings")
+    lower_types = {t.lower(): t for t in allowed_types}
+    for name, custom in image_types.items():
+        if name not in allowed_types:
+            hint = f" (did you mean {lower_types[name.lower()]!r}?)" if name.lower() in lower_types else ""
+            raise InputError(f"parameter file {where}: unknown image type 'imageType.{name}'{hint}; "
+                             f"allowed: {sorted(allowed_types)}")
+        for key in (custom or {}):
+            if key not in allowed_settings:
+                raise InputError(f"parameter file {where}: unknown setting 'imageType.{name}.{key}'")
+    return {k: dict(v or {}) for k, v in image_types.items()}
+
+
+def _check_feature_classes(classes: Any, where: str) -> dict[str, list[str]]:
+    """The ``featureClass`` block checked (known classes and features), each class's list (empty: all)."""
+    if not isinstance(classes, dict):
+        raise InputError(f"parameter file {where}: 'featureClass' must be a mapping of class -> feature list")
+    names = _feature_names()
+    for cls_name, feats in classes.items():
+        if cls_name not in names:
+            raise InputError(f"parameter file {where}: unknown feature class 'featureClass.{cls_name}'; "
+                             f"allowed: {sorted(names)}")
+        if feats is None:
+            continue
+        if not isinstance(feats, list):
+            raise InputError(f"parameter file {where}: 'featureClass.{cls_name}' must be a list of feature "
+                             "names or empty (all features)")
+        bad = [f for f in feats if f not in names[cls_name]]
+        if bad:
+            raise InputError(f"parameter file {where}: unknown feature(s) {bad} in 'featureClass.{cls_name}'")
+    return {k: (list(v) if v else []) for k, v in classes.items()}
 
 
 def _pykwalify_check(params: dict[str, Any], where: str) -> None:

@@ -361,9 +361,21 @@ def extract_radiomics(
     errors_path = out_path.with_name(out_path.stem + ".errors.csv")
     write_errors(run.errors, errors_path)
     table = build_table(man, run.results)
+    meta = _table_metadata(man, params, engine, label, run)
+    table_path = None
+    if len(table):
+        table_path = write_feature_table(table, out_path, meta)
+    return ExtractionResult(table_path=table_path, errors_path=errors_path, errors=run.errors,
+                            n_failed=run.n_failed, n_ok=len(run.results), n_cached=run.n_cached,
+                            n_features=table.shape[1] - 1)
+
+
+def _table_metadata(man: Manifest, params: RadiomicsParams, engine: str | None, label: int | None,
+                    run: RunResult) -> dict[str, Any]:
+    """The feature table's metadata: engine and parameters, versions, inputs' hashes, failures."""
     from radnomo.runtime import software_versions
 
-    meta = {
+    return {
         "engine": ENGINE,
         "radiomics_engine": engine_record(params, engine, label),
         "versions": software_versions(),
@@ -379,9 +391,3 @@ def extract_radiomics(
         "n_failed": run.n_failed,
         "failed_patients": run.errors["case_id"].tolist(),
     }
-    table_path = None
-    if len(table):
-        table_path = write_feature_table(table, out_path, meta)
-    return ExtractionResult(table_path=table_path, errors_path=errors_path, errors=run.errors,
-                            n_failed=run.n_failed, n_ok=len(run.results), n_cached=run.n_cached,
-                            n_features=table.shape[1] - 1)
