@@ -171,11 +171,10 @@ def gradcam_for_patients(
     DataFrame, one row per overlay (``patient_id, sequence, slice_index, probability,
     cam_inside_roi, png``) or per failed patient (``error``); failures do not stop the others.
     """
-    import torch
     from tqdm.auto import tqdm
 
     from radnomo.features.deep import _slice_kwargs, load_sequence_model
-    from radnomo.features.slices import SliceConfig, load_slice_stack, to_network_input
+    from radnomo.features.slices import SliceConfig, load_slice_stack
     from radnomo.runtime import resolve_device
 
     dev = resolve_device(device)
@@ -194,17 +193,29 @@ def gradcam_for_patients(
         except InputError as exc:
             rows.append({"patient_id": pid, "sequence": sequence, "error": str(exc)})
             continue
-        x = to_network_input(torch.from_numpy(stack.images[pos])).to(dev)
-        cams, logits = grad_cam(model, x, target_layer=target_layer)
-        for j, p in enumerate(pos):
-            k = int(stack.slice_index[p])
-            prob = float(1.0 / (1.0 + np.exp(-logits[j])))
-            png = out_dir / f"{sequence}_{_file_part(pid)}_k{k:03d}.png"
-            save_gradcam_overlay(stack.images[p], cams[j], stack.masks[p], png,
-                                 title=f"{pid} · {sequence} · slice {k} · p(label 1) = {prob:.2f}")
-            rows.append({"patient_id": pid, "sequence": sequence, "slice_index": k, "probability": prob,
-                         "cam_inside_roi": cam_mass_inside(cams[j], stack.masks[p]), "png": str(png)})
+        rows.extend(_overlays(model, pid, sequence, stack, pos, out_dir, device=dev, target_layer=target_layer))
     return pd.DataFrame(rows)
+
+
+def _overlays(model, pid: str, sequence: str, stack, pos: list[int], out_dir: Path, *, device: str,
+              target_layer: str) -> list[dict]:
+    """Grad-CAM of the slices at positions ``pos`` of one patient's ``stack``: a PNG each, and its row."""
+    import torch
+
+    from radnomo.features.slices import to_network_input
+
+    x = to_network_input(torch.from_numpy(stack.images[pos])).to(device)
+    cams, logits = grad_cam(model, x, target_layer=target_layer)
+    rows = []
+    for j, p in enumerate(pos):
+        k = int(stack.slice_index[p])
+        prob = float(1.0 / (1.0 + np.exp(-logits[j])))
+        png = out_dir / f"{sequence}_{_file_part(pid)}_k{k:03d}.png"
+        save_gradcam_overlay(stack.images[p], cams[j], stack.masks[p], png,
+                             title=f"{pid} · {sequence} · slice {k} · p(label 1) = {prob:.2f}")
+        rows.append({"patient_id": pid, "sequence": sequence, "slice_index": k, "probability": prob,
+                     "cam_inside_roi": cam_mass_inside(cams[j], stack.masks[p]), "png": str(png)})
+    return rows
 
 
 def _file_part(pid: str) -> str:
