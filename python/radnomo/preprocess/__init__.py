@@ -6,10 +6,10 @@ composes them for a whole manifest.
 """
 
 from radnomo.preprocess.bias import N4
-from radnomo.preprocess.cohort import (PreprocessResult, preprocess_case, preprocess_cohort,
-                                       preprocess_images)
+from radnomo.preprocess.cohort import PreprocessResult, preprocess_case, preprocess_cohort
 from radnomo.preprocess.config import PreprocessConfig
 from radnomo.preprocess.normalize import Normalize
+from radnomo.preprocess.patient import preprocess_images
 from radnomo.preprocess.registration import Registration
 from radnomo.preprocess.resample import Resample, reference_grid
 
