@@ -77,36 +77,39 @@ def synthetic_feature_tables(n: int = 224, seed: int = 20250101):
 def bench_paper_stats(out: Path) -> dict:
     import pandas as pd
 
+    from radnomo.io.atomic import write_csv
     from radnomo.io.tables import write_feature_table
     from radnomo.pipeline.cohort import stratified_split
     from radnomo.pipeline.config import load_config, study_config_path
-    from radnomo.pipeline.rundir import RunDirectory, StageOutcome
-    from radnomo.pipeline.stages import RunContext, stage_report, stage_shap, stage_stats, write_csv
+    from radnomo.pipeline.rundir import StageOutcome
+    from radnomo.pipeline.stages import STAGE_BY_NAME, RunContext
 
     clinical, rad, deep = synthetic_feature_tables()
     root = out / "paper_stats"
-    rd = RunDirectory(root)
     cfg = load_config(study_config_path())
+    ctx = RunContext.create(cfg, root, workers=2, progress=False, log=lambda m: None)
+    lay = ctx.layout
+    for name in ("split", "radiomics", "deep"):
+        lay.stage_dir(name).mkdir(parents=True, exist_ok=True)
     labels = clinical.set_index("patient_id")["label"]
     split = stratified_split(labels, cfg.split.test_fraction, cfg.split.seed)
     write_csv(pd.DataFrame({"patient_id": labels.index, "label": labels.to_numpy(), "split": split.to_numpy()}),
-              rd.stage_dir("split") / "split.csv")
-    write_csv(clinical.drop(columns="label"), rd.stage_dir("split") / "clinical.csv")
-    write_feature_table(rad, rd.stage_dir("radiomics") / "radiomics.parquet")
-    write_feature_table(deep, rd.stage_dir("deep") / "deep.parquet")
-    write_csv(pd.DataFrame(columns=["epoch", "loss", "sequence"]), rd.stage_dir("deep") / "history.csv")
-    write_csv(pd.DataFrame(columns=["patient_id", "png"]), rd.stage_dir("deep") / "gradcam.csv")
-    (root / "run.json").write_text(json.dumps({"notes": ["benchmark: synthetic feature tables"]}), encoding="utf-8")
-    ctx = RunContext(config=cfg, rundir=rd, workers=2, progress=False, log=lambda m: None)
+              lay.split.split_csv)
+    write_csv(clinical.drop(columns="label"), lay.split.clinical_csv)
+    write_feature_table(rad, lay.radiomics.features)
+    write_feature_table(deep, lay.deep.features)
+    write_csv(pd.DataFrame(columns=["epoch", "loss", "sequence"]), lay.deep.history_csv)
+    write_csv(pd.DataFrame(columns=["patient_id", "png"]), lay.deep.gradcam_csv)
+    lay.run_json.write_text(json.dumps({"notes": ["benchmark: synthetic feature tables"]}), encoding="utf-8")
     for name in ("split", "preprocess", "radiomics", "deep"):
-        ctx.outcomes[name] = StageOutcome(name, rd.stage_dir(name), f"bench-{name}", True)
+        ctx.outcomes[name] = StageOutcome(name, lay.stage_dir(name), f"bench-{name}", True)
     stages = {}
-    for name, fn in (("stats", stage_stats), ("shap", stage_shap)):
-        o = fn(ctx)
+    for name in ("stats", "shap"):
+        o = STAGE_BY_NAME[name](ctx)
         ctx.outcomes[name] = o
         stages[name] = {"seconds": round(o.seconds, 1), "peak_rss_mb": o.peak_rss_mb}
-    ctx.outcomes["model"] = StageOutcome("model", rd.stage_dir("model"), "bench-model", True)
-    o = stage_report(ctx)
+    ctx.outcomes["model"] = StageOutcome("model", lay.stage_dir("model"), "bench-model", True)
+    o = STAGE_BY_NAME["report"](ctx)
     stages["report"] = {"seconds": round(o.seconds, 1), "peak_rss_mb": o.peak_rss_mb}
     return {"n": len(clinical), "n_radiomics": rad.shape[1] - 1, "n_deep": deep.shape[1] - 1,
             "B": cfg.stats.B, "nfolds": cfg.stats.nfolds, "stages": stages,

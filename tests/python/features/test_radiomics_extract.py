@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from feature_helpers import REPO, tiny_case, tiny_cohort
 from radnomo.errors import InputError
-from radnomo.features import EXTRACTORS, get_extractor
 from radnomo.features.params import load_params
 from radnomo.features.radiomics import extract_image, extract_radiomics
 from radnomo.io.tables import read_feature_table
@@ -117,13 +116,6 @@ def test_extract_through_local_dask_cluster(tmp_path, small_params):
                                 progress=False)
     assert res.n_failed == 0 and res.n_ok == 2
     pd.testing.assert_frame_equal(read_feature_table(res.table_path)[0], read_feature_table(serial.table_path)[0])
-
-
-def test_extractor_registry():
-    assert get_extractor("radiomics") is extract_radiomics
-    assert "radiomics" in EXTRACTORS
-    with pytest.raises(InputError, match="unknown feature extractor"):
-        get_extractor("nope")
 
 
 def test_cli_extract_radiomics(tmp_path, small_params):
