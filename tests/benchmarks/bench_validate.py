@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 import warnings
@@ -27,6 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TZ", "UTC")
+
+
+def _cpu_seconds() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 def main(argv=None) -> dict:
@@ -56,6 +62,7 @@ def main(argv=None) -> dict:
     result = None
     for w in [int(x) for x in args.workers.split(",")]:
         load0 = os.getloadavg()
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -65,9 +72,13 @@ def main(argv=None) -> dict:
         times[w] = time.perf_counter() - t0
         n = result.n_resamples
         load1 = os.getloadavg()
+        cpu = _cpu_seconds() - cpu0
         print(f"workers {w}: {times[w]:.1f} s for {n} resamples ({times[w] / n:.2f} s each); "
               f"projected B = 200: {times[w] / n * 200 / 60:.1f} min; load average (1 min) "
               f"{load0[0]:.2f} before, {load1[0]:.2f} after")
+        # CPU seconds of this process and its (reaped) R workers: what a resample costs on an idle core
+        print(f"  CPU {cpu:.1f} s ({cpu / n:.2f} s per resample; B = 200 on 2 idle cores: "
+              f"{cpu / n * 200 / 2 / 60:.1f} min at perfect scaling)")
     if 1 in times and 2 in times:
         print(f"speed-up 1 -> 2 workers: {times[1] / times[2]:.2f}x (goal >= 1.8x)")
     timing = result.robj.component("timing")
