@@ -7,7 +7,8 @@ table of the reference study's Table 1 and ``ground_truth.json``.
 ``simulate_clinical(n, seed)`` is the clinical table alone (fast) and
 ``simulate_patient(i, seed, size)`` one patient's images.
 
-Modules: :mod:`.clinical` (variables, outcome model), :mod:`.sizes`,
+Modules: :mod:`.clinical` (variables, outcome model), :mod:`.scores` (ALBI, MELD,
+Child-Pugh), :mod:`.sizes`,
 :mod:`.anatomy` (liver, vessels, tumours, latent textures),
 :mod:`.acquisition` (phases, geometry, scanners, bias, noise),
 :mod:`.patient`, :mod:`.cohort` (writing). ``label`` is in both the

@@ -302,7 +302,28 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
     x, y, z = grid.axes()
     w = float(min(grid.spacing))
     liver = _soft(liver_signed_distance(params, x, y, z), w)
+    vessel = _vessel_maps(params, grid, w)
+    lesion, capsule = _lesion_maps(params, grid, w)
+    nodule = _nodule_map(params, grid, w)
+    body, fat = _body_maps(params, grid, x, y, w)
 
+    sig = lambda mm: tuple(mm / s for s in (grid.spacing[2], grid.spacing[1], grid.spacing[0]))  # noqa: E731
+    texture = _gaussian_field(rng, grid.shape, sig(spec.texture_corr_mm)) * np.float32(params.texture_amplitude)
+    background_texture = _gaussian_field(rng, grid.shape, sig(2.5 * spec.texture_corr_mm)) * np.float32(0.025)
+    lesion_texture = _gaussian_field(rng, grid.shape, sig(spec.texture_corr_mm)) * np.float32(0.06)
+    body_texture = _gaussian_field(rng, grid.shape, sig(4.0 * spec.texture_corr_mm)) * np.float32(0.12)
+
+    parenchyma = liver * (1 - np.maximum(lesion, nodule)) * (1 - np.maximum.reduce(list(vessel.values())))
+    spots = _t2_spots(params, spec, grid, rng, parenchyma, sig(spec.spot_radius_mm))
+
+    return TissueMaps(grid=grid, liver=liver, vessel=vessel, lesion=lesion * liver, capsule=capsule * liver,
+                      nodule=nodule * liver, body=body, fat=fat, texture=texture,
+                      background_texture=background_texture, lesion_texture=lesion_texture,
+                      body_texture=body_texture, spots=spots.astype(np.float32))
+
+
+def _vessel_maps(params: AnatomyParams, grid: RefGrid, w: float) -> dict[str, np.ndarray]:
+    """Fraction of each voxel inside a portal, hepatic or caval vessel (tapered cylinders)."""
     vessel = {k: np.zeros(grid.shape, np.float32) for k in ("portal", "hepatic", "ivc")}
     for v in params.vessels:
         rmax = max(v["ra"], v["rb"]) + 2 * w
@@ -313,7 +334,11 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
         d, t = _segment_distance(sx, sy, sz, v["a"], v["b"])
         frac = _soft(d - (v["ra"] + t * (v["rb"] - v["ra"])), w)
         np.maximum(vessel[v["kind"]][sl], frac, out=vessel[v["kind"]][sl])
+    return vessel
 
+
+def _lesion_maps(params: AnatomyParams, grid: RefGrid, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of each voxel inside a (lobulated) tumour, and inside its capsule rim."""
     lesion = np.zeros(grid.shape, np.float32)
     capsule = np.zeros(grid.shape, np.float32)
     for les in params.lesions:
@@ -326,6 +351,11 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
         np.maximum(lesion[sl], _soft(sd, w), out=lesion[sl])
         rim = np.float32(max(0.12 * r, w))
         np.maximum(capsule[sl], _soft(np.abs(sd - rim / 2) - rim / 2, w), out=capsule[sl])
+    return lesion, capsule
+
+
+def _nodule_map(params: AnatomyParams, grid: RefGrid, w: float) -> np.ndarray:
+    """Fraction of each voxel inside a small (spherical) hypointense nodule."""
     nodule = np.zeros(grid.shape, np.float32)
     for nod in params.nodules:
         c0, r = np.asarray(nod["center"], np.float32), nod["radius"]
@@ -333,7 +363,11 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
         sx, sy, sz = grid.sub_axes(sl)
         d = np.sqrt((sx - c0[0]) ** 2 + (sy - c0[1]) ** 2 + (sz - c0[2]) ** 2) - np.float32(r)
         np.maximum(nodule[sl], _soft(d, w), out=nodule[sl])
+    return nodule
 
+
+def _body_maps(params: AnatomyParams, grid: RefGrid, x, y, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of each voxel inside the body (an elliptic cylinder) and in its subcutaneous fat layer."""
     bx, by = params.body_center
     ba, bb = params.body_semi
     ell = np.sqrt(((x - bx) / ba) ** 2 + ((y - by) / bb) ** 2)  # (1, ny, nx)
@@ -341,17 +375,14 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
     body = np.broadcast_to(_soft(body_sd, w), grid.shape).copy()
     fat = np.broadcast_to(_soft(np.abs(body_sd + params.fat_thickness / 2) - params.fat_thickness / 2, w),
                           grid.shape).copy()
+    return body, fat
 
-    sig = lambda mm: tuple(mm / s for s in (grid.spacing[2], grid.spacing[1], grid.spacing[0]))  # noqa: E731
-    texture = _gaussian_field(rng, grid.shape, sig(spec.texture_corr_mm)) * np.float32(params.texture_amplitude)
-    background_texture = _gaussian_field(rng, grid.shape, sig(2.5 * spec.texture_corr_mm)) * np.float32(0.025)
-    lesion_texture = _gaussian_field(rng, grid.shape, sig(spec.texture_corr_mm)) * np.float32(0.06)
-    body_texture = _gaussian_field(rng, grid.shape, sig(4.0 * spec.texture_corr_mm)) * np.float32(0.12)
 
-    # T2 spots: Gaussian blobs at random parenchymal voxels; count from the volume fraction
-    parenchyma = liver * (1 - np.maximum(lesion, nodule)) * (1 - np.maximum.reduce(list(vessel.values())))
+def _t2_spots(params: AnatomyParams, spec: SizeSpec, grid: RefGrid, rng: np.random.Generator,
+              parenchyma: np.ndarray, sig_vox) -> np.ndarray:
+    """T2 spots: Gaussian blobs at random parenchymal voxels, their count from the volume fraction
+    (recorded in ``params.extra["n_spots"]``)."""
     cand = np.flatnonzero(parenchyma.ravel() > 0.99)
-    sig_vox = sig(spec.spot_radius_mm)
     voxel_vol = float(np.prod(grid.spacing))
     spot_vol = (2 * np.pi) ** 1.5 * spec.spot_radius_mm ** 3
     n_spots = int(rng.poisson(params.spot_fraction * cand.size * voxel_vol / spot_vol)) if cand.size else 0
@@ -363,8 +394,4 @@ def render_tissue(params: AnatomyParams, spec: SizeSpec, rng: np.random.Generato
     peak = 1.0 / ((2 * np.pi) ** 1.5 * float(np.prod(sig_vox)))
     spots = np.minimum(spots / np.float32(peak), 1.5) * parenchyma * np.float32(params.spot_contrast)
     params.extra["n_spots"] = int(n_spots)
-
-    return TissueMaps(grid=grid, liver=liver, vessel=vessel, lesion=lesion * liver, capsule=capsule * liver,
-                      nodule=nodule * liver, body=body, fat=fat, texture=texture,
-                      background_texture=background_texture, lesion_texture=lesion_texture,
-                      body_texture=body_texture, spots=spots.astype(np.float32))
+    return spots

@@ -197,9 +197,29 @@ def generate_cohort(out_dir, n: int | None = None, size: str | SizeSpec = "small
 
     subjects = simulate_subjects(n, seed)
     rows = subjects.to_dict(orient="records")
-    truths: list[dict | None] = [None] * n
+    truths = _render_patients(rows, seed, spec, root, workers=workers, progress=progress)
+
+    manifest = pd.DataFrame([{"patient_id": r["patient_id"], "label": int(r["label"]),
+                              **_relative_paths(r["patient_id"])} for r in rows])
+    clinical = subjects[["patient_id", *CLINICAL_COLUMNS, "label"]]
+    paths = CohortPaths(root=root, manifest=root / "manifest.csv", manifest_parquet=root / "manifest.parquet",
+                        clinical=root / "clinical.csv", clinical_parquet=root / "clinical.parquet",
+                        ground_truth=root / "ground_truth.json")
+    _write_table(manifest, paths.manifest, paths.manifest_parquet)
+    _write_table(clinical, paths.clinical, paths.clinical_parquet)
+    gt = _ground_truth(subjects, truths, seed, spec)
+    write_text_atomic(paths.ground_truth, json.dumps(gt, indent=1, sort_keys=True, allow_nan=True))
+    return paths
+
+
+def _render_patients(rows: list[dict], seed: int, spec: SizeSpec, root: Path, *, workers: int,
+                     progress: bool) -> list[dict | None]:
+    """Render and write every patient's images (in ``workers`` processes); their ground-truth records,
+    in patient order."""
     from tqdm.auto import tqdm
 
+    n = len(rows)
+    truths: list[dict | None] = [None] * n
     bar = tqdm(total=n, desc=f"synth {spec.name}", unit="patient", disable=not progress)
     try:
         if workers == 1:
@@ -215,18 +235,7 @@ def generate_cohort(out_dir, n: int | None = None, size: str | SizeSpec = "small
                     bar.update(1)
     finally:
         bar.close()
-
-    manifest = pd.DataFrame([{"patient_id": r["patient_id"], "label": int(r["label"]),
-                              **_relative_paths(r["patient_id"])} for r in rows])
-    clinical = subjects[["patient_id", *CLINICAL_COLUMNS, "label"]]
-    paths = CohortPaths(root=root, manifest=root / "manifest.csv", manifest_parquet=root / "manifest.parquet",
-                        clinical=root / "clinical.csv", clinical_parquet=root / "clinical.parquet",
-                        ground_truth=root / "ground_truth.json")
-    _write_table(manifest, paths.manifest, paths.manifest_parquet)
-    _write_table(clinical, paths.clinical, paths.clinical_parquet)
-    gt = _ground_truth(subjects, truths, seed, spec)
-    write_text_atomic(paths.ground_truth, json.dumps(gt, indent=1, sort_keys=True, allow_nan=True))
-    return paths
+    return truths
 
 
 def summary(paths: CohortPaths) -> str:
