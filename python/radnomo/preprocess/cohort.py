@@ -39,7 +39,6 @@ from radnomo.io.names import folder_salt, patient_name
 from radnomo.parallel import CaseFailure, cache_file, hash_key, load_cached, run_cases, write_errors
 from radnomo.preprocess.config import PreprocessConfig
 from radnomo.preprocess.patient import (  # noqa: F401  (check_preprocessed, preprocess_images: re-exported)
-    check_not_constant,
     check_preprocessed,
     preprocess_images,
     preprocess_payload,
