@@ -80,22 +80,26 @@ def facts_from_run(results: Mapping[str, Any], run_record: Mapping[str, Any] | N
     """Gather :class:`RunFacts` from a run's ``results.json`` (``results``), its run record
     (default ``results["run_record"]``) and its configuration (default the record's
     ``configuration``: the portable effective config)."""
-    from radnomo.report.tables import headline as _headline
-
-    import pandas as pd
-
     rec = dict(run_record if run_record is not None else results.get("run_record") or {})
     cfg = dict(config if config is not None else rec.get("configuration") or {})
-    data = cfg.get("data") or {}
     f = RunFacts(title=str(results.get("title") or (cfg.get("report") or {}).get("title") or ""))
+    _data_facts(f, results, rec, cfg)
+    _feature_facts(f, results, rec, cfg)
+    _model_facts(f, results)
+    _record_facts(f, results, rec)
+    return f
+
+
+def _data_facts(f: RunFacts, results: Mapping[str, Any], rec: dict, cfg: dict) -> None:
+    """Patients per set, exclusions, the split, missing data, sequences and clinical variables."""
+    data = cfg.get("data") or {}
     f.outcome = str(data.get("outcome") or "label")
     patients = rec.get("patients") or {}
     order = sorted(patients, key=lambda k: ({"train": 0, "test": 1}.get(str(k), 2), str(k)))
     f.sets = {str(k): {"n": int(patients[k].get("n", 0)), "events": int(patients[k].get("events", 0))} for k in order}
     if f.sets:
         f.n_total = sum(v["n"] for v in f.sets.values())
-    excluded = _records(results, "excluded")
-    f.n_excluded = len(excluded)
+    f.n_excluded = len(_records(results, "excluded"))
     split = cfg.get("split") or {}
     f.split_method, f.split_seed, f.test_fraction = split.get("method"), split.get("seed"), split.get("test_fraction")
     f.missing_data = data.get("missing")
@@ -103,8 +107,13 @@ def facts_from_run(results: Mapping[str, Any], run_record: Mapping[str, Any] | N
     f.clinical_variables = [str(v) for v in data.get("clinical_variables") or []]
     f.categorical = [str(v) for v in data.get("categorical") or []]
     f.preprocessing = dict(cfg.get("preprocess") or {})
+
+
+def _feature_facts(f: RunFacts, results: Mapping[str, Any], rec: dict, cfg: dict) -> None:
+    """Radiomics parameters (image types, classes, discretisation), feature counts, selection, deep settings."""
     params = (cfg.get("radiomics") or {}).get("params")
     f.radiomics_params = dict(params) if isinstance(params, Mapping) else {}
+    f.radiomics_engine = (cfg.get("radiomics") or {}).get("engine")
     f.image_types = [_image_type_text(k, v) for k, v in (f.radiomics_params.get("imageType") or {}).items()]
     f.feature_classes = list((f.radiomics_params.get("featureClass") or {}).keys())
     setting = f.radiomics_params.get("setting") or {}
@@ -120,11 +129,19 @@ def facts_from_run(results: Mapping[str, Any], run_record: Mapping[str, Any] | N
     f.stats_settings = dict(cfg.get("stats") or {})
     deep = cfg.get("deep") or {}
     if deep.get("enabled"):
+        train = deep.get("train") or {}
         f.deep = {"architecture": "DenseNet-169", "aggregation": deep.get("aggregation"),
                   "image_size": (deep.get("slices") or {}).get("image_size"),
-                  "epochs": (deep.get("train") or {}).get("epochs"), "lr": (deep.get("train") or {}).get("lr"),
-                  "weights": (deep.get("train") or {}).get("weights"),
+                  "epochs": train.get("epochs"), "lr": train.get("lr"), "weights": train.get("weights"),
                   "pretrained": not any("weights for DenseNet-169 not found" in w for w in rec.get("warnings") or [])}
+
+
+def _model_facts(f: RunFacts, results: Mapping[str, Any]) -> None:
+    """The selected clinical variables, the final model's terms, metrics, fits and headline."""
+    import pandas as pd
+
+    from radnomo.report.tables_performance import headline
+
     multi = _records(results, "clinical_multivariable")
     f.clinical_selected = list(dict.fromkeys(str(r["variable"]) for r in multi if r.get("variable")))
     f.final_terms = [str(r["term"]) for r in _records(results, "nomogram_coefficients")
@@ -134,8 +151,12 @@ def facts_from_run(results: Mapping[str, Any], run_record: Mapping[str, Any] | N
     f.fits = _records(results, "fits")
     if f.metrics:
         summ = _records(results, "validation_summary") or _records(results, "validation_performance")
-        f.headline = _headline(pd.DataFrame(f.metrics), validation=pd.DataFrame(summ) if summ else None)
+        f.headline = headline(pd.DataFrame(f.metrics), validation=pd.DataFrame(summ) if summ else None)
     f.validation = results.get("validation")
+
+
+def _record_facts(f: RunFacts, results: Mapping[str, Any], rec: dict) -> None:
+    """What the report shows (calibration, decision curves, SHAP, Grad-CAM) and the run record."""
     tables = results.get("tables") or {}
     f.calibration = any(n.startswith("calibration_") for n in tables)
     f.decision_curves = bool(tables.get("decision"))
@@ -144,15 +165,13 @@ def facts_from_run(results: Mapping[str, Any], run_record: Mapping[str, Any] | N
     f.figures = {str(k): [str(p) for p in v] for k, v in figs.items()}
     f.shap = bool(tables.get("shap_rad_test") or tables.get("shap_dl_test") or figs.get("shap"))
     f.gradcam = bool(tables.get("gradcam") or figs.get("gradcam"))
-    stages = rec.get("stages") or {}
-    f.model_artifact = "model" in stages
+    f.model_artifact = "model" in (rec.get("stages") or {})
     f.software = dict(rec.get("versions") or {})
     f.seeds = dict(rec.get("seeds") or {})
     f.input_hashes = dict(rec.get("input_hashes") or {})
     f.warnings = [str(w) for w in rec.get("warnings") or []]
     f.deviations = list(rec.get("deviations_from_study_config") or [])
     f.synthetic = bool(rec.get("oracle"))
-    return f
 
 
 def _image_type_text(name: str, settings: Any) -> str:
