@@ -43,7 +43,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -80,6 +79,7 @@ from radnomo.features.deep_inference import (  # noqa: F401  (re-exported)
 )
 from radnomo.features.slices import SliceConfig, SliceStack, load_slice_stack, sampling_table
 from radnomo.io.atomic import atomic_path
+from radnomo.io.names import visible_name
 
 @dataclass(frozen=True)
 class DeepExtractConfig:
@@ -122,12 +122,6 @@ class DeepFeatureResult:
 
 
 
-def _safe_name(pid: str) -> str:
-    """File-name part for a patient: safe characters, never starting with '.' (no hidden files)."""
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", pid)[:60].lstrip(".-") or "patient"
-    return f"{base}-{hashlib.sha1(pid.encode()).hexdigest()[:8]}"
-
-
 def _load_slice_cache(path: Path):
     """A per-slice cache entry (``.npz`` read with ``allow_pickle=False``: data only), or ``None``
     when it is unreadable or not what this code writes (it is then recomputed)."""
@@ -167,7 +161,7 @@ def _patient_slice_features(manifest, pid, seq, model, slices, cfg, dev, cache_d
         # keyed by the image/mask content: re-preprocessed inputs never reuse stale features
         digest = manifest.input_digest(pid, seq)
         if digest is not None:
-            cache = cache_dir / seq / f"{_safe_name(pid)}-{digest[:16]}.npz"
+            cache = cache_dir / seq / f"{visible_name(pid)}-{digest[:16]}.npz"
     if cache is not None and cache.exists():
         hit = _load_slice_cache(cache)
         if hit is not None:
@@ -360,27 +354,3 @@ def _slice_kwargs(d: dict) -> dict:
     return d
 
 
-def extract_deep(
-    manifest,
-    config: DeepExtractConfig | None,
-    out_path: str | os.PathLike | None,
-    *,
-    workers: int | None = None,
-    executor=None,
-    progress: bool = True,
-    model_dir: str | os.PathLike | None = None,
-    weights: str = "imagenet",
-    sequences: Sequence[str] | None = None,
-    device: str = "auto",
-    resume: bool = True,
-) -> DeepFeatureResult:
-    """Registry entry point (:data:`radnomo.features.EXTRACTORS` ``"deep"``), the extractors' common signature.
-
-    Calls :func:`extract_deep_features`; ``workers`` sets torch's CPU threads, ``executor``
-    is accepted for signature compatibility and not used (torch parallelises inside one
-    process, and a GPU is best driven from one).
-    """
-    del executor
-    return extract_deep_features(manifest, out_path, model_dir=model_dir, weights=weights, sequences=sequences,
-                                 config=config or DeepExtractConfig(), device=device, num_threads=workers,
-                                 resume=resume, progress=progress)

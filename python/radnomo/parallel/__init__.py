@@ -38,7 +38,6 @@ from radnomo.parallel.cache import (
     hash_key,
     load_cached,
     remove_stale_temporaries,
-    safe_name,
     store_cached,
 )
 from radnomo.parallel.run import ERROR_COLUMNS, CaseFailure, RunResult, run_cases, write_errors
@@ -63,7 +62,6 @@ __all__ = [
     "process_pool",
     "remove_stale_temporaries",
     "run_cases",
-    "safe_name",
     "store_cached",
     "worker_init",
     "write_errors",

@@ -30,14 +30,6 @@ def hash_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def safe_name(case_id: str) -> str:
-    """A visible file name for ``case_id`` (:func:`radnomo.io.names.visible_name`: unsafe
-    characters replaced plus a short hash when changed; never starting with ``.``)."""
-    from radnomo.io.names import visible_name
-
-    return visible_name(case_id)
-
-
 def cache_file(cache_dir: str | Path, case_id: str) -> Path:
     """The cache entry of ``case_id``: a salted hash of the id (salt kept in ``cache_dir``)."""
     from radnomo.io.names import folder_salt, hashed_name

@@ -115,15 +115,6 @@ def test_finetuned_model_dir_and_its_slice_settings(manifest, weights_file, tmp_
                               progress=False)
 
 
-def test_registry_entry_point(manifest, weights_file, tmp_path):
-    from radnomo.features import get_extractor
-
-    fn = get_extractor("deep")
-    res = fn(manifest, DeepExtractConfig(slices=S32), tmp_path / "d.parquet", workers=1, executor=None,
-             progress=False, weights=str(weights_file), sequences=["t2"], device="cpu")
-    assert res.table.shape == (6, 1665) and (tmp_path / "d.parquet").exists()
-
-
 def test_cache_is_keyed_by_image_content(cohort_dir, weights_file, tmp_path, monkeypatch):
     """Re-preprocessed (changed) images must not reuse stale cached slice features."""
     import shutil
