@@ -64,7 +64,7 @@ def _start_r(ri) -> None:
     if getattr(ri, "rpy2_embeddedR_isinitialized", 0) or _state.get("r_started"):
         return
     saved = os.environ.get("LD_LIBRARY_PATH")
-    ri.initr_simple() if hasattr(ri, "initr_simple") else ri.initr()
+    ri.initr_simple()  # rpy2 3.5 (pinned; requirements.txt)
     if saved is None:
         os.unsetenv("LD_LIBRARY_PATH")
         os.environ.pop("LD_LIBRARY_PATH", None)
