@@ -137,7 +137,7 @@ dca_fixed <- function() {
              s100b = aSAH$s100b, age = aSAH$age, ndka = aSAH$ndka)
 }
 glm_risk <- function(d, rows, new) {
-  f <- stats::glm(label ~ s100b + age + ndka, data = d[rows, ], family = binomial)
+  f <- suppressWarnings(stats::glm(label ~ s100b + age + ndka, data = d[rows, ], family = binomial))
   stats::predict(f, new, type = "response")
 }
 
