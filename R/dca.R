@@ -55,7 +55,7 @@
 #' @export
 decision_curve <- function(y, risks, thresholds = seq(0, 1, by = 0.01), policy = c("opt-in", "opt-out"),
                            bootstraps = 0, seed = NULL, conf_level = 0.95, event = NULL) {
-  policy <- match.arg(policy)
+  policy <- match_arg(policy)
   y <- check_binary(y, "y", event)
   risks <- check_score_list(risks, length(y), "risks", probability = TRUE)
   if (any(names(risks) %in% c("all", "none"))) abort("'risks' cannot use the reserved model names 'all' or 'none'.")

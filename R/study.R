@@ -121,8 +121,8 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
                       seed = 1, thresholds = seq(0, 0.99, by = 0.01), score = c("logistic", "lasso"),
                       separation = c("firth", "lasso", "error"), event = NULL) {
-  score <- match.arg(score)
-  separation <- match.arg(separation)
+  score <- match_arg(score)
+  separation <- match_arg(separation)
   prep <- study_inputs(train, test, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
                        pca_variance, nfolds, lambda, clinical_alpha, B, seed, thresholds, score, separation, event)
   settings <- prep$settings
@@ -399,7 +399,7 @@ lasso_score <- function(sel) {
 
 #' @export
 predict.radnomo_lasso_score <- function(object, newdata, type = c("link", "response"), ...) {
-  type <- match.arg(type)
+  type <- match_arg(type)
   check_has_columns(newdata, object$features, "newdata")
   z <- as.matrix(as.data.frame(newdata)[, object$features, drop = FALSE])
   lp <- object$intercept + drop(z %*% object$beta)

@@ -149,10 +149,12 @@ validate_study <- function(train, outcome = "label", radiomics = character(), de
                            event = NULL, method = c("cv", "boot", "632plus"), B = 200, folds = 10,
                            repeats = 20, seed = 1, workers = 1, indices = NULL, progress = interactive(),
                            thresholds = seq(0, 0.99, by = 0.01)) {
-  method <- match.arg(method)
+  method <- match_arg(method)
+  score <- match_arg(score)
+  separation <- match_arg(separation)
   prep <- study_inputs(train, NULL, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
                        pca_variance, nfolds, lambda, clinical_alpha, B = B, seed = seed,
-                       thresholds = thresholds, score = match.arg(score), separation = match.arg(separation),
+                       thresholds = thresholds, score = score, separation = separation,
                        event = event)
   settings <- prep$settings
   y <- prep$y
@@ -379,7 +381,7 @@ validation_decision <- function(method, y, app_pred, models, results, resamples,
 study_inputs <- function(train, test, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
                          pca_variance, nfolds, lambda, clinical_alpha, B, seed, thresholds, score, separation,
                          event) {
-  lambda <- match.arg(lambda, c("min", "1se"))
+  lambda <- match_arg(lambda, c("min", "1se"))
   blocks <- list(radiomics = radiomics, deep = deep, clinical = clinical)
   for (a in names(blocks)) {
     v <- blocks[[a]]

@@ -234,3 +234,15 @@ test_that("the engine (feature blocks as matrices) refits exactly what fit_study
   expect_equal(v$decision$apparent, dc$net_benefit, tolerance = 1e-12)
   expect_true(all(c("radiomics", "deep", "predict", "evaluate") %in% v$timing$step))
 })
+
+test_that("a misspelt choice is a classed input error (as the bridge maps it to InputError)", {
+  data(aSAH, package = "pROC", envir = environment())
+  d <- data.frame(patient_id = seq_len(nrow(aSAH)), label = as.integer(aSAH$outcome == "Poor"),
+                  s100b = aSAH$s100b, age = aSAH$age)
+  expect_error(validate_study(d, clinical = "s100b", method = "bootstrap632"), "should be one of",
+               class = "radnomo_input_error")
+  expect_error(validate_study(d, clinical = "s100b", separation = "none"), class = "radnomo_input_error")
+  expect_error(fit_study(d, clinical = "s100b", score = "ridge"), class = "radnomo_input_error")
+  expect_error(decision_curve(d$label, list(m = d$s100b / 10), policy = "treat"),
+               class = "radnomo_input_error")
+})
