@@ -23,18 +23,6 @@ from radnomo.report.build_plots import split_column
 CSV_ONLY_SUFFIXES = ("_rotation", "_mwu")
 
 
-def find(tables: dict[str, pd.DataFrame], candidates) -> str | None:
-    """The first table whose name equals, then ends with, one of ``candidates``."""
-    for c in candidates:
-        if c in tables:
-            return c
-    for c in candidates:
-        for n in tables:
-            if n.endswith(c):
-                return n
-    return None
-
-
 #: The validate stage's tables, in the order the report shows them.
 VALIDATION_TABLE_ORDER = ("validation_summary", "validation_performance", "validation_calibration",
                           "selection_stability", "selection_counts", "selection_jaccard", "validation_resamples",
@@ -163,19 +151,3 @@ def validation_info(config: StudyConfig, stages: Mapping[str, StageOutcome]) -> 
             "short": short, "n_resamples": info.get("n_resamples", v.n_resamples),
             "settings": {k: val for k, val in config.section_dict("validation").items() if k != "workers"},
             "resamples": info.get("resamples", {})}
-
-
-def corrected_auc(tables: dict[str, pd.DataFrame], model: str) -> dict | None:
-    """The validation's AUC row of ``model`` (apparent, corrected, lower, upper) or ``None``."""
-    perf = tables.get("validation_summary")
-    if perf is None:
-        perf = tables.get("validation_performance")
-    if perf is None or not len(perf):
-        return None
-    row = perf.loc[(perf.model == model) & (perf.metric == "auc")]
-    if not len(row) or not np.isfinite(float(row.corrected.iloc[0])):
-        return None
-    r = row.iloc[0]
-    return {k: (float(r[k]) if pd.notna(r[k]) else None) for k in ("apparent", "corrected", "lower", "upper")}
-
-

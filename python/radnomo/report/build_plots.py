@@ -1,6 +1,8 @@
 """The report's figures: ROC, calibration, decision curves, whole-pipeline calibration, selection stability.
 
-Each draws with matplotlib (Agg) into a PNG file and returns its path.
+Each draws with matplotlib (Agg) into a PNG file and returns its path. Legends and axis labels use
+the study's readable names (a :class:`~radnomo.report.labels.Labels`; its defaults when none is
+given); internal names stay in the CSV files.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radnomo.pipeline.study_adapter import MODEL_LABELS
+from radnomo.report.labels import Labels
 
 #: Colours of the feature blocks (selection-stability figure).
 BLOCK_COLOURS = {"radiomics": "#2e86c1", "deep": "#c0392b", "clinical": "#27ae60"}
@@ -54,18 +56,20 @@ def set_counts(scores: pd.DataFrame) -> dict[str, tuple[int, int]]:
     return {str(k): (int(len(g)), int(g[y].sum())) for k, g in groups}
 
 
-def plot_roc(scores: pd.DataFrame, models: list[str], path: Path, split: str, auc: dict[str, float]) -> Path:
+def plot_roc(scores: pd.DataFrame, models: list[str], path: Path, split: str, auc: dict[str, float],
+             labels: Labels | None = None) -> Path:
+    labels = labels or Labels()
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.6, 5.2))
     y = scores[label_column(scores)].to_numpy(int)
     for m in models:
         fpr, tpr = roc_points(y, scores[m].to_numpy(float))
-        lab = MODEL_LABELS.get(m, m) + (f" (AUC {auc[m]:.3f})" if m in auc else "")
+        lab = labels.model(m) + (f" (AUC {auc[m]:.3f})" if m in auc else "")
         ax.plot(fpr, tpr, lw=1.8, label=lab)
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=0.8)
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("Sensitivity")
-    ax.set_title(f"ROC curves, {split} set (n = {len(y)}, events = {int(y.sum())})")
+    ax.set_title(f"{labels.set_name(split)} (n = {len(y)}, events = {int(y.sum())})")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_aspect("equal")
     fig.tight_layout()
@@ -80,7 +84,8 @@ def plot_calibration_tables(curve: pd.DataFrame | None, boot: pd.DataFrame | Non
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=0.8, label="Ideal")
     if boot is not None and {"predicted", "apparent", "bias_corrected"} <= set(boot.columns):
         ax.plot(boot.predicted, boot.apparent, color="#2e86c1", lw=1.4, label="Apparent")
-        ax.plot(boot.predicted, boot.bias_corrected, color="#c0392b", lw=1.8, label="Bias-corrected (bootstrap)")
+        ax.plot(boot.predicted, boot.bias_corrected, color="#c0392b", lw=1.8,
+                label="Final model only, bootstrap-corrected\n(rms::calibrate; selection not repeated)")
     if curve is not None and {"predicted", "observed"} <= set(curve.columns):
         yerr = None
         if {"lower", "upper"} <= set(curve.columns):
@@ -136,20 +141,23 @@ def stability_top(stability: pd.DataFrame, top=None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else stability.iloc[0:0]
 
 
-def plot_selection_stability(stability: pd.DataFrame, path: Path, title: str) -> Path:
+def plot_selection_stability(stability: pd.DataFrame, path: Path, title: str, labels: Labels | None = None) -> Path:
     """Horizontal bars: selection frequency of the top features per block, coloured by block."""
+    labels = labels or Labels()
     plt = _plt()
     top = stability_top(stability)
     fig, ax = plt.subplots(figsize=(7.2, max(2.5, 0.24 * len(top) + 1.2)))
     ypos = np.arange(len(top))[::-1]
     ax.barh(ypos, top.frequency, color=[BLOCK_COLOURS.get(b, "0.5") for b in top.block])
     ax.set_yticks(ypos)
-    ax.set_yticklabels([str(f) if len(str(f)) <= 48 else str(f)[:45] + "..." for f in top.feature], fontsize=6.5)
+    names = [labels.feature(str(f)) for f in top.feature]
+    ax.set_yticklabels([f if len(f) <= 56 else f[:53] + "..." for f in names], fontsize=6.5)
     ax.set_xlim(0, 1)
     ax.set_xlabel("Fraction of resamples in which the feature was selected")
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=c, label=b) for b, c in BLOCK_COLOURS.items() if b in set(top.block)],
+    block_names = {"radiomics": "Radiomics", "deep": "Deep learning", "clinical": "Clinical"}
+    ax.legend(handles=[Patch(color=c, label=block_names[b]) for b, c in BLOCK_COLOURS.items() if b in set(top.block)],
               fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -158,7 +166,8 @@ def plot_selection_stability(stability: pd.DataFrame, path: Path, title: str) ->
     return path
 
 
-def plot_dca(dc: pd.DataFrame, path: Path, title: str) -> Path:
+def plot_dca(dc: pd.DataFrame, path: Path, title: str, labels: Labels | None = None) -> Path:
+    labels = labels or Labels()
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     ymax = 0.05
@@ -166,7 +175,7 @@ def plot_dca(dc: pd.DataFrame, path: Path, title: str) -> Path:
         nb = sub.net_benefit.to_numpy(float)
         ymax = max(ymax, np.nanmax(nb) if np.isfinite(nb).any() else 0)
         style = dict(color="0.5", ls="--") if m == "all" else dict(color="k", lw=0.8) if m == "none" else {}
-        lab = {"all": "Treat all", "none": "Treat none"}.get(m, MODEL_LABELS.get(m, m))
+        lab = {"all": "Treat all", "none": "Treat none"}.get(m) or labels.model(str(m))
         ax.plot(sub.threshold, nb, label=lab, **style)
     ax.set_ylim(-0.05, 1.1 * ymax)
     ax.set_xlabel("Threshold probability")
@@ -178,3 +187,24 @@ def plot_dca(dc: pd.DataFrame, path: Path, title: str) -> Path:
     plt.close(fig)
     return path
 
+
+
+def plot_history(history: pd.DataFrame, path: Path, labels: Labels | None = None) -> Path:
+    """The deep models' training: loss and training-set AUC per epoch, one line per sequence."""
+    labels = labels or Labels()
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.4))
+    for seq, g in history.groupby("sequence", sort=False):
+        a1.plot(g.epoch, g.loss, marker="o", ms=3, label=labels.sequence(str(seq)))
+        if "auc" in g.columns:
+            a2.plot(g.epoch, g.auc, marker="o", ms=3, label=labels.sequence(str(seq)))
+    a1.set_xlabel("Epoch")
+    a1.set_ylabel("Training loss")
+    a2.set_xlabel("Epoch")
+    a2.set_ylabel("Training-set AUC")
+    a2.set_ylim(0, 1)
+    a1.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

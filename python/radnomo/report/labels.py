@@ -105,6 +105,17 @@ class Labels:
         self._sequences = {str(k): str(v) for k, v in (m.get("sequences") or {}).items()}
         self.outcome_name = outcome
 
+    @classmethod
+    def from_config(cls, config) -> Labels:
+        """The labels of a study configuration's ``labels:`` section (``config.labels``, a
+        :class:`~radnomo.pipeline.config_sections.LabelsSection`); the outcome column is the
+        analysis table's ``label``."""
+        sec = config.labels
+        variables = {name: {"label": v.label, "unit": v.unit} for name, v in sec.variables.items()}
+        return cls({"variables": variables,
+                    "outcome": {"event": sec.outcome.event, "nonevent": sec.outcome.nonevent},
+                    "models": dict(sec.models)}, outcome="label")
+
     # -- variables ---------------------------------------------------------------------------------
     def label(self, name: str) -> str:
         """The variable's label (config, else a readable default); the outcome column gives the

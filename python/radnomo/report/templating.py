@@ -15,17 +15,18 @@ Context schema (every key optional unless marked *required*)::
         corrected: {text: str, estimator: str} | None,
         note: str | None,                       # e.g. the synthetic cohort's oracle AUC
     }
-    warnings: [str]                             # id "warnings"
-    deviations: [{setting: str, study: str, this_run: str}]   # id "deviations"
+    warnings: [str]                             # id "warnings"; the section is shown when given (even [])
+    deviations: [{setting: str, study: str, this_run: str}]   # id "deviations" (inside the warnings section)
     sections: [                                 # the body, in order; each is a contents entry
         {id: str, title: str, intro: str | None,
          blocks: [
             {type: "table", table: JournalTable.to_dict()},        # id = table.anchor
             {type: "figure", figure: FIGURE},
-            {type: "figures", figures: [FIGURE, ...]},             # a responsive grid
+            {type: "figures", figures: [FIGURE, ...],              # a responsive grid;
+             id: str | None, caption: str | None},                 # id: the group's, caption under it
             {type: "text", text: str},
             {type: "note", text: str},                             # small print
-            {type: "warning", text: str},
+            {type: "warning", text: str, id: str | None},
             {type: "list", items: [str]},
             {type: "keyvalue", id: str | None, rows: [[key, value], ...]},
          ]},
@@ -91,9 +92,11 @@ def _with_defaults(context: Mapping[str, Any]) -> dict:
     if not context.get("title"):
         raise ValueError("render_report: the context needs a 'title'")
     ctx = number_items(context)
-    for key, default in (("subtitle", None), ("generated", None), ("headline", None), ("warnings", []),
+    for key, default in (("subtitle", None), ("generated", None), ("headline", None), ("warnings", None),
                          ("deviations", []), ("sections", []), ("checklists", []), ("run_record", [])):
         ctx.setdefault(key, default)
+    if ctx["warnings"] is None and ctx["deviations"]:
+        ctx["warnings"] = []
     for sec in ctx["sections"]:
         sec.setdefault("intro", None)
         sec.setdefault("blocks", [])

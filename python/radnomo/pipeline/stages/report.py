@@ -16,7 +16,8 @@ def key(ctx: RunContext) -> dict:
     parts: dict = {s: ctx.key(s) for s in UPSTREAM}
     parts.update(code_versions())
     parts["report"] = ctx.config.section_dict("report")
-    parts["layout"] = 2  # 2: internal-validation section (validate stage)
+    parts["labels"] = ctx.config.section_dict("labels")  # the names the page shows
+    parts["layout"] = 3  # 2: internal-validation section (validate stage); 3: templated page, checklists
     return parts
 
 

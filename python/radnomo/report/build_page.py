@@ -1,0 +1,154 @@
+"""The report page's context (:func:`radnomo.report.templating.render_report`'s schema): the
+headline, warnings and deviations, the sections with their declared tables and figures, the
+internal-validation notes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from radnomo.report import tables as T
+from radnomo.report.build_figures import FigureSpec, Panel
+from radnomo.report.build_tables import TABLES, ReportInputs, TableSpec
+from radnomo.report.templating import data_uri
+
+#: The page's sections (id, title, introduction), in order.
+SECTIONS = (
+    ("participants", "Participants", "Characteristics of the patients of the training and test sets."),
+    ("development", "Model development", "Feature selection on the training set, the clinical variables' odds "
+     "ratios, and the fitted models in full."),
+    ("performance", "Model performance", "Discrimination, classification, calibration and clinical utility of the "
+     "four models on the training set (apparent) and the held-out test set."),
+    ("validation", "Internal validation", None),
+    ("explainability", "Explainability", "What drives the scores: SHAP values of the score models' terms and "
+     "Grad-CAM maps of the deep models."),
+)
+
+BOOTSTRAP_CAVEAT = (
+    "The Efron-Gong optimism bootstrap (validation.method: boot; what rms::validate and rms::calibrate do) is "
+    "known to under-correct when the predictors were selected from many candidates (p >> n, as here): each "
+    "bootstrap resample holds about 63% of the original patients, so a model that memorised its resample also "
+    "looks good on the original data. Repeated cross-validation (the default) and .632+ do not share this bias "
+    "to the same degree; the final-model-only calibration curve (rms::calibrate on the nomogram, which treats "
+    "the selected scores as fixed predictors) understates the optimism for the same reason.")
+
+
+def headline(inp: ReportInputs, record: Mapping[str, Any]) -> dict:
+    """The main result: the nomogram's test AUC (95% CI) beside its training AUC and the
+    optimism-corrected AUC; the synthetic cohort's oracle AUC as a note."""
+    mt = inp.get("metrics")
+    h = None if mt is None else T.headline(mt, validation=inp.get("validation_summary"))
+    out: dict[str, Any] = {"model_label": inp.labels.model("nomogram"), "test": None, "train": None,
+                           "corrected": None, "note": None}
+    if h is None:
+        out["note"] = "No model was fitted: there is no result to report (see the warnings)."
+        return out
+    out["test"], out["train"] = h.get("test"), h.get("train")
+    if h.get("corrected") and inp.validation:
+        out["corrected"] = dict(h["corrected"], estimator=f"{inp.validation['short']}; apparent "
+                                f"{h['corrected']['apparent']:.3f}")
+    oracle = record.get("oracle")
+    if oracle:
+        exp = oracle.get("expected_oracle_auc")
+        out["note"] = (f"Synthetic cohort: the true risk's AUC (oracle AUC) on this cohort is "
+                       f"{float(oracle['oracle_auc']):.3f}" + (f" (expected {float(exp):.3f})" if exp is not None
+                                                               else "") + ".")
+    if h.get("test") is None:
+        out["note"] = ((out["note"] or "") + " The test set was not evaluated (see the warnings).").strip()
+    return out
+
+
+def deviations(record: Mapping[str, Any]) -> list[dict]:
+    """Settings of this run that differ from the study's configuration."""
+    show = lambda v: v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)  # noqa: E731
+    return [{"setting": d["setting"], "study": show(d["study"]), "this_run": show(d["this run"])}
+            for d in record.get("deviations_from_study_config") or []]
+
+
+def validation_notes(inp: ReportInputs, record: Mapping[str, Any]) -> list[dict]:
+    """The internal-validation section's text: estimator, columns, caveat, deviations, failures."""
+    v = inp.validation
+    if v is None:
+        return [{"type": "warning", "text": "Internal validation not run (validation.enabled: false). The apparent "
+                 "(training-set) performance of a model whose predictors were selected from thousands of "
+                 "candidates is optimistic."}]
+    cv = (" (cross-validation: AUC averaged over the held-out folds, the other metrics from each repeat's pooled "
+          "out-of-fold risks)" if v["method"] == "cv" else "")
+    out = [{"type": "text", "text": f"Estimator: {v['estimator']} (R validate_study, training set only). Every "
+            "resample refits the entire chain of the statistics stage with its settings and seed — Mann–Whitney U "
+            "filter, correlation pruning, z-scoring, PCA of the deep block, LASSO, score refits, univariable and "
+            "multivariable clinical selection, the nomogram and the separation policy — so the corrected numbers "
+            "include the optimism of the feature selection. Corrected = apparent − optimism" + cv + "; its 95% CI "
+            "is Hanley–McNeil's at the corrected AUC (approximate: it ignores the uncertainty of the optimism "
+            "itself). Test: the frozen model on the test set."},
+           {"type": "note", "text": BOOTSTRAP_CAVEAT}]
+    devs = [d for d in record.get("deviations_from_study_config") or []
+            if d["setting"].startswith("validation.") and d["setting"] != "validation.workers"]
+    if devs:
+        out.append({"type": "warning", "text": "This run's validation settings differ from the study's: "
+                    + "; ".join(f"{d['setting']} {json.dumps(d['this run'])} (study: {json.dumps(d['study'])})"
+                                for d in devs)
+                    + f" — {v['n_resamples']} refits, so its corrected numbers carry more Monte-Carlo noise than "
+                    "the study's."})
+    res = v.get("resamples") or {}
+    if res.get("failed"):
+        out.append({"type": "warning", "text": f"{res['failed']} of {res.get('resamples')} resamples failed and are "
+                    "left out of the estimates (see the resamples table)."})
+    if inp.get("validation_summary") is None:
+        out.append({"type": "warning", "text": "No model was fitted on the training set: nothing to validate."})
+    return out
+
+
+def table_block(spec: TableSpec, inp: ReportInputs) -> dict:
+    """A declared table's block, or a warning (with the table's anchor) naming what is missing."""
+    if inp.get(spec.sources[0]) is None:
+        return {"type": "warning", "id": spec.anchor,
+                "text": f"{spec.title}: not available in this run (no {spec.sources[0]}.csv was written; see the "
+                        "warnings)."}
+    return {"type": "table", "table": spec.make(inp, spec).to_dict()}
+
+
+def figure_block(spec: FigureSpec, panels: list[Panel]) -> dict:
+    """A declared figure's block (its panels embedded as data URIs), or a warning naming it."""
+    if not panels:
+        return {"type": "warning", "id": spec.anchor, "text": f"{spec.title}: not available in this run."}
+    many = len(panels) > 1
+    figs = [{"id": f"{spec.anchor}-{p.suffix}", "src": data_uri(p.path), "alt": f"{spec.title}: {p.caption}",
+             "caption": f"{spec.title}. {p.caption}" + ("" if many else f" {spec.caption}")} for p in panels]
+    return {"type": "figures", "id": spec.anchor, "caption": spec.caption if many else None, "figures": figs}
+
+
+def sections(inp: ReportInputs, drawn: list[tuple[FigureSpec, list[Panel]]], record: Mapping[str, Any]) -> list[dict]:
+    """The page's sections with their tables (first) and figures, in declared order."""
+    out = []
+    for sid, title, intro in SECTIONS:
+        blocks: list[dict] = validation_notes(inp, record) if sid == "validation" else []
+        skip_missing = sid == "validation" and inp.validation is None
+        for spec in TABLES:
+            if spec.section == sid and not (skip_missing and inp.get(spec.sources[0]) is None):
+                blocks.append(table_block(spec, inp))
+        for spec, panels in drawn:
+            if spec.section == sid and (panels or not skip_missing):
+                blocks.append(figure_block(spec, panels))
+        out.append({"id": sid, "title": title, "intro": intro, "blocks": blocks})
+    return out
+
+
+def anchor_labels(context: Mapping[str, Any]) -> dict[str, str]:
+    """Anchor id -> how a checklist names it ("Table 3", "Figures 2–3", "Run record: Seeds"), from a
+    numbered context (:func:`radnomo.report.templating.number_items`)."""
+    out = {"headline": "Main result", "warnings": "Warnings", "deviations": "Deviations", "checklists": "Checklists"}
+    for sec in context.get("sections") or []:
+        for b in sec.get("blocks") or []:
+            if b.get("type") == "table":
+                out[b["table"]["anchor"]] = f"Table {b['table']['number']}"
+            elif b.get("type") == "figures":
+                nums = [f["number"] for f in b["figures"]]
+                out[b["id"]] = f"Figure {nums[0]}" if len(nums) == 1 else f"Figures {nums[0]}–{nums[-1]}"
+            elif b.get("type") == "warning" and b.get("id"):
+                out[b["id"]] = "not available in this run"
+    for part in context.get("run_record") or []:
+        out[part["id"]] = f"Run record: {part['title']}"
+    return out
