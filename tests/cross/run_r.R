@@ -94,8 +94,10 @@ write_df(evaluate_study(fs, te, set = "test")$metrics, "evaluate_metrics")
 cat("study ok\n")
 
 vs <- validate_study(tr, radiomics = grep("^rad_", names(st), value = TRUE), clinical = c("lnafp", "mls", "age"),
-                     method = "cv", folds = 3, repeats = 2, seed = 7, nfolds = 5)
+                     method = "cv", folds = 3, repeats = 2, seed = 7, nfolds = 5,
+                     thresholds = seq(0, 0.5, by = 0.05))
 write_df(vs$performance, "validate_performance")
+write_df(vs$decision, "validate_decision")
 write_df(vs$stability, "validate_stability")
 write_df(vs$calibration, "validate_calibration")
 cat("validate ok\n")

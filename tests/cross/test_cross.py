@@ -166,10 +166,12 @@ def test_validate_study_identical(r_out):
         warnings.simplefilter("ignore")
         vs = stats.validate_study(tr, radiomics=[c for c in st if c.startswith("rad_")],
                                   clinical=["lnafp", "mls", "age"], method="cv", folds=3, repeats=2, seed=7,
-                                  nfolds=5)
+                                  nfolds=5, thresholds=np.arange(11) * 0.05)
     assert_same(vs.performance, _read(r_out, "validate_performance"), "validate performance")
     assert_same(vs.stability, _read(r_out, "validate_stability"), "validate stability")
     assert_same(vs.calibration, _read(r_out, "validate_calibration"), "validate calibration")
+    assert_same(vs.decision, _read(r_out, "validate_decision"), "validate decision curve")
+    assert sorted(vs.decision["threshold"].unique()) == pytest.approx(np.arange(11) * 0.05)
 
 
 def test_evaluate_study_identical(r_out):

@@ -28,7 +28,7 @@ VALIDATION_METRICS = {"auc": "AUC (c statistic)", "brier": "Brier score", "scale
 VALIDATION_TABLES = {"performance": "validation_performance", "calibration": "validation_calibration",
                      "stability": "selection_stability", "selected_terms": "selection_counts",
                      "jaccard": "selection_jaccard", "resamples": "validation_resamples",
-                     "timing": "validation_timing"}
+                     "decision": "validation_decision", "timing": "validation_timing"}
 
 
 def validate_training_set(stage_dir, train_csv, columns_json, kwargs: dict[str, Any]) -> dict:
@@ -48,7 +48,7 @@ def validate_training_set(stage_dir, train_csv, columns_json, kwargs: dict[str, 
                              **kwargs)
     names = []
     for comp, name in VALIDATION_TABLES.items():
-        df = val.robj.component("timing") if comp == "timing" else getattr(val, comp)
+        df = getattr(val, comp)
         if isinstance(df, pd.DataFrame):
             write_csv(df, stage_dir / f"{name}.csv")
             names.append(name)

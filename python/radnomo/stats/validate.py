@@ -28,7 +28,10 @@ class Validation(RFit):
     corrected calibration curves on a grid of risks; ``stability``: selection
     frequency per feature; ``selected_terms``: terms selected per resample;
     ``jaccard``: mean pairwise Jaccard index per block; ``resamples``: counts of
-    resamples that failed, separated or had no model.
+    resamples that failed, separated or had no model; ``decision``: opt-in net benefit
+    per model and threshold (model, threshold, apparent, optimism, corrected, lower,
+    upper; the band is the apparent bootstrap percentile interval shifted by the
+    optimism, see ``?radnomo::validate_study``); ``timing``: where a refit spends its time.
     """
 
     performance: pd.DataFrame = None
@@ -37,6 +40,8 @@ class Validation(RFit):
     selected_terms: pd.DataFrame | None = None
     jaccard: pd.DataFrame | None = None
     resamples: pd.DataFrame | None = None
+    decision: pd.DataFrame | None = None
+    timing: pd.DataFrame | None = None
     method: str = "cv"
     n_resamples: int = 0
 
@@ -52,6 +57,7 @@ def validation_from_r(h: cv.RHandle) -> Validation:
     return Validation(robj=h, performance=_frame(h, "performance"), calibration=_frame(h, "calibration"),
                       stability=_frame(h, "stability"), selected_terms=_frame(h, "selected_terms"),
                       jaccard=_frame(h, "jaccard"), resamples=_frame(h, "resamples"),
+                      decision=_frame(h, "decision"), timing=_frame(h, "timing"),
                       method=str(h.component("method")), n_resamples=int(h.component("n_resamples") or 0))
 
 
@@ -61,13 +67,15 @@ def validate_study(train: pd.DataFrame, outcome: str = "label", radiomics=(), de
                    pca_variance: float = 0.95, nfolds: int = 10, lambda_: str = "min",
                    clinical_alpha: float = 0.05, score: str = "logistic", separation: str = "firth",
                    event=None, method: str = "cv", B: int = 200, folds: int = 10, repeats: int = 20,
-                   seed: int = 1, workers: int = 1, indices=None, progress: bool = False) -> Validation:
+                   seed: int = 1, workers: int = 1, indices=None, progress: bool = False,
+                   thresholds=None) -> Validation:
     """Internal validation of the whole study on ``train`` (R ``radnomo::validate_study``).
 
     Same data and settings as :func:`radnomo.stats.fit_study` (``lambda_`` is R's
     ``lambda``); ``method``: ``"cv"`` (repeated stratified k-fold, the default),
     ``"boot"`` (Efron–Gong optimism bootstrap) or ``"632plus"``; ``indices``: an
-    optional list of 1-based training-row vectors, one per resample. The same
+    optional list of 1-based training-row vectors, one per resample; ``thresholds``:
+    the decision curve's risk thresholds (R's default 0 to 0.99 by 0.01). The same
     ``seed`` gives identical results with any ``workers`` (forked R processes).
     """
     radiomics, deep, clinical = tuple_of_str(radiomics), tuple_of_str(deep), tuple_of_str(clinical)
@@ -78,6 +86,8 @@ def validate_study(train: pd.DataFrame, outcome: str = "label", radiomics=(), de
                   event=None if event is None else str(event), method=str(method), B=int(B), folds=int(folds),
                   repeats=int(repeats), seed=int(seed), workers=int(workers), progress=bool(progress))
     kwargs["lambda"] = str(lambda_)
+    if thresholds is not None:
+        kwargs["thresholds"] = vector_arg(thresholds, "thresholds")
     if indices is not None:
         import rpy2.rinterface as ri
 

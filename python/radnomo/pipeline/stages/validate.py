@@ -5,7 +5,8 @@ Writes ``validation_performance.csv`` (model, metric, apparent, optimism, correc
 ``validation_calibration.csv`` (the nomogram's apparent and corrected calibration curves),
 ``selection_stability.csv`` (selection frequency per feature), ``selection_counts.csv`` (terms
 selected per resample and block), ``selection_jaccard.csv``, ``validation_resamples.csv`` (failed /
-separated resamples), ``validation_timing.csv`` (where a refit spends its time) and
+separated resamples), ``validation_decision.csv`` (opt-in net benefit per model and threshold:
+apparent, optimism, corrected, shifted bootstrap band), ``validation_timing.csv`` (where a refit spends its time) and
 ``validate_study.R`` (the same call in R alone, from the stats folder's tables).
 """
 
@@ -30,7 +31,8 @@ v <- validate_study(train, outcome = "label", radiomics = cols$radiomics, deep =
                     mwu_alpha = {mwu_alpha}, cor_threshold = {cor_threshold}, pca_variance = {pca_variance},
                     nfolds = {nfolds}, lambda = "{lam}", clinical_alpha = {clinical_alpha}, score = "{score}",
                     separation = "{separation}", method = "{method}", B = {B}, folds = {folds},
-                    repeats = {repeats}, seed = {seed}, workers = {workers})
+                    repeats = {repeats}, seed = {seed}, workers = {workers},
+                    thresholds = seq(0, {dca_max}, by = {dca_step}))
 print(v)               # apparent, optimism, corrected (95% CI for the AUC) per model
 head(v$stability, 20)  # selection frequency per feature
 """
@@ -65,11 +67,13 @@ def run(ctx: RunContext, d: Path) -> dict:
     write_text_atomic(files.script, _VALIDATE_R.format(
         mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold, pca_variance=s.pca_variance, nfolds=s.nfolds,
         lam=s.lambda_, clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation,
-        method=v.method, B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers))
+        method=v.method, B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers,
+        dca_max=s.dca_max_threshold, dca_step=s.dca_step))
     kwargs = dict(outcome="label", id="patient_id", mwu_alpha=s.mwu_alpha, cor_threshold=s.cor_threshold,
                   pca_variance=s.pca_variance, nfolds=s.nfolds, lambda_=s.lambda_,
                   clinical_alpha=s.clinical_alpha, score=s.score, separation=s.separation, method=v.method,
-                  B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers, progress=False)
+                  B=v.B, folds=v.folds, repeats=v.repeats, seed=s.seed, workers=workers, progress=False,
+                  thresholds=s.thresholds())
     out = validate_training_set(d, stats.data_train, stats.columns_json, kwargs)
     msgs = counted(out["warnings"])
     names = list(out["tables"])
