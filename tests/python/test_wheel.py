@@ -1,4 +1,5 @@
-"""The package as installed from a wheel (not the source tree) finds its study configurations.
+"""The package as installed from a wheel (not the source tree) finds its study configurations, the
+report's templates and the reporting checklists' item lists.
 
 Builds a wheel from a copy of the sources (``pip wheel --no-deps --no-build-isolation``),
 installs it into a fresh virtual environment that sees the project environment's
@@ -66,8 +67,9 @@ def installed(tmp_path_factory):
 def test_the_wheel_holds_the_study_configs_and_no_empty_data(installed):
     py, _, env, work, purelib = installed
     files = sorted(p.relative_to(purelib / "radnomo").as_posix() for p in (purelib / "radnomo").rglob("*.yaml"))
-    assert files == ["studies/hcc_recurrence/config.yaml", "studies/hcc_recurrence/demo.yaml",
-                     "studies/hcc_recurrence/radiomics.yaml"]
+    assert files == ["report/checklists_data/clear.yaml", "report/checklists_data/metrics.yaml",
+                     "report/checklists_data/tripod_ai.yaml", "studies/hcc_recurrence/config.yaml",
+                     "studies/hcc_recurrence/demo.yaml", "studies/hcc_recurrence/radiomics.yaml"]
     assert not (purelib / "radnomo" / "data").exists()
 
 
@@ -95,3 +97,22 @@ def test_installed_console_script_runs(installed):
     out = _run([bindir / "radnomo", "demo", "--help"], cwd=work, env=env)
     assert "--seed" in out and "studies/hcc_recurrence" in out
     assert "radnomo" in _run([bindir / "radnomo", "--version"], cwd=work, env=env)
+
+
+def test_the_wheel_holds_the_report_templates_and_checklists(installed):
+    """The report's templates and the checklists' data are package data: the installed package
+    renders a page and fills the three checklists from its own files."""
+    py, bindir, env, work, purelib = installed
+    report = purelib / "radnomo" / "report"
+    templates = sorted(p.name for p in (report / "templates").iterdir())
+    assert templates == ["macros.html.j2", "report.css", "report.html.j2"]
+    code = (
+        "import radnomo.report.templating as t, radnomo.report.checklists as c\n"
+        "assert t.TEMPLATE_DIR.is_relative_to(__import__('pathlib').Path(c.__file__).parent)\n"
+        "page = t.render_report({'title': 'Wheel', 'checklists': c.checklist_context(c.RunFacts())})\n"
+        "assert '<h1>Wheel</h1>' in page and 'TRIPOD+AI' in page and 'METRICS' in page\n"
+        "print(len(c.TRIPOD_AI), len(c.CLEAR), len(c.METRICS), t.__file__)\n"
+    )
+    out = _run([py, "-c", code], cwd=work, env=env).split()
+    assert out[:3] == ["52", "58", "30"] and out[3].startswith(str(purelib))
+    assert "--pdf" in _run([bindir / "radnomo", "report", "--help"], cwd=work, env=env)

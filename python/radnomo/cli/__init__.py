@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "demo": "radnomo.cli.run:demo",
     "predict": "radnomo.cli.run:predict",
     "evaluate": "radnomo.cli.run:evaluate",
+    "report": "radnomo.cli.run:report",
 }
 
 

@@ -1,4 +1,4 @@
-"""``radnomo run``, ``radnomo demo``, ``radnomo predict`` and ``radnomo evaluate``."""
+"""``radnomo run``, ``radnomo demo``, ``radnomo predict``, ``radnomo evaluate`` and ``radnomo report``."""
 
 from __future__ import annotations
 
@@ -121,3 +121,19 @@ def evaluate(model, manifest, clinical, column_map, out_dir, workers, progress):
     else:
         click.echo("not evaluated (see the warnings above); scores written")
     click.echo(f"-> {out_dir}")
+
+
+@command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--pdf", is_flag=True, help="Also print the report to RUN_DIR/report/report.pdf with headless "
+                                          "Chromium (Debian: apt-get install chromium).")
+def report(run_dir, pdf):
+    """(Re)build the report of the finished run in RUN_DIR (a `radnomo run --out` folder, or a
+    `radnomo demo --out` folder): report.html, results.json, tables, figures and the pre-filled
+    TRIPOD+AI, CLEAR and METRICS checklists, from the run's files; nothing is refitted."""
+    from radnomo.report.rebuild import rebuild_report
+
+    with claim_output(run_dir, "dir"):
+        files = rebuild_report(run_dir, pdf=pdf)
+    for k, p in files.items():
+        click.echo(f"{k}: {p}")
