@@ -58,3 +58,41 @@ def separating_study_frame():
     env = ro.r("new.env()")
     ro.r["sys.source"](str(REPO / "tests" / "testthat" / "helper-separation.R"), envir=env)
     return cv.from_r(env["separating_study"]())
+
+
+#: Patients of the demo the test session runs (``RADNOMO_TEST_DEMO_N``).
+DEMO_N = int(os.environ.get("RADNOMO_TEST_DEMO_N", "60"))
+
+
+def demo_missing() -> str | None:
+    """Why the demo cannot run here (``None`` when it can): R with the radnomo R package
+    (fit_study), PyRadiomics and torch are needed."""
+    try:
+        from radnomo.stats.session import r_namespace
+
+        ns = r_namespace()
+        ns.find("fit_study")
+    except (ImportError, LookupError) as exc:  # no R / rpy2 / radnomo R package (MissingDependencyError), or an old one
+        return f"R / radnomo R package with fit_study not available: {exc}"
+    for mod in ("radiomics", "torch", "torchvision"):
+        try:
+            __import__(mod)
+        except ImportError:
+            return f"{mod} not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo end to end (synthetic cohort -> report), run once per test session and shared by
+    the demo tests (tests/python/pipeline/test_demo.py) and the browser tests of its report
+    (tests/python/report/test_browser_demo.py). ``RADNOMO_TEST_DEMO_DIR``: keep it in that folder
+    (reruns then reuse every finished stage). Skipped where R, PyRadiomics or torch are missing."""
+    why = demo_missing()
+    if why:
+        pytest.skip(why)
+    from radnomo.pipeline.demo import run_demo
+
+    keep = os.environ.get("RADNOMO_TEST_DEMO_DIR")
+    out = Path(keep) if keep else tmp_path_factory.mktemp("demo")
+    return run_demo(out, n=DEMO_N, workers=2, progress=False, log=lambda m: None)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from radnomo.report import tables as T
+from radnomo.report.anchors import ANCHORS
 from radnomo.report.build_figures import FigureSpec, Panel
 from radnomo.report.build_tables import TABLES, ReportInputs, TableSpec
 from radnomo.report.templating import data_uri
@@ -133,7 +134,27 @@ def sections(inp: ReportInputs, drawn: list[tuple[FigureSpec, list[Panel]]], rec
             if spec.section == sid and (panels or not skip_missing):
                 blocks.append(figure_block(spec, panels))
         out.append({"id": sid, "title": title, "intro": intro, "blocks": blocks})
+    number_tables(out)
     return out
+
+
+#: The journal's main tables keep their numbers (Table 1 baseline, Table 2 odds ratios, Table 3
+#: performance); the others are supplementary tables S1, S2, ... in page order.
+MAIN_TABLES = {ANCHORS["table1"]: 1, ANCHORS["table2"]: 2, ANCHORS["table3"]: 3}
+
+
+def number_tables(secs: list[dict]) -> None:
+    """Give every table block its number: 1-3 for the main tables, ``S<k>`` for the others."""
+    k = 0
+    for sec in secs:
+        for b in sec["blocks"]:
+            if b["type"] == "table":
+                t = b["table"]
+                if t["anchor"] in MAIN_TABLES:
+                    t["number"] = MAIN_TABLES[t["anchor"]]
+                else:
+                    k += 1
+                    t["number"] = f"S{k}"
 
 
 def anchor_labels(context: Mapping[str, Any]) -> dict[str, str]:

@@ -49,8 +49,9 @@ def _software(record: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _inputs(record: Mapping[str, Any], n_excluded: int) -> list[list[str]]:
-    rows = [[k.replace("_sha256", " (SHA-256)").replace("_", " ").capitalize(), _text(v)]
-            for k, v in (record.get("input_hashes") or {}).items()]
+    names = {"manifest_sha256": "Manifest (SHA-256)", "clinical_sha256": "Clinical table (SHA-256)",
+             "images_sha256": "Images and masks (SHA-256)"}
+    rows = [[names.get(k, k), _text(v)] for k, v in (record.get("input_hashes") or {}).items()]
     for s, c in (record.get("patients") or {}).items():
         rows.append([f"Patients, {s}", f"{c.get('n')} ({c.get('events')} events)"])
     rows.append(["Patients excluded by the cohort checks", str(n_excluded)])

@@ -6,49 +6,28 @@ Takes a few minutes on 2 cores (the demo's budget).
 
 from __future__ import annotations
 
+import html
 import json
 import os
-from pathlib import Path
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from test_report import assert_table_matches, parse_tables
+from test_report import cell, parse_tables, section
+
+from radnomo.report import tables as T
 
 pytestmark = pytest.mark.slow
 
-DEMO_N = int(os.environ.get("RADNOMO_TEST_DEMO_N", "60"))
-
-
-def _r_ready() -> str | None:
-    try:
-        from radnomo.stats.session import r_namespace
-
-        ns = r_namespace()
-        ns.find("fit_study")
-    except (ImportError, LookupError) as exc:  # no R / rpy2 / radnomo R package (MissingDependencyError), or an old one
-        return f"R / radnomo R package with fit_study not available: {exc}"
-    for mod in ("radiomics", "torch", "torchvision"):
-        try:
-            __import__(mod)
-        except ImportError:
-            return f"{mod} not installed"
-    return None
+DEMO_N = int(os.environ.get("RADNOMO_TEST_DEMO_N", "60"))  # as tests/python/conftest.py's demo_run
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    why = _r_ready()
-    if why:
-        pytest.skip(why)
-    from radnomo.pipeline.demo import run_demo
-
-    # RADNOMO_TEST_DEMO_DIR: keep the demo in that folder (reruns then reuse every finished stage)
-    keep = os.environ.get("RADNOMO_TEST_DEMO_DIR")
-    out = Path(keep) if keep else tmp_path_factory.mktemp("demo")
-    res = run_demo(out, n=DEMO_N, workers=2, progress=False, log=lambda m: None)
-    return res
+def demo(demo_run):
+    """The test session's demo run (tests/python/conftest.py: run once, shared with the browser tests)."""
+    return demo_run
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +59,42 @@ def test_report_has_every_table_and_figure(demo, results):
     figs = results["figures"]
     assert len(figs["roc"]) == 2 and len(figs["calibration"]) == 2 and len(figs["decision"]) == 2
     assert figs["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
-    n_img = page.count("data:image/png;base64,")
-    # 2 ROC + 2 calibration + 2 DCA + 2 validation + nomogram + SHAP (2 summaries + per-patient) + Grad-CAM (4)
-    assert n_img >= 2 + 2 + 2 + 2 + 1 + 2 + 4
-    for section in ("Table 1.", "Table 2.", "Table 3.", "DeLong", "Nomogram", "SHAP", "Grad-CAM", "Run record",
-                    "deviations", "oracle AUC", "Model fits", "Internal validation of the whole modelling process",
-                    "repeated stratified 5-fold cross-validation, 2 repeat(s)", "known to under-correct"):
-        assert section in page, section
+    assert figs["nomogram"] == ["figures/nomogram.png"] and len(figs["gradcam"]) == 4
+    assert len(figs["shap"]) == 2 + 2 * 2  # a summary and 2 patients per score (demo: report.shap_patients 2)
+    for f in (f for v in figs.values() for f in v):
+        assert (demo.out_dir / "report" / f).is_file(), f
+    # every figure embedded, none twice
+    assert page.count("data:image/png;base64,") == sum(len(v) for v in figs.values())
+    # the declared tables, numbered as a journal prints them, and the declared figures, all on the page
+    html_tables = parse_tables(page)
+    items = results["report_items"]
+    declared = [i for i in items if i["kind"] == "table"]
+    assert [i["anchor"] for i in declared] == list(html_tables)
+    assert {html_tables[a]["title"].split(".")[0] for a in ("table-1", "table-2", "table-3")} == \
+        {"Table 1", "Table 2", "Table 3"}
+    assert not [i for i in items if i["kind"] == "missing"]
+    for i in items:
+        assert f'id="{i["anchor"]}"' in page, i
+    for sid in ("headline", "warnings", "participants", "development", "performance", "validation",
+                "explainability", "checklists", "run-record"):
+        assert f'id="{sid}"' in page, sid
+    # the order: headline, warnings, Table 1, ..., checklists, run record
+    pos = [page.index(f'id="{a}"') for a in ("headline", "warnings", "table-1", "table-2", "table-3",
+                                             "table-validation", "fig-shap", "checklists", "run-record")]
+    assert pos == sorted(pos)
+    # internal names only in the CSVs: no raw term or column names in the tables and captions
+    body = page[page.index('id="participants"'):page.index('id="checklists"')]
+    body = re.sub(r'<p class="source">.*?</p>', "", body, flags=re.S)  # "Source: tables/<name>.csv" lines
+    text = html.unescape(re.sub(r"<[^>]+>", " ", body))  # what a reader sees (no ids, no image data)
+    for raw in ("lnafp", "neu_lym", "multiple_low_signal", "label = 1", "selection_dl_coefficients",
+                "dl_score_terms", "t2_P0001_k022", "pvp_original_"):
+        # (the nomogram's caption names R's axis terms with their labels: "lnafp = ln AFP")
+        assert raw not in re.sub(r"The axes carry the model's term names[^.]*\.", "", text), raw
+    # the checklists' exports beside the page
+    for key in ("tripod_ai", "clear", "metrics"):
+        assert (demo.out_dir / "report" / f"checklist_{key}.csv").is_file()
+        assert (demo.out_dir / "report" / f"checklist_{key}.md").is_file()
+    assert results["checklists"]["metrics"]["score"]["score"] is not None
     # Table 3 covers the four models on train and test, with the cut-off chosen on train
     m = pd.DataFrame(tables["metrics"])
     assert set(m.model) == {"clinical", "rad_score", "dl_score", "nomogram"} and set(m.set) == {"train", "test"}
@@ -94,13 +102,44 @@ def test_report_has_every_table_and_figure(demo, results):
         assert g.loc[g.set == "test", "threshold"].iloc[0] == g.loc[g.set == "train", "threshold"].iloc[0]
 
 
+def _model_name(results, model):
+    from radnomo.report.labels import DEFAULT_MODELS
+
+    return DEFAULT_MODELS[model]
+
+
 def test_html_numbers_agree_with_results_json_and_csv(demo, results):
-    html_tables = parse_tables(demo.report.read_text(encoding="utf-8"))
+    """The page's tables show results.json's numbers (formatted), which are the CSVs' numbers."""
+    page = demo.report.read_text(encoding="utf-8")
+    ht = parse_tables(page)
+    tables = results["tables"]
+    n = {s: (c["n"], c["events"]) for s, c in results["run_record"]["patients"].items()}
+    for r in tables["metrics"]:
+        after = {"train": "Training set", "test": "Test set"}[r["set"]] + " (n = %d, events = %d)" % n[r["set"]]
+        shown = cell(ht, "table-3", _model_name(results, r["model"]), "AUC (95% CI)", after=after)
+        assert shown == T.fmt_ci(r["auc"], r["auc_lower"], r["auc_upper"]), (r["model"], r["set"])
+        est, lo, hi = T.parse_ci(shown)
+        assert est == pytest.approx(r["auc"], abs=5e-4) and lo == pytest.approx(r["auc_lower"], abs=5e-4)
+        assert cell(ht, "table-3", _model_name(results, r["model"]), "Cut-off", after=after) == \
+            f"{r['threshold']:.3f}"
+    for r in tables["nomogram_coefficients"]:
+        if r["term"] not in ("(Intercept)", "Intercept"):
+            row = next(x for x in ht["table-model"]["rows"] if x[1].startswith(f"{r['estimate']:.3f} ("))
+            assert row[2] == T.fmt_or_ci(r["odds_ratio"], r["or_lower"], r["or_upper"]) and row[3] == \
+                T.fmt_p(r["p_value"])
+    lnafp = next(r for r in tables["clinical_univariable"] if r["term"] == "lnafp")
+    assert cell(ht, "table-2", "ln AFP (ln(ng/mL))", "Univariable OR (95% CI)") == \
+        T.fmt_or_ci(lnafp["odds_ratio"], lnafp["or_lower"], lnafp["or_upper"])
+    v = next(r for r in tables["validation_summary"] if r["model"] == "nomogram" and r["metric"] == "auc")
+    assert cell(ht, "table-validation", "AUC", "Corrected (95% CI)", after="DL-Rad-Clinical nomogram") == \
+        T.fmt_ci(v["corrected"], v["lower"], v["upper"])
+    age = next(r for r in tables["table1"] if r["variable"] == "age")
+    assert cell(ht, "table-1", "Age (years), mean ± SD", "Overall (n = 60)") == age["overall"]
+    # results.json holds the CSVs' numbers
     for name in ("table1", "clinical_multivariable", "metrics", "delong", "steps", "rad_score_terms",
                  "validation_summary", "selection_jaccard", "validation_resamples"):
-        assert_table_matches(html_tables[f"t-{name}"], results["tables"][name])
         csv = pd.read_csv(demo.out_dir / "report" / "tables" / f"{name}.csv")
-        js = pd.DataFrame(results["tables"][name])
+        js = pd.DataFrame(tables[name])
         num = csv.select_dtypes("number").columns
         np.testing.assert_allclose(csv[num].to_numpy(float), js[num].to_numpy(float), rtol=1e-12, equal_nan=True)
 
@@ -133,7 +172,14 @@ def test_run_record(results, demo):
     assert {"radiomics", "deep", "clinical", "nomogram"} <= set(steps.block)
     # warnings are shown at the top of the page, before the tables
     page = demo.report.read_text(encoding="utf-8")
-    assert rec["warnings"] and page.index("id='warnings'") < page.index("Table 1.")
+    assert rec["warnings"] and page.index('id="warnings"') < page.index('id="table-1"')
+    warn = html.unescape(section(page, "warnings"))
+    assert all(w in warn for w in rec["warnings"])
+    # the run record as tables: versions, seeds, hashes, timings
+    record = parse_record(page)
+    assert record["run-seeds"]["split"] == "20250101" and record["run-software"]["pyradiomics"]
+    assert record["run-inputs"]["Manifest (SHA-256)"] == rec["input_hashes"]["manifest_sha256"]
+    assert set(record["run-stages"]) >= {"split", "stats", "validate", "model"}
     # nothing that leaves the run (report, model) names this machine's folders
     root = str(demo.out_dir.resolve().parent)
     assert root not in page and root not in json.dumps(results)
@@ -142,22 +188,41 @@ def test_run_record(results, demo):
             assert root not in f.read_text(encoding="utf-8"), f
 
 
+def parse_record(page: str) -> dict[str, dict[str, str]]:
+    """The run record's parts: ``{part id: {key: value}}``."""
+    import re
+    from html import unescape
+
+    out = {}
+    parts = list(re.finditer(r'<div id="(run-[\w-]+)" class="record-part">', page))
+    for m, nxt in zip(parts, parts[1:] + [None]):
+        chunk = page[m.end():nxt.start() if nxt else page.index("</section>", m.end())]
+        rows = re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', chunk, re.S)
+        out[m.group(1)] = {unescape(k): unescape(v) for k, v in rows}
+    return out
+
+
 def test_nomogram_test_auc_is_shown_next_to_the_oracle_auc(results, demo):
-    """The synthetic cohort's oracle AUC (true risk vs outcome, ground_truth.json) is in the record
-    and in the page beside the nomogram's test AUC. (The clinical drivers: test_drivers.py.)"""
+    """The headline: the nomogram's test AUC (95% CI) beside its training AUC and the optimism-corrected
+    AUC, and the synthetic cohort's oracle AUC (ground_truth.json). (The clinical drivers: test_drivers.py.)"""
     oracle = results["run_record"]["oracle"]
     truth = json.loads((demo.out_dir.parent / "cohort" / "ground_truth.json").read_text(encoding="utf-8"))["outcome"]
     assert oracle["oracle_auc"] == truth["oracle_auc"] and 0.5 < oracle["oracle_auc"] <= 1
     assert set(oracle["drivers"]) == {"lnafp", "multiple_low_signal", "t2_pattern", "texture_pvp"}
     m = pd.DataFrame(results["tables"]["metrics"])
-    nomo_test = m.loc[(m.model == "nomogram") & (m.set == "test"), "auc"].iloc[0]
+    nomo = m.loc[m.model == "nomogram"].set_index("set")
     page = demo.report.read_text(encoding="utf-8")
-    assert f"Nomogram test AUC {nomo_test:.3f}" in page and f"oracle AUC {oracle['oracle_auc']:.3f}" in page
+    head = section(page, "headline")
+    for s in ("test", "train"):
+        r = nomo.loc[s]
+        assert T.fmt_ci(r.auc, r.auc_lower, r.auc_upper) in head, s
+    assert head.index("Test set AUC") < head.index("Training set AUC") < head.index("Optimism-corrected")
+    assert f"oracle AUC) on this cohort is {oracle['oracle_auc']:.3f}" in head
     # and the whole-pipeline (CV) corrected training AUC, with the estimator named
     v = pd.DataFrame(results["tables"]["validation_summary"])
     cv = v.loc[(v.model == "nomogram") & (v.metric == "auc")].iloc[0]
-    assert f"optimism-corrected training AUC {cv['corrected']:.3f}" in page and "5-fold CV x 2" in page
-    assert cv["test"] == pytest.approx(nomo_test, abs=1e-12)
+    assert T.fmt_ci(cv["corrected"], cv["lower"], cv["upper"]) in head and "5-fold CV x 2" in head
+    assert cv["test"] == pytest.approx(nomo.loc["test", "auc"], abs=1e-12)
 
 
 def test_validation_used_the_stats_settings_and_the_demos_budget(demo, results):
