@@ -99,7 +99,8 @@ def build_report(layout: RunLayout, config: StudyConfig, stages: Mapping[str, St
         "run_record": run_record_parts(record, out.dir, steps=records(inp.tables["steps"])
                                        if "steps" in inp.tables else [],
                                        n_excluded=len(inp.tables.get("excluded", ())))})
-    context["checklists"] = C.checklist_context(facts, anchor_labels=page.anchor_labels(context))
+    labels = page.anchor_labels(context)
+    context["checklists"] = page.only_shown(C.checklist_context(facts, anchor_labels=labels), labels)
     write_text_atomic(out.html, render_report(context))
     results["report_items"] = _items(context, out.dir)
     results["checklists"] = {c["key"]: {"counts": c["counts"], "score": c["score"]} for c in context["checklists"]}

@@ -173,3 +173,12 @@ def anchor_labels(context: Mapping[str, Any]) -> dict[str, str]:
     for part in context.get("run_record") or []:
         out[part["id"]] = f"Run record: {part['title']}"
     return out
+
+
+def only_shown(checklists: list[dict], labels: Mapping[str, str]) -> list[dict]:
+    """The checklists' "shown in" links limited to the anchors this page has (``labels``' keys):
+    a run without the validate stage, say, has no validation table to link to."""
+    for c in checklists:
+        for r in c["rows"]:
+            r["anchors"] = [a for a in r["anchors"] if a["id"] in labels]
+    return checklists

@@ -77,7 +77,7 @@ def _config(c: dict):
 @pytest.fixture(scope="module")
 def run_cohort(make_cohort, tmp_path_factory):
     """Run stats -> shap -> model -> report on a cohort; returns (ctx, results.json, report.html, ROC models drawn)."""
-    import radnomo.report.build as report
+    import radnomo.report.build_figures as report
 
     cache: dict[str, tuple] = {}
 
@@ -91,9 +91,9 @@ def run_cohort(make_cohort, tmp_path_factory):
         drawn: dict[str, list[str]] = {}
         plot_roc = report.plot_roc
 
-        def spy(scores, models, path, split, auc):
+        def spy(scores, models, path, split, auc, **kw):
             drawn[split] = list(models)
-            return plot_roc(scores, models, path, split, auc)
+            return plot_roc(scores, models, path, split, auc, **kw)
 
         report.plot_roc = spy
         try:
@@ -115,7 +115,10 @@ def run_cohort(make_cohort, tmp_path_factory):
 
 
 def _top_warnings(page: str) -> str:
-    return page[page.index("id='warnings'"):page.index("Table 1.")]
+    """The warnings section (after the headline, before the first table), as text."""
+    top = page[page.index('<section id="warnings"'):page.index('<section id="participants"')]
+    assert page.index('id="headline"') < page.index('id="warnings"')
+    return html.unescape(top)
 
 
 def _common(ctx, res: dict, page: str) -> None:
@@ -127,12 +130,25 @@ def _common(ctx, res: dict, page: str) -> None:
         "info", {}).get("warnings", [])]
     top = _top_warnings(page)
     for w in warns:
-        assert html.escape(w) in top
+        assert w in top
+    # every declared table and figure is either on the page or named as not available, at its anchor
+    from test_report import parse_tables
+
+    shown = parse_tables(page)
+    for item in res["report_items"]:
+        assert f'id="{item["anchor"]}"' in page
+        if item["kind"] == "missing":
+            assert "not available in this run" in item["text"] and item["anchor"] not in shown
+        elif item["kind"] == "table":
+            assert shown[item["anchor"]]["rows"], item
     assert not any("nomogram plot failed" in w for w in warns)
     # the fits table is there (empty without models), with one row per fitted model
     assert "fits" in res["tables"] and "steps" in res["tables"]
     # the whole-pipeline validation ran and has its section (a table, or why there is none)
-    assert res["validation"]["n_resamples"] in (0, 3) and "id='validation'" in page
+    assert res["validation"]["n_resamples"] in (0, 3) and '<section id="validation"' in page
+    # the checklists are filled and exported even for a degenerate run
+    assert res["checklists"]["tripod_ai"]["counts"]["filled"] > 0
+    assert (ctx.rundir.root / "report" / "checklist_metrics.csv").is_file()
 
 
 def test_separation_demo_like(run_cohort):
@@ -188,8 +204,11 @@ def test_no_model_at_all(run_cohort):
     assert res["validation"]["n_resamples"] == 0 and "validation_summary" not in res["tables"]
     assert "No model was fitted on the training set: nothing to validate." in page
     assert any(w.startswith("[validate] NoModelWarning") for w in warns)
-    t3 = page[page.index("Table 3."):]
-    assert t3[:t3.index("<h2>", 5)].count("Not available in this run.") == 1
+    missing = {i["anchor"]: i["text"] for i in res["report_items"] if i["kind"] == "missing"}
+    assert missing["table-3"].startswith("Performance of the clinical model, Rad score, DL score and nomogram: "
+                                         "not available in this run (no metrics.csv was written")
+    assert {"table-model", "fig-roc", "fig-nomogram", "table-validation"} <= set(missing)
+    assert "No model was fitted: there is no result to report" in page  # the headline says so
     assert (ctx.rundir.root / "model" / "model.json").exists()
 
 

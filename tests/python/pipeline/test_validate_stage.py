@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import N_TRAIN, run_stages, synth_config, write_upstream
-from test_report import assert_table_matches, parse_tables
+from test_report import cell, parse_tables, section
 
 
 def _direct(run, **kw):
@@ -126,34 +126,53 @@ def test_two_workers_from_a_threaded_process_give_the_same_results(synthetic_run
 
 
 def test_report_section_numbers_equal_results_json(synthetic_run):
+    from radnomo.report import tables as T
+
     root = synthetic_run.root
     res = json.loads((root / "report" / "results.json").read_text(encoding="utf-8"))
     page = (root / "report" / "report.html").read_text(encoding="utf-8")
-    cells = parse_tables(page)
+    tables = parse_tables(page)
     for name in ("validation_summary", "selection_jaccard", "validation_resamples"):
-        assert_table_matches(cells[f"t-{name}"], res["tables"][name])
         csv = pd.read_csv(root / "report" / "tables" / f"{name}.csv")
         js = pd.DataFrame(res["tables"][name])
         num = csv.select_dtypes("number").columns
         np.testing.assert_allclose(csv[num].to_numpy(float), js[num].to_numpy(float), rtol=1e-12, equal_nan=True)
-    assert cells["t-validation_summary"][0] == ["model", "metric", "apparent", "optimism", "corrected", "lower",
-                                                "upper", "test"]
+    # the page's validation table shows results.json's numbers, every model and metric
+    t = tables["table-validation"]
+    assert t["columns"] == ["Metric", "Apparent", "Optimism", "Corrected (95% CI)", "Test set"]
+    names = dict(T.VALIDATION_METRICS)
+    from radnomo.report.labels import DEFAULT_MODELS
+
+    for r in res["tables"]["validation_summary"]:
+        after = DEFAULT_MODELS[r["model"]]
+        assert cell(tables, "table-validation", names[r["metric"]], "Apparent", after=after) == T.fmt_num(r["apparent"])
+        assert cell(tables, "table-validation", names[r["metric"]], "Corrected (95% CI)", after=after) == \
+            T.fmt_ci(r["corrected"], r["lower"], r["upper"])
+        assert cell(tables, "table-validation", names[r["metric"]], "Test set", after=after) == T.fmt_num(r["test"])
+    for r in res["tables"]["selection_jaccard"]:
+        assert cell(tables, "table-selection-jaccard", T.BLOCK_NAMES[r["block"]], "Mean Jaccard index") == \
+            T.fmt_num(r["mean_jaccard"])
+    for r in res["tables"]["validation_resamples"]:
+        assert cell(tables, "table-validation-resamples", r["reason"][:1].upper() + r["reason"][1:], "Number") == \
+            str(r["n"])
     # the stage's CSV is what the report shows
     _same(pd.read_csv(root / "report" / "tables" / "validation_summary.csv"), _csv(synthetic_run, "validation_summary"),
           "summary")
     v = res["validation"]
     assert v["method"] == "cv" and v["n_resamples"] == 6 and v["settings"]["folds"] == 3
     assert res["figures"]["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
-    section = html.unescape(page[page.index("id='validation'"):page.index("Selected features and their weights")])
-    assert "repeated stratified 3-fold cross-validation, 2 repeat(s)" in section
-    assert "known to under-correct" in section and "rms::calibrate" in section
+    sec = html.unescape(section(page, "validation"))
+    assert "repeated stratified 3-fold cross-validation, 2 repeat(s)" in sec
+    assert "known to under-correct" in sec and "rms::calibrate" in sec
     # the run's setting differs from the study's (10 folds x 20): said so, workers not counted
-    assert "validation.folds 3 (study: 10)" in section and "validation.repeats 2 (study: 20)" in section
-    assert "validation.workers" not in section
-    # both corrected calibration curves are labelled in the figure's caption; tables not repeated below
-    assert "final-model-only bootstrap (rms::calibrate)" in section
-    other = page[page.index("<h2>Other tables</h2>"):]
-    assert "t-validation_summary" not in other and "t-selection_jaccard" not in other
+    assert "validation.folds 3 (study: 10)" in sec and "validation.repeats 2 (study: 20)" in sec
+    assert "validation.workers" not in sec
+    # both corrected calibration curves are labelled in the figure's caption; each table shown once
+    assert "final-model-only bootstrap correction (rms::calibrate; selection not repeated)" in sec
+    assert "whole-pipeline correction" in sec
+    for anchor in ("table-validation", "table-selection-jaccard", "fig-calibration-validation",
+                   "fig-selection-stability"):
+        assert page.count(f'id="{anchor}"') == 1 and f'id="{anchor}"' in sec
 
 
 def test_selection_stability_figure_picks_the_top_features_per_block():
@@ -193,7 +212,8 @@ def test_disabled_validation_is_not_run_and_the_report_says_so(synthetic_run, tm
     res = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
     assert res["validation"] is None and "validation_summary" not in res["tables"]
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert "Not run (validation.enabled: false)" in page
+    assert "Internal validation not run (validation.enabled: false)" in section(page, "validation")
+    assert "table-validation" not in page
     assert ctx.outcomes["report"].info["figures"].get("validation") is None
 
 

@@ -130,3 +130,27 @@ def test_facts_of_an_empty_run():
     f = C.facts_from_run({})
     for key in C.CHECKLISTS:
         assert len(C.fill(key, f)) == len(C.CHECKLISTS[key]["items"])
+
+
+def test_item_lists_are_package_data_and_every_filler_is_used(tmp_path, monkeypatch):
+    """The item lists come from checklists_data/*.yaml; each item names a filler that exists or
+    what the authors must supply; every filler answers some item; a bad file is refused by name."""
+    import yaml
+
+    used = set()
+    for key in C.KEYS:
+        doc = yaml.safe_load((C.DATA_DIR / f"{key}.yaml").read_text(encoding="utf-8"))
+        assert [str(d["number"]) for d in doc["items"]] == [i.number for i in C.CHECKLISTS[key]["items"]]
+        used |= {d["filler"] for d in doc["items"] if "filler" in d}
+        assert all(("filler" in d) != bool(d.get("authors")) for d in doc["items"]), key
+    assert used == set(C._fillers())
+    bad = tmp_path / "tripod_ai.yaml"
+    bad.write_text("name: X\ncitation: Y\nitems:\n- {number: '1', section: S, title: T, filler: nope}\n",
+                   encoding="utf-8")
+    monkeypatch.setattr(C, "DATA_DIR", tmp_path)
+    C.load_checklist.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="tripod_ai.yaml item 1: unknown filler 'nope'"):
+            C.load_checklist("tripod_ai")
+    finally:
+        C.load_checklist.cache_clear()
