@@ -32,7 +32,8 @@ def study_frame(data: pd.DataFrame, feature_columns, name: str = "data"):
     if missing:
         raise InputError(f"{name} lacks feature column(s) {missing[:10]}"
                          + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
-    narrow = data[[c for c in data.columns if c not in set(feature_columns)]]
+    wide = set(feature_columns)
+    narrow = data[[c for c in data.columns if c not in wide]]
     if not feature_columns:
         return cv.r_dataframe(narrow)
     m = cv.r_matrix(data[feature_columns])
