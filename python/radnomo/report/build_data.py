@@ -25,8 +25,8 @@ CSV_ONLY_SUFFIXES = ("_rotation", "_mwu")
 
 #: The validate stage's tables, in the order the report shows them.
 VALIDATION_TABLE_ORDER = ("validation_summary", "validation_performance", "validation_calibration",
-                          "selection_stability", "selection_counts", "selection_jaccard", "validation_resamples",
-                          "validation_timing")
+                          "validation_decision", "selection_stability", "selection_counts", "selection_jaccard",
+                          "validation_resamples", "validation_timing")
 
 
 def delong_matrix(delong: pd.DataFrame) -> dict[str, pd.DataFrame]:

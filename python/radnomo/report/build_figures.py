@@ -132,6 +132,17 @@ def _validation_calibration(inp: ReportInputs, layout: RunLayout, folder: Path) 
     return [Panel(p, f"Whole-pipeline correction: {v['estimator']}.", "plot")]
 
 
+def _validation_dca(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
+    v, vd = inp.validation, inp.get("validation_decision")
+    if v is None or vd is None or not (vd["model"] == "nomogram").any():
+        return []
+    dc = inp.get("decision")
+    test = None if dc is None else dc.loc[dc["set"] == "test"]
+    p = P.plot_validation_dca(vd, test, folder / "dca_validation.png", f"training set{_n(inp, 'train')}",
+                              v["short"], inp.labels.model("nomogram"))
+    return [Panel(p, f"Correction: {v['estimator']}.", "plot")]
+
+
 def _stability(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
     v, st = inp.validation, inp.get("selection_stability")
     if v is None or st is None:
@@ -198,6 +209,11 @@ FIGURES: tuple[FigureSpec, ...] = (
                "selection not repeated) and the whole-pipeline correction (every selection and fitting step "
                "repeated in each resample).", ("validation_calibration", "calibration_train_bootstrap"),
                "validation", _validation_calibration),
+    FigureSpec("validation", "fig-dca-validation", "Decision curve of the nomogram corrected for optimism",
+               "Opt-in net benefit on the training set: apparent and optimism-corrected by whole-pipeline "
+               "resampling; the band is the apparent curve's bootstrap percentile interval shifted by the "
+               "optimism (sampling uncertainty of the net benefit, not of the correction); the test set's "
+               "curve for comparison.", ("validation_decision", "decision"), "validation", _validation_dca),
     FigureSpec("validation", A["stability"], "Selection stability",
                "How often each of the most often selected features was selected over the resamples of the "
                "internal validation, per block.", ("selection_stability",), "validation", _stability),

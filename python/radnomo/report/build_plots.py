@@ -189,6 +189,39 @@ def plot_dca(dc: pd.DataFrame, path: Path, title: str, labels: Labels | None = N
 
 
 
+def plot_validation_dca(vd: pd.DataFrame, test: pd.DataFrame | None, path: Path, title: str, whole_label: str,
+                        model_label: str) -> Path:
+    """The nomogram's decision curve on the training set: apparent, optimism-corrected by whole-pipeline
+    resampling (with its band: the apparent bootstrap percentile interval shifted by the optimism),
+    beside the test set's curve and the treat-all / treat-none references."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    nom = vd.loc[vd["model"] == "nomogram"].sort_values("threshold")
+    ax.fill_between(nom.threshold, nom.lower, nom.upper, color="#c0392b", alpha=0.15, lw=0,
+                    label="95% band (shifted bootstrap percentile)")
+    ax.plot(nom.threshold, nom.apparent, color="0.35", lw=1.2, label="Apparent (training set)")
+    ax.plot(nom.threshold, nom.corrected, color="#c0392b", lw=2.0, label=f"Optimism-corrected ({whole_label})")
+    if test is not None and len(test):
+        t = test.loc[test["model"] == "nomogram"].sort_values("threshold")
+        ax.plot(t.threshold, t.net_benefit, color="#2e86c1", lw=1.4, ls="-.", label="Test set")
+    for ref, style, lab in (("all", dict(color="0.5", ls="--"), "Treat all"), ("none", dict(color="k", lw=0.8),
+                                                                                "Treat none")):
+        r = vd.loc[vd["model"] == ref].sort_values("threshold")
+        if len(r):
+            ax.plot(r.threshold, r.apparent, label=lab, **style)
+    finite = np.concatenate([nom.apparent.to_numpy(float), nom.upper.to_numpy(float)])
+    finite = finite[np.isfinite(finite)]
+    ax.set_ylim(-0.05, 1.1 * max(0.05, finite.max() if finite.size else 0.05))
+    ax.set_xlabel("Threshold probability")
+    ax.set_ylabel("Net benefit")
+    ax.set_title(f"{model_label}: {title}", fontsize=10)
+    ax.legend(fontsize=7.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_history(history: pd.DataFrame, path: Path, labels: Labels | None = None) -> Path:
     """The deep models' training: loss and training-set AUC per epoch, one line per sequence."""
     labels = labels or Labels()
