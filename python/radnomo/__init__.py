@@ -5,6 +5,6 @@ pipeline driver and the bridge (:mod:`radnomo.stats`) to the radnomo R package,
 which holds the statistics.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]
