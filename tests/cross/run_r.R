@@ -73,6 +73,7 @@ write_df(cal$curve, "calibration_curve")
 write_df(cal$stats, "calibration_stats")
 calb <- calibration(clin$label, predict(nm, clin, type = "response"), fit = nm, B = 40, seed = 3)
 write_df(calb$bootstrap, "calibration_bootstrap")
+write_df(calb$optimism_corrected, "calibration_optimism")
 
 write_df(baseline_table(clin, "label", c("age", "lnafp", "mls", "sex", "child_pugh")), "baseline")
 

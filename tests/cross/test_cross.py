@@ -134,6 +134,7 @@ def test_calibration_identical(r_out, clin):
         warnings.simplefilter("ignore")
         calb = stats.calibration(clin["label"], nm.predict(clin), fit=nm, B=40, seed=3)
     assert_same(calb.bootstrap, _read(r_out, "calibration_bootstrap"), "calibration bootstrap")
+    assert_same(calb.optimism_corrected, _read(r_out, "calibration_optimism"), "calibration optimism (rms::validate)")
 
 
 def test_baseline_table_identical(r_out, clin):

@@ -61,12 +61,14 @@ def plot_decision_curve(dc: pd.DataFrame, file, ylim=None) -> Path:
 
 @dataclass(frozen=True)
 class Calibration(RFit):
-    """Calibration of predicted risks: grouped curve, statistics and (with a fit) bootstrap curves."""
+    """Calibration of predicted risks: grouped curve, statistics and (with a fit) bootstrap curves
+    and ``optimism_corrected`` (rms::validate's table: index, apparent, optimism, corrected, n)."""
 
     curve: pd.DataFrame = None
     stats: pd.DataFrame = None
     bootstrap: pd.DataFrame | None = None
     bootstrap_resamples: dict | None = None
+    optimism_corrected: pd.DataFrame | None = None
 
 
 @bridged
@@ -92,8 +94,10 @@ def calibration_from_r(h: cv.RHandle) -> Calibration:
     counts = None
     if res is not None and not isinstance(res, type(cv.ri.NULL)):
         counts = {str(k): int(v) for k, v in zip(cv._names(res) or [], res)}
+    oc = h.component("optimism_corrected")
     return Calibration(robj=h, curve=h.component("curve"), stats=h.component("stats"),
-                       bootstrap=boot if isinstance(boot, pd.DataFrame) else None, bootstrap_resamples=counts)
+                       bootstrap=boot if isinstance(boot, pd.DataFrame) else None, bootstrap_resamples=counts,
+                       optimism_corrected=oc if isinstance(oc, pd.DataFrame) else None)
 
 
 @bridged
