@@ -24,6 +24,7 @@ import pandas as pd
 
 from radnomo.errors import InputError
 from radnomo.stats._lock import bridged as _locked
+from radnomo.stats._rstart import start_r
 
 # rpy2 is imported lazily by the session; these helpers take the modules as
 # attributes of this namespace once loaded (see _load()).
@@ -34,7 +35,7 @@ ro = None  # rpy2.robjects
 def _load():
     global ri, ro
     if ri is None:
-        import rpy2.rinterface as _ri
+        _ri = start_r()  # before rpy2.robjects, which would start R without restoring the environment
         import rpy2.robjects as _ro
 
         ri, ro = _ri, _ro

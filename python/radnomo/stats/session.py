@@ -38,6 +38,7 @@ from radnomo.errors import (  # noqa: F401  (warning classes re-exported: radnom
 )
 
 from radnomo.stats import _convert as cv
+from radnomo.stats._rstart import start_r
 from radnomo.stats._lock import bridged, r_lock  # noqa: F401  (bridged: re-exported for the bridge modules)
 
 R_PACKAGE = "radnomo"
@@ -51,28 +52,6 @@ ERROR_CLASSES = R_ERROR_CLASSES
 _state: dict[str, Any] = {}
 
 
-def _start_r(ri) -> None:
-    """Start embedded R without leaking its library path to child processes.
-
-    R's start-up sets LD_LIBRARY_PATH (/usr/lib/R/lib:/usr/lib/x86_64-linux-gnu:...)
-    in the process environment. Worker processes started later (the image
-    engine's process pool) would inherit it and could load the system's
-    libpython instead of this interpreter's, failing on import. The loader
-    reads LD_LIBRARY_PATH only at process start, so restoring it does not
-    affect the running R.
-    """
-    if getattr(ri, "rpy2_embeddedR_isinitialized", 0) or _state.get("r_started"):
-        return
-    saved = os.environ.get("LD_LIBRARY_PATH")
-    ri.initr_simple()  # rpy2 3.5 (pinned; requirements.txt)
-    if saved is None:
-        os.unsetenv("LD_LIBRARY_PATH")
-        os.environ.pop("LD_LIBRARY_PATH", None)
-    else:
-        os.environ["LD_LIBRARY_PATH"] = saved  # also calls putenv
-    _state["r_started"] = True
-
-
 def _init():
     if "bridge_call" in _state:
         return _state
@@ -84,7 +63,7 @@ def _init():
             f"rpy2/R could not be loaded ({exc}). Install R and rpy2 (run 'make setup' "
             "in the radnomo repository, or see README: Installation)."
         ) from exc
-    _start_r(ri)
+    start_r()
     # bootstrap: the only base R functions used by name load the package's namespace
     require = ri.baseenv.find("requireNamespace")
     missing = [p for p in (R_PACKAGE, *REQUIRED_R_PACKAGES)
@@ -175,10 +154,8 @@ def r_package_versions(packages=(R_PACKAGE, *REQUIRED_R_PACKAGES, "rmda", "arrow
     package, so it reads the versions with base R's own functions, not through
     ``bridge_call``.
     """
-    import rpy2.rinterface as ri
-
     with r_lock:
-        _start_r(ri)
+        ri = start_r()
         require = ri.baseenv.find("requireNamespace")
         pv = ri.baseenv.find("asNamespace")(ri.StrSexpVector(["utils"])).find("packageVersion")
         as_char = ri.baseenv.find("as.character")

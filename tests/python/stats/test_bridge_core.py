@@ -313,3 +313,30 @@ def test_starting_r_leaves_tz_alone(tz):
     assert "timedatectl" not in res.stderr and "systemd" not in res.stderr, res.stderr
     if tz is not None:
         assert tz in res.stdout
+
+
+@pytest.mark.parametrize("first", ["roc_metrics", "conversion"])
+def test_starting_r_restores_ld_library_path(first):
+    """R's start-up prefixes LD_LIBRARY_PATH with its own library folders; radnomo restores it,
+    whichever way R is first reached (a bridge function, or a converter such as the ones
+    predict/evaluate call first, whose ``import rpy2.robjects`` would start R by itself), so that
+    worker processes started afterwards load this interpreter's libraries, not the system's.
+    (Seen: ``radnomo predict --workers 2`` failed in its forkserver workers.)"""
+    code = textwrap.dedent(f"""
+        import os
+        before = os.environ.get("LD_LIBRARY_PATH")
+        if "{first}" == "roc_metrics":
+            from radnomo import stats
+            stats.roc_metrics([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4])
+        else:
+            from radnomo.stats import _convert
+            _convert.r_strvec(["a"])
+        from rpy2.rinterface_lib import embedded
+        assert embedded.isinitialized()
+        after = os.environ.get("LD_LIBRARY_PATH")
+        print("LD", before, after)
+        assert before == after, (before, after)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
