@@ -100,4 +100,5 @@ def run(ctx: RunContext, d: Path) -> dict:
 # the deep engine's caches (checkpoints, per-slice features) are keyed by weights and slice settings,
 # not by the images: dropped when this stage's inputs changed
 STAGE = Stage(name="deep", inputs=("preprocess", "split"), outputs=("deep.parquet", "history.csv", "gradcam.csv"),
-              key=key, run=run, clean_on_change=("models", ".deep.parquet.parts", "gradcam"))
+              key=key, run=run, clean_on_change=("models", ".deep.parquet.parts", "gradcam"),
+              log_warnings=True)  # patients that failed: named on the console too

@@ -14,10 +14,20 @@ from radnomo.parallel import hash_key
 from radnomo.pipeline.context import RunContext, Stage, code_versions
 
 
+def _sha256_or_missing(path: Path) -> str:
+    """The file's SHA-256, or a marker naming why it cannot be read: a missing or unreadable image
+    is the preprocess stage's per-patient error (that patient is reported and left out, the others
+    go on), not a reason to stop the run while computing the cache key."""
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        return f"unreadable:{type(exc).__name__}"
+
+
 def image_hashes(manifest_csv: Path) -> str:
     """One hash of every image's and mask's SHA-256 of a manifest."""
     man = read_manifest(manifest_csv)
-    h = {f"{p}/{s}": [file_sha256(man.image_path(p, s)), file_sha256(man.mask_path(p, s))]
+    h = {f"{p}/{s}": [_sha256_or_missing(man.image_path(p, s)), _sha256_or_missing(man.mask_path(p, s))]
          for p in man.patients for s in man.sequences}
     return hash_key(h)
 
@@ -43,4 +53,5 @@ def run(ctx: RunContext, d: Path) -> dict:
     return {"enabled": True, "n_ok": res.n_ok, "n_failed": res.n_failed, "n_cached": res.n_cached, "warnings": msgs}
 
 
-STAGE = Stage(name="preprocess", inputs=("split",), outputs=("manifest.csv",), key=key, run=run)
+STAGE = Stage(name="preprocess", inputs=("split",), outputs=("manifest.csv",), key=key, run=run,
+              log_warnings=True)  # patients that failed: named on the console too

@@ -41,4 +41,4 @@ def run(ctx: RunContext, d: Path) -> dict:
 
 
 STAGE = Stage(name="radiomics", inputs=("preprocess",), outputs=("radiomics.parquet", "params.yaml"), key=key,
-              run=run)
+              run=run, log_warnings=True)  # patients that failed: named on the console too
