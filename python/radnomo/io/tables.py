@@ -66,12 +66,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"table not found: {path}")
-    if path.suffix.lower() == ".parquet":
-        df = pd.read_parquet(path)
-    elif path.suffix.lower() in (".csv", ".txt"):
-        df = pd.read_csv(path, dtype={"patient_id": str})
-    else:
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".txt"):
         raise InputError(f"table {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
+    try:
+        df = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path, dtype={"patient_id": str})
+    except pd.errors.EmptyDataError:
+        raise InputError(f"table {path} is empty (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise InputError(f"table {path} could not be read: {exc}") from None
     if "patient_id" in df.columns:
         df["patient_id"] = df["patient_id"].astype(str)
     return df
