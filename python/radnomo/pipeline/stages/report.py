@@ -22,6 +22,10 @@ def key(ctx: RunContext) -> dict:
 
 
 def run(ctx: RunContext, d: Path) -> dict:
+    stale = ctx.layout.report.dir / "report.pdf"  # printed from an earlier build: it would contradict the new page
+    if stale.exists():
+        stale.unlink()
+        ctx.log("[report] the PDF of the previous report was removed (radnomo report RUN_DIR --pdf prints the new one)")
     return build_report(ctx.layout, ctx.config, ctx.outcomes)
 
 
