@@ -60,14 +60,24 @@ def _items(context: dict, report_dir: Path) -> list[dict]:
     return out
 
 
-def _subtitle(record: Mapping) -> str | None:
+def _subtitle(record: Mapping, analysed: Mapping[str, tuple[int, int]] | None = None) -> str | None:
+    """Patients and events per set as split; where fewer were analysed (patients left out for
+    lack of features), the analysed counts, which the tables use, with the split's in brackets."""
     counts = record.get("patients") or {}
     if not counts:
         return None
+    analysed = analysed or {}
     names = {"train": "training set", "test": "test set"}
     order = sorted(counts, key=lambda k: ({"train": 0, "test": 1}.get(k, 2), k))
-    return ", ".join(f"{names.get(k, k)} {counts[k].get('n')} patients ({counts[k].get('events')} events)"
-                     for k in order).capitalize()
+    parts = []
+    for k in order:
+        n, ev = counts[k].get("n"), counts[k].get("events")
+        if k in analysed and analysed[k][0] != n:
+            parts.append(f"{names.get(k, k)} {analysed[k][0]} patients analysed ({analysed[k][1]} events; "
+                         f"{n} in the split)")
+        else:
+            parts.append(f"{names.get(k, k)} {n} patients ({ev} events)")
+    return ", ".join(parts).capitalize()
 
 
 def build_report(layout: RunLayout, config: StudyConfig, stages: Mapping[str, StageOutcome],
@@ -92,7 +102,7 @@ def build_report(layout: RunLayout, config: StudyConfig, stages: Mapping[str, St
     facts = C.facts_from_run(results)
     exported = C.export_all(facts, out.dir)
     context = number_items({
-        "title": config.report.title, "subtitle": _subtitle(record),
+        "title": config.report.title, "subtitle": _subtitle(record, inp.set_n),
         "generated": f"radnomo {__version__}; tables in tables/*.csv, numbers in results.json",
         "headline": page.headline(inp, record), "warnings": list(record["warnings"]),
         "deviations": page.deviations(record), "sections": page.sections(inp, drawn, record),
