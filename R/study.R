@@ -264,6 +264,29 @@ check_study_data <- function(data, needed, arg) {
   invisible(TRUE)
 }
 
+#' Patient identifiers must be unique within a set
+#' @noRd
+check_unique_ids <- function(ids, id, arg) {
+  dup <- unique(as.character(ids[duplicated(ids)]))
+  if (length(dup)) {
+    abort("'", arg, "' has ", length(dup), " duplicated patient id(s) in column '", id, "': ", name_list(dup),
+          ". Each patient must have one row.")
+  }
+  invisible(TRUE)
+}
+
+#' The columns of a feature block must be numeric (named by block and data set)
+#' @noRd
+check_numeric_block <- function(data, cols, block, arg) {
+  if (!length(cols)) return(invisible(TRUE))
+  ok <- vapply(cols, function(v) is.numeric(data[[v]]) || is.logical(data[[v]]), logical(1))
+  if (!all(ok)) {
+    abort("'", arg, "': the ", block, " column(s) ", name_list(cols[!ok]), " are not numeric (",
+          class(data[[cols[!ok][1L]]])[1L], "); feature columns must be numeric.")
+  }
+  invisible(TRUE)
+}
+
 #' Outcome coding fixed on the training set
 #' @noRd
 outcome_coder <- function(y_train, outcome, event = NULL) {

@@ -161,3 +161,24 @@ test_that("calibration in fit_study sizes its risk groups to the set and treats 
   expect_identical(te$stats$hl_df, nrow(te$curve))        # validation: G df
   expect_identical(tr$stats$hl_df, nrow(tr$curve) - 2L)   # development: G - 2 df
 })
+
+test_that("duplicated patient ids and patients in both sets are input errors (no silent leakage)", {
+  s <- study_data()
+  tr <- s$train
+  tr$patient_id[2] <- tr$patient_id[1]
+  expect_error(fit_study(tr, s$test, outcome = "label", radiomics = s$radiomics, clinical = c("age", "sex"), B = 30),
+               "duplicated patient id", class = "radnomo_input_error")
+  te <- s$test
+  te$patient_id[1:2] <- s$train$patient_id[5:6]
+  expect_error(fit_sim_study(s, test = te), "in both 'train' and 'test'", class = "radnomo_input_error")
+  expect_error(validate_study(tr, radiomics = s$radiomics, clinical = c("age", "sex")), "duplicated patient id",
+               class = "radnomo_input_error")
+})
+
+test_that("a non-numeric feature column is named with its block and data set", {
+  s <- study_data()
+  tr <- s$train
+  tr$rad02 <- as.character(tr$rad02)
+  expect_error(fit_study(tr, s$test, outcome = "label", radiomics = s$radiomics, clinical = "age", B = 30),
+               "'train': the radiomics column\\(s\\) 'rad02' are not numeric", class = "radnomo_input_error")
+})
