@@ -58,7 +58,8 @@ def test_report_has_every_table_and_figure(demo, results):
         assert (demo.out_dir / "report" / "tables" / f"{name}.csv").exists()
     figs = results["figures"]
     assert len(figs["roc"]) == 2 and len(figs["calibration"]) == 2 and len(figs["decision"]) == 2
-    assert figs["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
+    assert figs["validation"] == ["figures/calibration_validation.png", "figures/dca_validation.png",
+                                "figures/selection_stability.png"]
     assert figs["nomogram"] == ["figures/nomogram.png"] and len(figs["gradcam"]) == 4
     assert len(figs["shap"]) == 2 + 2 * 2  # a summary and 2 patients per score (demo: report.shap_patients 2)
     for f in (f for v in figs.values() for f in v):

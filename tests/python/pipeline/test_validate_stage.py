@@ -160,7 +160,8 @@ def test_report_section_numbers_equal_results_json(synthetic_run):
           "summary")
     v = res["validation"]
     assert v["method"] == "cv" and v["n_resamples"] == 6 and v["settings"]["folds"] == 3
-    assert res["figures"]["validation"] == ["figures/calibration_validation.png", "figures/selection_stability.png"]
+    assert res["figures"]["validation"] == ["figures/calibration_validation.png", "figures/dca_validation.png",
+                                              "figures/selection_stability.png"]
     sec = html.unescape(section(page, "validation"))
     assert "repeated stratified 3-fold cross-validation, 2 repeat(s)" in sec
     assert "known to under-correct" in sec and "rms::calibrate" in sec

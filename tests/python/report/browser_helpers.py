@@ -130,7 +130,8 @@ def pdf_page_count(pdf: str | Path) -> int:
     """Number of pages: ``pdfinfo`` (poppler-utils) when installed, else the page objects counted in
     the file (Chromium writes uncompressed page dictionaries)."""
     if shutil.which("pdfinfo"):
-        out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, encoding="utf-8",
+                             errors="replace", check=True).stdout
         return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
     data = Path(pdf).read_bytes()
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
@@ -146,8 +147,8 @@ def pdf_text(pdf: str | Path) -> str | None:
     except ImportError:
         pass
     if shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(["pdftotext", "-enc", "UTF-8", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, encoding="utf-8", errors="replace", check=True).stdout
     return None
 
 
