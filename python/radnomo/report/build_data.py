@@ -106,7 +106,9 @@ def run_record(layout: RunLayout, config: StudyConfig, stages: Mapping[str, Stag
     if ref is None:
         p = study_config_path()
         ref = load_config(p).raw if p else None
-    deviations = config_diff(raw, ref) if ref is not None else []
+    # display names (labels:) change no number: not a deviation from the study's methods
+    deviations = [d for d in (config_diff(raw, ref) if ref is not None else [])
+                  if not str(d.get("setting", "")).startswith("labels.") and d.get("setting") != "labels"]
     timings, warns = {}, []
     for name, o in stages.items():
         rec = records.read_record(name) or {}

@@ -36,7 +36,8 @@ class Panel:
 @dataclass(frozen=True)
 class FigureSpec:
     """One declared figure: ``section``, ``anchor``, ``title``, ``caption``, ``sources`` (CSV tables
-    or stage files it shows), ``results_key`` (its key in ``results.json["figures"]``) and ``draw``
+    or stage files it shows; ``title`` may name ``{nomogram}``, the study's label of the nomogram),
+    ``results_key`` (its key in ``results.json["figures"]``) and ``draw``
     (inputs, layout, figures folder -> panels)."""
 
     section: str
@@ -193,23 +194,23 @@ A = ANCHORS
 
 # Long on purpose: the declared list of the report's figures (one entry each, in page order)
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("development", A["nomogram"], "The DL-Rad-Clinical nomogram",
+    FigureSpec("development", A["nomogram"], "The {nomogram}",
                "Points per predictor; the total points give the predicted probability of the outcome.",
                ("nomogram_coefficients", "stats/nomogram.png"), "nomogram", _nomogram),
     FigureSpec("performance", A["roc"], "ROC curves", "ROC curves of the models; AUCs with their DeLong 95% CIs "
                "are in the performance table.", ("scores", "metrics"), "roc", _roc),
-    FigureSpec("performance", A["calibration"], "Calibration of the nomogram",
+    FigureSpec("performance", A["calibration"], "Calibration of the {nomogram}",
                "Predicted probability versus observed proportion; the dashed line is perfect calibration.",
                ("calibration_train_curve", "calibration_test_curve", "calibration_train_bootstrap"), "calibration",
                _calibration),
     FigureSpec("performance", A["dca"], "Decision curves", "Net benefit of the models against treating all or "
                "no patients, by threshold probability.", ("decision",), "decision", _dca),
-    FigureSpec("validation", "fig-calibration-validation", "Calibration of the nomogram corrected two ways",
+    FigureSpec("validation", "fig-calibration-validation", "Calibration of the {nomogram} corrected two ways",
                "Training set: apparent calibration, the final-model-only bootstrap correction (rms::calibrate; "
                "selection not repeated) and the whole-pipeline correction (every selection and fitting step "
                "repeated in each resample).", ("validation_calibration", "calibration_train_bootstrap"),
                "validation", _validation_calibration),
-    FigureSpec("validation", "fig-dca-validation", "Decision curve of the nomogram corrected for optimism",
+    FigureSpec("validation", "fig-dca-validation", "Decision curve of the {nomogram} corrected for optimism",
                "Opt-in net benefit on the training set: apparent and optimism-corrected by whole-pipeline "
                "resampling; the band is the apparent curve's bootstrap percentile interval shifted by the "
                "optimism (sampling uncertainty of the net benefit, not of the correction); the test set's "

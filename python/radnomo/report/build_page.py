@@ -111,13 +111,15 @@ def table_block(spec: TableSpec, inp: ReportInputs) -> dict:
     return {"type": "table", "table": spec.make(inp, spec).to_dict()}
 
 
-def figure_block(spec: FigureSpec, panels: list[Panel]) -> dict:
-    """A declared figure's block (its panels embedded as data URIs), or a warning naming it."""
+def figure_block(spec: FigureSpec, panels: list[Panel], nomogram: str = "DL-Rad-Clinical nomogram") -> dict:
+    """A declared figure's block (its panels embedded as data URIs), or a warning naming it;
+    ``nomogram``: the study's label of the nomogram, used in the titles that name it."""
+    title = spec.title.format(nomogram=nomogram)
     if not panels:
-        return {"type": "warning", "id": spec.anchor, "text": f"{spec.title}: not available in this run."}
+        return {"type": "warning", "id": spec.anchor, "text": f"{title}: not available in this run."}
     many = len(panels) > 1
-    figs = [{"id": f"{spec.anchor}-{p.suffix}", "src": data_uri(p.path), "alt": f"{spec.title}: {p.caption}",
-             "caption": f"{spec.title}. {p.caption}" + ("" if many else f" {spec.caption}")} for p in panels]
+    figs = [{"id": f"{spec.anchor}-{p.suffix}", "src": data_uri(p.path), "alt": f"{title}: {p.caption}",
+             "caption": f"{title}. {p.caption}" + ("" if many else f" {spec.caption}")} for p in panels]
     return {"type": "figures", "id": spec.anchor, "caption": spec.caption if many else None, "figures": figs}
 
 
@@ -132,7 +134,7 @@ def sections(inp: ReportInputs, drawn: list[tuple[FigureSpec, list[Panel]]], rec
                 blocks.append(table_block(spec, inp))
         for spec, panels in drawn:
             if spec.section == sid and (panels or not skip_missing):
-                blocks.append(figure_block(spec, panels))
+                blocks.append(figure_block(spec, panels, inp.labels.model("nomogram")))
         out.append({"id": sid, "title": title, "intro": intro, "blocks": blocks})
     number_tables(out)
     return out
