@@ -111,12 +111,16 @@ class SyntheticRun:
 
 
 def _r_or_skip():
-    try:
-        from radnomo.stats.session import r_namespace
+    """Skip only where R, rpy2 or the R package is missing (a missing optional dependency); any
+    other failure — an R package without validate_study, a broken session — fails the tests."""
+    from radnomo.errors import MissingDependencyError
+    from radnomo.stats.session import r_namespace
 
-        r_namespace().find("validate_study")
-    except Exception as exc:  # noqa: BLE001 - no R, no radnomo R package, or an old one
-        pytest.skip(f"R / radnomo R package with validate_study not available: {exc}")
+    try:
+        ns = r_namespace()
+    except MissingDependencyError as exc:
+        pytest.skip(f"R / the radnomo R package not available: {exc}")
+    ns.find("validate_study")  # LookupError (a failure, not a skip) for an outdated R package
 
 
 @pytest.fixture(scope="session")

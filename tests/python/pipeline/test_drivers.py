@@ -21,12 +21,13 @@ from radnomo.pipeline.config import STUDY_CLINICAL
 
 @pytest.fixture(scope="module")
 def study():
-    try:
-        from radnomo.stats.session import r_namespace
+    from radnomo.errors import MissingDependencyError
+    from radnomo.stats.session import r_namespace
 
-        r_namespace().find("fit_study")
-    except Exception as exc:
-        pytest.skip(f"R / radnomo R package with fit_study not available: {exc}")
+    try:
+        r_namespace()
+    except MissingDependencyError as exc:  # only a missing optional dependency skips
+        pytest.skip(f"R / the radnomo R package not available: {exc}")
     import warnings
 
     from radnomo.stats import fit_study
