@@ -603,7 +603,9 @@ run_resamples <- function(n_tasks, run_one, workers, progress) {
     backend <- getOption("radnomo.parallel", if (.Platform$OS.type == "unix") "fork" else "psock")
     if (isTRUE(progress)) message("validate_study: ", n_tasks, " resamples on ", workers, " ", backend, " workers")
     if (backend == "fork") {
-      return(parallel::mclapply(seq_len(n_tasks), run_one, mc.cores = workers, mc.preschedule = TRUE))
+      # one fork per resample, handed to the next free worker: resamples differ in cost (a
+      # bootstrap sample's duplicates let more features through), so static halves idle a core
+      return(parallel::mclapply(seq_len(n_tasks), run_one, mc.cores = workers, mc.preschedule = FALSE))
     }
     cl <- parallel::makePSOCKcluster(workers)
     on.exit(parallel::stopCluster(cl), add = TRUE)
@@ -611,7 +613,10 @@ run_resamples <- function(n_tasks, run_one, workers, progress) {
       Sys.setenv(TZ = "UTC")
       suppressPackageStartupMessages(requireNamespace("radnomo", quietly = TRUE))
     })
-    return(parallel::parLapply(cl, seq_len(n_tasks), run_one))
+    # load-balanced chunks (about four per worker): each chunk ships run_one's environment (the
+    # feature matrices) once, and a worker that finishes early takes the next chunk
+    return(parallel::parLapplyLB(cl, seq_len(n_tasks), run_one,
+                                 chunk.size = max(1L, ceiling(n_tasks / (4L * workers)))))
   }
   out <- vector("list", n_tasks)
   step <- max(1L, n_tasks %/% 10L)
