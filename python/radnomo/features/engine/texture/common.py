@@ -34,3 +34,19 @@ def _present(counts, levels, axes: int, xp):
 
 def _index_dtype(xp):
     return np.int64 if xp.name == "numpy" else xp.torch.int64
+
+
+def _per_angle(P, weights, xp):
+    """Angle matrices ``P`` (..., ..., n_angles) as PyRadiomics combines them: summed with
+    ``weights`` when given (``weightingNorm``), angles with an empty matrix dropped (when more than
+    one), and each angle's total (NaN for an empty one). Returns ``(P, totals)``."""
+    if weights is not None:
+        P = xp.sum(P * xp.asarray(weights)[None, None, :], 2, keepdims=True)
+    totals = xp.sum(P, (0, 1))
+    if P.shape[2] > 1:
+        keep = totals != 0
+        if not bool(keep.all()):
+            P = P[:, :, keep]
+            totals = totals[keep]
+    totals[totals == 0] = float("nan")
+    return P, totals

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from radnomo.features.engine.backend import EPS
-from radnomo.features.engine.texture.common import _evaluate, _present
+from radnomo.features.engine.texture.common import _evaluate, _per_angle, _present
 
 
 # Long on purpose: a flat table of PyRadiomics' 24 GLCM formulas over shared intermediate sums
@@ -19,15 +19,7 @@ def glcm_features(counts, levels, names, xp, *, symmetrical: bool = True, weight
     P = _present(counts, levels, 2, xp)
     if symmetrical:
         P = P + P.transpose(1, 0, 2) if xp.name == "numpy" else P + P.permute(1, 0, 2)
-    if weights is not None:
-        P = xp.sum(P * xp.asarray(weights)[None, None, :], 2, keepdims=True)
-    sumP = xp.sum(P, (0, 1))
-    if P.shape[2] > 1:
-        keep = sumP != 0
-        if not bool(keep.all()):
-            P = P[:, :, keep]
-            sumP = sumP[keep]
-    sumP[sumP == 0] = float("nan")
+    P, sumP = _per_angle(P, weights, xp)
     P = P / sumP[None, None, :]
 
     ng = int(np.max(levels))

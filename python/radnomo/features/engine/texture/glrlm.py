@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from radnomo.features.engine.backend import EPS
-from radnomo.features.engine.texture.common import _evaluate, _present
+from radnomo.features.engine.texture.common import _evaluate, _per_angle, _present
 
 
 # Long on purpose: a flat table of PyRadiomics' 16 GLRLM formulas over shared intermediate sums
@@ -15,15 +15,7 @@ def glrlm_features(counts, levels, names, xp, *, weights=None) -> dict[str, floa
     ``weights`` (per angle, ``weightingNorm``): the angles' matrices are summed with these weights.
     """
     P = _present(counts, levels, 1, xp)
-    if weights is not None:
-        P = xp.sum(P * xp.asarray(weights)[None, None, :], 2, keepdims=True)
-    Nr = xp.sum(P, (0, 1))
-    if P.shape[2] > 1:
-        keep = Nr != 0
-        if not bool(keep.all()):
-            P = P[:, :, keep]
-            Nr = Nr[keep]
-    Nr[Nr == 0] = float("nan")
+    P, Nr = _per_angle(P, weights, xp)
     pr = xp.sum(P, 0)
     pg = xp.sum(P, 1)
     iv = xp.asarray(np.asarray(levels, dtype=np.float64))
