@@ -99,7 +99,7 @@ class Extractor:
         checked (:class:`radnomo.features.params.RadiomicsParams`).
     label : mask label overriding ``setting.label``.
     device : ``None`` (numpy and the compiled CPU kernels) or a torch device (``"cuda"``) for the
-        texture matrices and formulas (:mod:`.gpu`).
+        LoG and wavelet filters (:mod:`.gpu_filters`), the texture matrices and formulas (:mod:`.gpu`).
     threads : filtered images processed concurrently (the kernels release the GIL); 1 = serial.
 
     Raises ``ValueError`` from :meth:`execute` exactly where PyRadiomics does (empty mask, label
@@ -135,7 +135,8 @@ class Extractor:
                 out[f"original_shape_{k}"] = v
 
         roi = np.ascontiguousarray(sitk.GetArrayViewFromImage(feature_mask)[crop] == label)
-        self._add_image_features(out, filtered_images(image, feature_mask, crop, settings, self.image_types), roi)
+        xp = None if self.device is None else get_backend(self.device)
+        self._add_image_features(out, filtered_images(image, feature_mask, crop, settings, self.image_types, xp), roi)
         return out
 
     def _add_image_features(self, out: dict, images, roi: np.ndarray) -> None:

@@ -2,7 +2,8 @@
 
 :func:`filtered_images` yields them in PyRadiomics' order and with its names: the original image,
 PyRadiomics' own generators for most filters, and two faster equivalents that give the same numbers
-bit for bit (:func:`log_images`, :func:`wavelet_images`).
+bit for bit (:func:`log_images`, :func:`wavelet_images`). With a torch back end (``xp``, the GPU path)
+those two run on its device (:mod:`.gpu_filters`, the same numbers bit for bit).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def filtered_images(image, feature_mask, crop, settings: Mapping[str, Any],
-                    image_types: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple]:
+                    image_types: Mapping[str, Mapping[str, Any]], xp=None) -> Iterator[tuple]:
     """``(array, spacing, image type name, settings)`` for every enabled image type, cropped to ``crop``.
 
     Each image type's settings are ``settings`` updated with its own (``imageType: {LoG: {sigma: ...}}``).
-    Lazy: one filtered image is computed at a time, as the caller asks for it.
+    Lazy: one filtered image is computed at a time, as the caller asks for it (on a torch back end
+    ``xp`` the LoG images of all sigmas are computed together, then handed out one by one).
     """
     import SimpleITK as sitk
     from radiomics import imageoperations
@@ -32,12 +34,12 @@ def filtered_images(image, feature_mask, crop, settings: Mapping[str, Any],
             yield np.array(sitk.GetArrayViewFromImage(image)[crop]), image.GetSpacing(), "original", args
             continue
         if image_type == "Wavelet":
-            cropped = wavelet_images(image, crop, args)
+            cropped = wavelet_images(image, crop, args, xp)
             if cropped is not None:
                 yield from cropped
                 continue
         if image_type == "LoG":
-            yield from log_images(image, crop, args)
+            yield from log_images(image, crop, args, xp)
             continue
         generator = getattr(imageoperations, f"get{image_type}Image")
         for filtered, type_name, kwargs in generator(image, feature_mask, **args):
@@ -46,9 +48,10 @@ def filtered_images(image, feature_mask, crop, settings: Mapping[str, Any],
             yield arr, filtered.GetSpacing(), type_name, kwargs
 
 
-def log_images(image, crop, settings: Mapping[str, Any]):
+def log_images(image, crop, settings: Mapping[str, Any], xp=None):
     """PyRadiomics' LoG images (``getLoGImage``: its checks, warnings, names and order), each computed by
-    :func:`.log_filter.laplacian_of_gaussian` (SimpleITK's numbers, bit for bit) and cropped to the box."""
+    :func:`.log_filter.laplacian_of_gaussian` (SimpleITK's numbers, bit for bit) and cropped to the box;
+    on a torch back end ``xp`` by :func:`.gpu_filters.laplacian_of_gaussian` (the same numbers)."""
     import SimpleITK as sitk
 
     from radnomo.features.engine.log_filter import laplacian_of_gaussian
@@ -59,6 +62,7 @@ def log_images(image, crop, settings: Mapping[str, Any]):
         log.warning("Image too small to apply LoG filter, size: %s", size)
         return
     arr = sitk.GetArrayViewFromImage(image)
+    valid = []
     for sigma in settings.get("sigma", []):
         if not sigma > 0.0:
             log.warning("applyLoG: sigma must be greater than 0.0: %g", sigma)
@@ -67,12 +71,26 @@ def log_images(image, crop, settings: Mapping[str, Any]):
             log.warning("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
                         sigma, spacing, size)
             continue
-        filtered = laplacian_of_gaussian(arr, image.GetSpacing(), float(sigma))
-        yield (np.ascontiguousarray(filtered[crop]), image.GetSpacing(),
+        valid.append(sigma)
+    on_device = None
+    if xp is not None and valid:
+        from radnomo.features.engine import gpu_filters
+
+        torch = xp.torch
+        batch = gpu_filters.laplacian_of_gaussian(torch, torch.as_tensor(np.asarray(arr), device=xp.device),
+                                                  image.GetSpacing(), [float(s) for s in valid])
+        on_device = batch[(slice(None),) + tuple(crop)].cpu().numpy()
+        del batch
+    for k, sigma in enumerate(valid):
+        if on_device is not None:
+            filtered = on_device[k]
+        else:
+            filtered = laplacian_of_gaussian(arr, image.GetSpacing(), float(sigma))[crop]
+        yield (np.ascontiguousarray(filtered), image.GetSpacing(),
                "log-sigma-%s-mm-3D" % (str(sigma).replace(".", "-")), settings)
 
 
-def wavelet_images(image, crop, settings: Mapping[str, Any]):
+def wavelet_images(image, crop, settings: Mapping[str, Any], xp=None):
     """PyRadiomics' one-level wavelet decompositions, computed on the bounding box plus a margin.
 
     PyRadiomics (``getWaveletImage``/``_swt3``) pads odd dimensions by one voxel (wrap), runs
@@ -84,6 +102,8 @@ def wavelet_images(image, crop, settings: Mapping[str, Any]):
     image's edge the whole (padded) axis is kept, because PyWavelets computes the outputs next to the
     edge, where the periodic extension enters, in another order. Returns ``None`` (use PyRadiomics'
     generator) for more than one level or a start level above 0. Same names and order as PyRadiomics.
+    On a torch back end ``xp`` the whole padded image is transformed on its device
+    (:func:`.gpu_filters.swtn_level1`, PyWavelets' numbers bit for bit).
     """
     import pywt
     import SimpleITK as sitk
@@ -97,6 +117,8 @@ def wavelet_images(image, crop, settings: Mapping[str, Any]):
     if settings.get("force2D", False):
         axes.remove(settings.get("force2Ddimension", 0))
     arr = sitk.GetArrayViewFromImage(image)
+    if xp is not None:
+        return _wavelet_on_device(arr, crop, axes, w, image.GetSpacing(), settings, xp)
     margin = 2 * w.dec_len
     window, pad = [], []
     for d, sl in enumerate(crop):
@@ -128,5 +150,31 @@ def wavelet_images(image, crop, settings: Mapping[str, Any]):
             label = str(name).replace("a", "L").replace("d", "H")
             yield np.ascontiguousarray(values[inner]), spacing, f"wavelet-{label}", settings
         yield np.ascontiguousarray(dec[approx][inner]), spacing, f"wavelet-{'L' * len(axes)}", settings
+
+    return gen()
+
+
+def _wavelet_on_device(arr, crop, axes, wavelet, spacing, settings, xp):
+    """:func:`wavelet_images` on a torch device: the whole image, odd axes padded as PyRadiomics pads them."""
+    from radnomo.features.engine import gpu_filters
+
+    torch = xp.torch
+    pad = [(0, arr.shape[d] % 2 if d in axes else 0) for d in range(arr.ndim)]
+    data = np.asarray(arr)
+    if any(p[1] for p in pad):
+        data = np.pad(data, pad, "wrap")
+    dec = gpu_filters.swtn_level1(torch, torch.as_tensor(data, device=xp.device), wavelet, axes)
+    approx = "a" * len(axes)
+
+    def crop_to_host(values):
+        return np.ascontiguousarray(values[tuple(crop)].cpu().numpy())
+
+    def gen():
+        for name, values in dec.items():
+            if name == approx:
+                continue
+            label = str(name).replace("a", "L").replace("d", "H")
+            yield crop_to_host(values), spacing, f"wavelet-{label}", settings
+        yield crop_to_host(dec[approx]), spacing, f"wavelet-{'L' * len(axes)}", settings
 
     return gen()

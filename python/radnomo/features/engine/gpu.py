@@ -15,8 +15,10 @@ ROI's padded box (see :mod:`.kernels` for the ``-1 / 0 / level`` encoding):
   ``bincount``.
 
 The formulas are :mod:`.texture`'s, evaluated with :class:`.backend.TorchBackend`
-on the same device. Discretisation, first-order statistics, shape and the
-filters stay on the CPU (the filters are PyRadiomics' own). Float64 throughout;
+on the same device. The LoG and wavelet images are computed on the device too
+(:mod:`.gpu_filters`); discretisation, first-order statistics and shape stay on
+the CPU (run images on several threads, ``Extractor(threads=)``, to overlap
+them with the device's work). Float64 throughout;
 the only differences to the CPU engine come from summation order (atomic adds
 on the GPU), far below the 1e-6 the tests allow.
 """
