@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,20 +85,26 @@ def check_numeric_columns(clin: pd.DataFrame, columns, where: str) -> None:
                          + ". Fix the values, leave unknown values empty, or declare the variable categorical")
 
 
-def check_outcome_agreement(manifest_y: pd.Series, clinical_y: pd.Series, outcome: str, manifest_path,
-                            clinical_path) -> None:
-    """Raise :class:`InputError` listing the patients whose outcome differs between manifest and clinical table."""
+def _file_name(path) -> str:
+    """A file's name for a message or the exclusion table (no machine path)."""
+    return Path(str(path)).name if path is not None else "?"
+
+
+def outcome_disagreements(manifest_y: pd.Series, clinical_y: pd.Series, outcome: str, manifest_path,
+                          clinical_path) -> dict[str, str]:
+    """Patients whose outcome differs between the manifest and the clinical table: ``{patient: reason}``,
+    the reason naming both values and both files (patients with a missing value in either are not
+    compared: a missing outcome is its own exclusion reason)."""
     common = manifest_y.index.intersection(clinical_y.index)
     a, b = manifest_y.reindex(common), clinical_y.reindex(common)
     both = a.notna() & b.notna()
     an = pd.to_numeric(a[both], errors="coerce")
     bn = pd.to_numeric(b[both], errors="coerce")
     differ = ~((an == bn) | (a[both].astype(str) == b[both].astype(str)))
-    if differ.any():
-        cases = [f"{pid} (manifest {_value(a[pid])}, clinical {_value(b[pid])})" for pid in differ.index[differ]]
-        raise InputError(f"the outcome {outcome!r} differs between the manifest {manifest_path} and the clinical "
-                         f"table {clinical_path} for {int(differ.sum())} patient(s): {_shorten(cases)}; "
-                         "correct one of them (or drop the column from one file)")
+    m, c = _file_name(manifest_path), _file_name(clinical_path)
+    return {str(pid): (f"outcome {outcome!r} differs between manifest and clinical table: {_value(a[pid])} in "
+                       f"the manifest {m}, {_value(b[pid])} in the clinical table {c}")
+            for pid in differ.index[differ]}
 
 
 def exclusion_summary(excluded: pd.DataFrame, n_total: int | None = None) -> str:
@@ -147,19 +154,22 @@ def _clinical(clinical_path, id: str, man: Manifest, clinical_variables, categor
 
 
 def _outcomes(table: pd.DataFrame, clin: pd.DataFrame, outcome: str, require_outcome: bool, manifest_path,
-              clinical_path) -> pd.Series:
-    """The outcome per patient, from the manifest (checked against the clinical table) or the clinical table."""
+              clinical_path) -> tuple[pd.Series, dict[str, str]]:
+    """The outcome per patient, from the manifest or the clinical table, and ``{patient: reason}`` of the
+    patients whose outcome differs between the two files (when both have it; those are excluded)."""
     if outcome in table.columns:
         y = table.set_index("patient_id")[outcome]
+        differ = {}
         if outcome in clin.columns and clinical_path is not None:
-            check_outcome_agreement(y, clin.set_index("patient_id")[outcome], outcome, manifest_path, clinical_path)
-        return y
+            differ = outcome_disagreements(y, clin.set_index("patient_id")[outcome], outcome, manifest_path,
+                                           clinical_path)
+        return y, differ
     if outcome in clin.columns:
-        return clin.set_index("patient_id")[outcome].reindex(table["patient_id"])
+        return clin.set_index("patient_id")[outcome].reindex(table["patient_id"]), {}
     if require_outcome:
         raise InputError(f"outcome column {outcome!r} is in neither the manifest {manifest_path} "
                          f"nor the clinical table {clinical_path}")
-    return pd.Series(np.nan, index=table["patient_id"])
+    return pd.Series(np.nan, index=table["patient_id"]), {}
 
 
 def _empty_clinical_cells(clin: pd.DataFrame, clinical_variables, in_cohort: set) -> dict[str, list[str]]:
@@ -176,15 +186,19 @@ def _empty_clinical_cells(clin: pd.DataFrame, clinical_variables, in_cohort: set
 
 
 def _exclusions(man: Manifest, table: pd.DataFrame, clin: pd.DataFrame, y: pd.Series, *, outcome: str,
-                require_outcome: bool, clinical_variables, policy: str, clinical_path) -> pd.DataFrame:
-    """Patients left out, first reason each: no clinical row, bad outcome, empty manifest or clinical cells."""
+                require_outcome: bool, clinical_variables, policy: str, clinical_path,
+                outcome_differs: dict[str, str] | None = None) -> pd.DataFrame:
+    """Patients left out, first reason each: no clinical row, an outcome that differs between manifest
+    and clinical table (``outcome_differs``), a bad outcome, empty manifest or clinical cells."""
     excluded = []
     no_clin = sorted(set(table["patient_id"]) - set(clin["patient_id"]))
     excluded += [{"patient_id": p, "reason": "no row in the clinical table"} for p in no_clin]
+    excluded += [{"patient_id": p, "reason": why} for p, why in (outcome_differs or {}).items() if p not in no_clin]
     if require_outcome:
+        done = {e["patient_id"] for e in excluded}
         bad_y = y.index[y.isna() | ~y.isin([0, 1, 0.0, 1.0, True, False])].tolist()
         excluded += [{"patient_id": p, "reason": f"outcome {outcome!r} missing or not 0/1"} for p in bad_y
-                     if p not in no_clin]
+                     if p not in done]
     done = {e["patient_id"] for e in excluded}
     for p, cols in man.empty_cells().items():
         if p not in done:
@@ -206,24 +220,25 @@ def load_cohort(manifest_path, clinical_path, *, outcome: str = "label", id: str
                 missing: str = "complete_cases") -> Cohort:
     """Read and cross-check the manifest and the clinical table.
 
-    Patients without a clinical row, without an outcome, with an empty image/mask
-    cell in the manifest or (``missing="complete_cases"``, the default) with an empty
-    clinical cell in ``clinical_variables`` are excluded with a
+    Patients without a clinical row, without an outcome, with an outcome that differs
+    between the manifest and the clinical table (both values and both files named),
+    with an empty image/mask cell in the manifest or (``missing="complete_cases"``, the
+    default) with an empty clinical cell in ``clinical_variables`` are excluded with a
     :class:`PipelineWarning` giving their count, names and reasons (the empty
-    columns are named). ``missing="error"`` makes an empty clinical cell an error
-    naming the cells. A missing clinical column or sequence is an
+    columns are named); the others go on. ``missing="error"`` makes an empty clinical
+    cell an error naming the cells. A missing clinical column or sequence is an
     :class:`~radnomo.errors.InputError`; so are values that are not numbers in a
-    clinical variable not listed in ``categorical`` (when ``categorical`` is given)
-    and an outcome that differs between the manifest and the clinical table.
+    clinical variable not listed in ``categorical`` (when ``categorical`` is given).
     """
     if missing not in MISSING_POLICIES:
         raise InputError(f"missing must be one of {list(MISSING_POLICIES)}, not {missing!r}")
     man = _manifest(manifest_path, sequences)
     clin = _clinical(clinical_path, id, man, clinical_variables, categorical)
     table = man.table.copy()
-    y = _outcomes(table, clin, outcome, require_outcome, manifest_path, clinical_path)
+    y, differ = _outcomes(table, clin, outcome, require_outcome, manifest_path, clinical_path)
     excl = _exclusions(man, table, clin, y, outcome=outcome, require_outcome=require_outcome,
-                       clinical_variables=clinical_variables, policy=missing, clinical_path=clinical_path)
+                       clinical_variables=clinical_variables, policy=missing, clinical_path=clinical_path,
+                       outcome_differs=differ)
     if len(excl):
         warnings.warn(exclusion_summary(excl, len(table)), PipelineWarning, stacklevel=2)
     keep = [p for p in table["patient_id"] if p not in set(excl["patient_id"])]
@@ -282,3 +297,42 @@ def manifest_split(manifest: Manifest) -> pd.Series:
     if "split" not in manifest.table.columns:
         raise InputError(f"split.method is 'manifest' but the manifest {manifest.path} has no 'split' column")
     return manifest.table.set_index("patient_id")["split"].astype(str)
+
+
+def _set_counts(labels: pd.Series) -> tuple[int, int, int]:
+    """``(patients, events, non-events)`` of 0/1 outcomes."""
+    y = pd.to_numeric(labels, errors="coerce")
+    return int(len(y)), int((y == 1).sum()), int((y == 0).sum())
+
+
+def check_fit_size(labels: pd.Series, split: pd.Series, *, nfolds: int, validation_folds: int | None = None,
+                   n_excluded: int = 0) -> None:
+    """Stop before any image is processed when the split cannot be fitted by the statistics stage.
+
+    What R's ``fit_study`` needs (R/study.R, R/select.R): a training set with both outcome classes
+    (at least one event and one non-event) and at least ``nfolds`` patients (the LASSO's
+    cross-validation folds, ``stats.nfolds``), and a test set with at least one patient; with the
+    internal validation by cross-validation (``validation_folds``), at least that many training
+    patients too (R ``validate_study``). ``labels`` and ``split`` (``"train"``/``"test"``) are indexed
+    by patient; ``n_excluded``: patients excluded before the split (named in the message). Raises one
+    :class:`InputError` naming the counts of both sets and every unmet need.
+    """
+    part = split.reindex(labels.index)
+    n_tr, ev_tr, ne_tr = _set_counts(labels[part == "train"])
+    n_te, ev_te, ne_te = _set_counts(labels[part == "test"])
+    need = []
+    if ev_tr < 1 or ne_tr < 1:
+        need.append("at least one event and one non-event in the training set")
+    if n_tr < nfolds:
+        need.append(f"at least {nfolds} training patients (stats.nfolds: the LASSO's cross-validation folds)")
+    if validation_folds is not None and n_tr < validation_folds:
+        need.append(f"at least {validation_folds} training patients (validation.folds)")
+    if n_te < 1:
+        need.append("at least one test patient")
+    if need:
+        excl = (f" ({n_excluded} patient(s) excluded before the split, listed in split/excluded.csv)"
+                if n_excluded else "")
+        raise InputError(f"the cohort is too small to fit the models{excl}: training set {n_tr} patient(s) ({ev_tr} "
+                         f"event(s), {ne_tr} non-event(s)), test set {n_te} patient(s) ({ev_te} event(s), {ne_te} "
+                         f"non-event(s)); the statistics need " + "; ".join(need) + ". Stopped before preprocessing "
+                         "(add patients, change the split, or lower stats.nfolds / validation.folds)")

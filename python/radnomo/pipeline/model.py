@@ -214,8 +214,18 @@ def score_table(model: StudyModel, study, table: pd.DataFrame) -> pd.DataFrame:
         if m in scores.columns:
             scores[f"{m}_positive"] = (scores[m] >= cut).astype(int)
     if "label" in table.columns:
-        scores.insert(1, "label", table.set_index("patient_id").loc[scores.patient_id, "label"].to_numpy())
+        y = table.set_index("patient_id").loc[scores.patient_id, "label"]
+        scores.insert(1, "label", outcome_column(y).array)
     return scores
+
+
+def outcome_column(y: pd.Series) -> pd.Series:
+    """0/1 outcomes as integers (``1``, not ``1.0``, in a CSV); a missing one stays empty (pandas'
+    nullable ``Int64``). Values other than 0/1 are left as they are."""
+    num = pd.to_numeric(y, errors="coerce")
+    if y.notna().equals(num.notna()) and num.dropna().isin([0, 1]).all():
+        return num.astype("Int64")
+    return y
 
 
 def predict_cohort(model_path, manifest, clinical=None, out=None, *, work=None, column_map=None, workers=None,

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
 from radnomo.io.atomic import write_text_atomic
+from radnomo.pipeline.cohort import check_fit_size
 from radnomo.pipeline.config import StudyConfig
 from radnomo.pipeline.context import RunContext
 from radnomo.pipeline.layout import RunLayout
@@ -50,6 +53,17 @@ def active_stages(config: StudyConfig, until: str | None = None) -> list[str]:
     return stages
 
 
+def check_split_fits(layout: RunLayout, config: StudyConfig) -> None:
+    """Stop right after the split (new or reused), before any image is processed, when the split
+    cannot be fitted by the statistics stage (:func:`radnomo.pipeline.cohort.check_fit_size`)."""
+    split = pd.read_csv(layout.split.split_csv, dtype={"patient_id": str}).set_index("patient_id")
+    ex = layout.split.excluded_csv
+    n_excluded = len(pd.read_csv(ex)) if ex.exists() and ex.stat().st_size else 0
+    v = config.validation
+    check_fit_size(split["label"], split["split"], nfolds=config.stats.nfolds,
+                   validation_folds=v.folds if v.enabled and v.method == "cv" else None, n_excluded=n_excluded)
+
+
 def run_study(config: StudyConfig, out_dir: str | Path, *, workers: int | None = None, progress: bool = True,
               log: Callable[[str], None] = print, until: str | None = None,
               reference: StudyConfig | None = None, notes: list[str] | None = None,
@@ -76,6 +90,9 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, workers: int | None =
     meta = {"reference_config": reference.raw if reference is not None else None, "notes": list(notes or []),
             "oracle": oracle}
     write_text_atomic(ctx.layout.run_json, json.dumps(meta, indent=2, default=str))
-    for name in active_stages(config, until):
+    stages = active_stages(config, until)
+    for name in stages:
         ctx.outcomes[name] = STAGE_BY_NAME[name](ctx)
+        if name == "split" and "stats" in stages:
+            check_split_fits(ctx.layout, config)
     return RunSummary(out_dir=out_dir, stages=dict(ctx.outcomes))

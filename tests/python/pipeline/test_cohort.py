@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,3 +54,96 @@ def test_load_cohort_errors_name_file_and_column(tmp_path):
         load_cohort(m, c, outcome="recurrence")
     with pytest.raises(InputError, match="no id column 'pid'"):
         load_cohort(m, c, id="pid")
+
+
+def test_outcome_disagreement_excludes_only_that_patient(tmp_path):
+    """A patient whose outcome differs between manifest and clinical table is excluded with a reason
+    naming both values and both files; the others go on."""
+    m, c = _write(tmp_path, {"patient_id": ["A", "B", "C", "D"], "age": [50, 55, 60, 65], "label": [1, 1, 1, 0]})
+    with pytest.warns(PipelineWarning, match=r"1 of 4 patient\(s\) excluded \(1 outcome 'label' differs between "
+                      r"manifest and clinical table\)"):
+        co = load_cohort(m, c, clinical_variables=["age"])
+    assert co.manifest.patients == ["A", "C", "D"]
+    assert co.labels.to_dict() == {"A": 1, "C": 1, "D": 0}
+    assert co.excluded.to_dict(orient="records") == [
+        {"patient_id": "B", "reason": "outcome 'label' differs between manifest and clinical table: 0 in the "
+                                      "manifest manifest.csv, 1 in the clinical table clinical.csv"}]
+
+
+def test_outcome_disagreement_of_every_patient_stops(tmp_path):
+    m, c = _write(tmp_path, {"patient_id": ["A", "B", "C", "D"], "label": [0, 1, 0, 1]})
+    with pytest.warns(PipelineWarning), pytest.raises(InputError, match=r"no patient of .*manifest.csv is usable: "
+                                                                        r"4 of 4 patient\(s\) excluded"):
+        load_cohort(m, c)
+
+
+def test_fit_size_check_names_the_counts():
+    from radnomo.pipeline.cohort import check_fit_size
+
+    ids = [f"P{i}" for i in range(12)]
+    y = pd.Series([i % 2 for i in range(12)], index=ids)
+    split = pd.Series(["train"] * 8 + ["test"] * 4, index=ids)
+    check_fit_size(y, split, nfolds=5, validation_folds=5)  # enough
+    with pytest.raises(InputError) as e:
+        check_fit_size(y, split, nfolds=10, n_excluded=2)
+    msg = str(e.value)
+    assert msg.startswith("the cohort is too small to fit the models (2 patient(s) excluded before the split")
+    assert "training set 8 patient(s) (4 event(s), 4 non-event(s)), test set 4 patient(s) (2 event(s), " \
+           "2 non-event(s))" in msg
+    assert "at least 10 training patients (stats.nfolds" in msg and "one event and one non-event" not in msg
+    one_class = pd.Series([0] * 8 + [1, 0, 1, 0], index=ids)
+    with pytest.raises(InputError, match=r"training set 8 patient\(s\) \(0 event\(s\), 8 non-event\(s\)\).*"
+                                         r"at least one event and one non-event in the training set"):
+        check_fit_size(one_class, split, nfolds=5)
+    with pytest.raises(InputError, match=r"test set 0 patient\(s\).*need at least 20 training patients \(validation.folds\); at least one test patient\."):
+        check_fit_size(y, pd.Series("train", index=ids), nfolds=5, validation_folds=20)
+
+
+def test_run_stops_after_the_split_when_the_cohort_is_too_small(tmp_path):
+    """radnomo run stops right after the split (before preprocessing) when the training set is smaller
+    than stats.nfolds; --until split still splits such a cohort."""
+    from radnomo.pipeline.config import parse_config
+    from radnomo.pipeline.runner import run_study
+
+    ids = [f"S{i:02d}" for i in range(12)]
+    pd.DataFrame({"patient_id": ids, "label": [i % 2 for i in range(12)], "ap_image": "x.nrrd",
+                  "ap_mask": "x_mask.nrrd"}).to_csv(tmp_path / "manifest.csv", index=False)
+    pd.DataFrame({"patient_id": ids, "age": np.arange(12.0)}).to_csv(tmp_path / "clinical.csv", index=False)
+    study = Path(__file__).resolve().parents[3] / "pipelines" / "hcc_recurrence"
+    cfg = parse_config({"data": {"manifest": str(tmp_path / "manifest.csv"), "clinical": str(tmp_path / "clinical.csv"),
+                                 "sequences": ["ap"], "clinical_variables": ["age"]}}, base_dir=study)
+    assert cfg.stats.nfolds == 10
+    summary = run_study(cfg, tmp_path / "split_only", until="split", progress=False, log=lambda m: None)
+    assert (summary.out_dir / "split" / "split.csv").exists()
+    with pytest.raises(InputError, match=r"too small to fit the models: training set 8 patient\(s\) \(4 event\(s\), "
+                                         r"4 non-event\(s\)\), test set 4 patient\(s\).*at least 10 training patients"):
+        run_study(cfg, tmp_path / "run", progress=False, log=lambda m: None)
+    assert (tmp_path / "run" / "split" / "split.csv").exists() and not (tmp_path / "run" / "preprocess").exists()
+    # the reused split is checked too (a rerun does not go on to preprocessing)
+    with pytest.raises(InputError, match="too small to fit the models"):
+        run_study(cfg, tmp_path / "run", progress=False, log=lambda m: None)
+    assert not (tmp_path / "run" / "preprocess").exists()
+
+
+def test_predict_scores_write_the_outcome_as_integers(tmp_path, monkeypatch):
+    """scores.csv of predict/evaluate: the outcome as 0/1 integers (empty where unknown), not 0.0/1.0."""
+    from types import SimpleNamespace
+
+    from radnomo.io.atomic import write_csv
+    from radnomo.pipeline import model as M
+    from radnomo.pipeline import study_adapter as sa
+
+    def predict(study, table, id):
+        return pd.DataFrame({"patient_id": table[id].to_numpy(), "nomogram": [0.2, 0.7, 0.4]})
+
+    monkeypatch.setattr(sa, "predict", predict)
+    fake = SimpleNamespace(cutoffs={"nomogram": 0.5})
+    for labels, want in (([1.0, 0.0, 1.0], "1,0,1"), ([1.0, np.nan, 0.0], "1,,0")):
+        table = pd.DataFrame({"patient_id": ["A", "B", "C"], "label": labels})
+        scores = M.score_table(fake, None, table)
+        write_csv(scores, tmp_path / "scores.csv")
+        lines = (tmp_path / "scores.csv").read_text().splitlines()
+        assert lines[0] == "patient_id,label,nomogram,nomogram_positive"
+        assert ",".join(ln.split(",")[1] for ln in lines[1:]) == want
+        back = pd.read_csv(tmp_path / "scores.csv")
+        assert back["label"].tolist()[0] == 1

@@ -158,14 +158,24 @@ def test_I12_non_numeric_clinical_values_named(tmp_path):
     assert res.exit_code == 0, res.output
 
 
-def test_I13_outcome_disagreement_lists_patients(tmp_path):
+def test_I13_outcome_disagreement_excludes_those_patients(tmp_path):
+    """Patients whose outcome differs between manifest and clinical table are excluded (both values and
+    both files named on the console and in excluded.csv); the others go on."""
     def flip(c):
         c.loc[[2, 9], "label"] = 1 - c.loc[[2, 9], "label"]
         return c
 
     res = run_split(study(tmp_path, clinical=flip), tmp_path / "run")
-    assert_clean_error(res.output, "outcome 'label' differs", "2 patient(s)", "S02 (manifest 0, clinical 1)",
-                       "S09 (manifest 1, clinical 0)", rc=1, got_rc=res.exit_code)
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "excluded" in ln)
+    assert "2 of 12 patient(s) excluded (2 outcome 'label' differs between manifest and clinical table)" in line
+    assert "S02 (outcome 'label' differs between manifest and clinical table: 0 in the manifest manifest.csv, " \
+           "1 in the clinical table clinical.csv)" in line
+    excl = pd.read_csv(tmp_path / "run" / "split" / "excluded.csv")
+    assert sorted(excl.patient_id) == ["S02", "S09"]
+    assert "1 in the manifest manifest.csv, 0 in the clinical table clinical.csv" in excl.reason.iloc[1]
+    split = pd.read_csv(tmp_path / "run" / "split" / "split.csv")
+    assert len(split) == 10 and not {"S02", "S09"} & set(split.patient_id)
 
 
 def test_I14_excluded_patients_counted_on_the_console(tmp_path):
