@@ -37,10 +37,13 @@ def extract():
               help="radnomo: PyRadiomics' feature values from radnomo's faster engine (falls back to "
                    "PyRadiomics, with a notice, for settings it does not implement); pyradiomics: PyRadiomics "
                    "itself. Default: radnomo (as radiomics.engine in a study configuration).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+              help="radnomo engine only: cuda runs the LoG/wavelet filters, texture matrices and formulas on the "
+                   "GPU with torch (same values within 1e-6 relative); auto = cuda when a GPU is present.")
 @workers_option
 @scheduler_option
 @progress_option
-def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, workers, scheduler, progress):
+def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, device, workers, scheduler, progress):
     """Radiomics features (PyRadiomics' definitions) of every patient and sequence in MANIFEST.
 
     Cases run in parallel (--workers processes, or a Dask cluster with --scheduler); each finished case is
@@ -52,7 +55,8 @@ def radiomics(manifest, params_yaml, out_path, label, cache_dir, engine, workers
         raise click.BadParameter(f"{out_path}: the feature table must be a .parquet file", param_hint="--out")
     with claim_output(out_path, "file", extra_dirs=[cache_dir]), executor_context(scheduler) as executor:
         result = extract_radiomics(manifest, params_yaml, out_path, workers=workers, executor=executor,
-                                   progress=progress, label=label, cache_dir=cache_dir, engine=engine)
+                                   progress=progress, label=label, cache_dir=cache_dir, engine=engine,
+                                   device=device)
     if result.table_path is not None:
         click.echo(f"{result.n_ok} patient(s) x {result.n_features} features ({result.n_cached} from cache) "
                    f"-> {result.table_path}")

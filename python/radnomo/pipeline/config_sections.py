@@ -101,11 +101,15 @@ class RadiomicsSection(Section):
     engine : ``"radnomo"`` (default: PyRadiomics' feature values from radnomo's faster
         engine, which falls back to PyRadiomics with a notice for settings it does not
         implement) or ``"pyradiomics"`` (PyRadiomics itself); as ``radnomo extract radiomics --engine``.
+    device : the radnomo engine's device: ``"cpu"`` (default), ``"cuda"`` (filters, texture matrices
+        and formulas on the GPU; same values within 1e-6 relative) or ``"auto"`` (cuda when present);
+        as ``radnomo extract radiomics --device``. Not part of the stage's cache key.
     """
 
     section = "radiomics"
     params: Any = setting("radiomics.yaml", kind="params")
     engine: str = choice(RADIOMICS_ENGINES[0], *RADIOMICS_ENGINES)
+    device: str = choice("cpu", "cpu", "cuda", "auto")
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ def run(ctx: RunContext, d: Path) -> dict:
     out = ctx.layout.radiomics
     write_text_atomic(out.params_yaml, params.text)
     res = extract_radiomics(ctx.layout.preprocess.manifest_csv, params, out.features, workers=ctx.workers,
-                            progress=ctx.progress, engine=ctx.config.radiomics.engine)
+                            progress=ctx.progress, engine=ctx.config.radiomics.engine,
+                            device=ctx.config.radiomics.device)
     if res.table_path is None:
         raise InputError(f"radiomics extraction failed for every patient (see {res.errors_path})")
     msgs = [f"radiomics failed for {r.case_id}: {r.message}" for r in res.errors.itertuples()]
