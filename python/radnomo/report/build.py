@@ -29,7 +29,8 @@ from radnomo.report.build_data import CSV_ONLY_SUFFIXES, collect_tables, run_rec
 from radnomo.report.build_figures import draw_figures, results_figures, set_counts
 from radnomo.report.build_record import run_record_parts
 from radnomo.report.build_tables import ReportInputs
-from radnomo.report.labels import Labels
+from radnomo.report.labels import DEFAULT_MODELS, Labels
+from radnomo.report.scope import ModelScope
 from radnomo.report.templating import number_items, render_report
 
 
@@ -39,8 +40,20 @@ def report_inputs(layout: RunLayout, config: StudyConfig, stages: Mapping[str, S
     record = run_record(layout, config, stages)
     settings = {s: config.section_dict(s) for s in ("stats", "report", "validation")}
     inp = ReportInputs(tables=tables, labels=Labels.from_config(config), settings=settings,
-                       validation=validation_info(config, stages), set_n=set_counts(tables))
+                       validation=validation_info(config, stages), set_n=set_counts(tables),
+                       scope=ModelScope.from_config(config))
     return inp, record
+
+
+def run_title(config: StudyConfig, labels: Labels) -> str:
+    """The report's title (``report.title``); where the run renamed radnomo's default nomogram after its
+    blocks (:func:`radnomo.report.labels.run_model_names`: no deep block, no "DL-Rad-Clinical
+    nomogram"), the title names the run's nomogram too."""
+    full, name = DEFAULT_MODELS["nomogram"], labels.model("nomogram")
+    title = config.report.title
+    if name != full and name == ModelScope.from_config(config).nomogram_name:
+        title = title.replace(full, name)
+    return title
 
 
 def _items(context: dict, report_dir: Path) -> list[dict]:
@@ -95,14 +108,14 @@ def build_report(layout: RunLayout, config: StudyConfig, stages: Mapping[str, St
         write_csv(df, out.tables_dir / f"{name}.csv")
     drawn = draw_figures(inp, layout, out.figures_dir)
     big = sorted(n for n in inp.tables if n.endswith(CSV_ONLY_SUFFIXES))
-    results = {"title": config.report.title,
+    title = run_title(config, inp.labels)
+    results = {"title": title,
                "tables": {n: records(df) for n, df in inp.tables.items() if n not in big},
                "tables_csv_only": big, "figures": results_figures(drawn, out.dir),
                "validation": inp.validation, "run_record": record}
     facts = C.facts_from_run(results)
-    exported = C.export_all(facts, out.dir)
     context = number_items({
-        "title": config.report.title, "subtitle": _subtitle(record, inp.set_n),
+        "title": title, "subtitle": _subtitle(record, inp.set_n),
         "generated": f"radnomo {__version__}; tables in tables/*.csv, numbers in results.json",
         "headline": page.headline(inp, record), "warnings": list(record["warnings"]),
         "deviations": page.deviations(record), "sections": page.sections(inp, drawn, record),
@@ -111,6 +124,7 @@ def build_report(layout: RunLayout, config: StudyConfig, stages: Mapping[str, St
                                        n_excluded=len(inp.tables.get("excluded", ())))})
     labels = page.anchor_labels(context)
     context["checklists"] = page.only_shown(C.checklist_context(facts, anchor_labels=labels), labels)
+    exported = C.export_all(facts, out.dir, anchor_labels=labels)  # links only to anchors the page has
     write_text_atomic(out.html, render_report(context))
     results["report_items"] = _items(context, out.dir)
     results["checklists"] = {c["key"]: {"counts": c["counts"], "score": c["score"]} for c in context["checklists"]}

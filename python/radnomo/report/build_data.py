@@ -118,7 +118,7 @@ def run_record(layout: RunLayout, config: StudyConfig, stages: Mapping[str, Stag
     split_rec = records.read_record("split") or {}
     pre_rec = records.read_record("preprocess") or {}
     seeds = {"split": cfg.split.seed, "preprocess": cfg.preprocess.settings.seed,
-             "deep_train": cfg.deep.train.seed, "stats": cfg.stats.seed}
+             **({"deep_train": cfg.deep.train.seed} if cfg.deep.enabled else {}), "stats": cfg.stats.seed}
     if (runmeta.get("oracle") or {}).get("cohort_seed") is not None:
         seeds["synthetic_cohort"] = runmeta["oracle"]["cohort_seed"]
     return {

@@ -19,7 +19,7 @@ import pandas as pd
 from radnomo.pipeline.layout import SHAP_KINDS, RunLayout
 from radnomo.report import build_plots as P
 from radnomo.report.anchors import ANCHORS
-from radnomo.report.build_tables import MODELS, ReportInputs
+from radnomo.report.build_tables import ReportInputs, resolved
 
 SETS = ("train", "test")
 
@@ -36,9 +36,11 @@ class Panel:
 @dataclass(frozen=True)
 class FigureSpec:
     """One declared figure: ``section``, ``anchor``, ``title``, ``caption``, ``sources`` (CSV tables
-    or stage files it shows; ``title`` may name ``{nomogram}``, the study's label of the nomogram),
-    ``results_key`` (its key in ``results.json["figures"]``) and ``draw``
-    (inputs, layout, figures folder -> panels)."""
+    or stage files it shows; ``title`` and ``caption`` may name the placeholders of
+    :meth:`~radnomo.report.build_tables.ReportInputs.words`: ``{nomogram}``, the study's label of
+    the nomogram, ``{scores}``, ...), ``results_key`` (its key in ``results.json["figures"]``),
+    ``draw`` (inputs, layout, figures folder -> panels) and ``needs`` (the feature block without
+    which the figure is not part of the study, so not shown: ``"deep"`` for Grad-CAM)."""
 
     section: str
     anchor: str
@@ -47,6 +49,7 @@ class FigureSpec:
     sources: tuple[str, ...]
     results_key: str
     draw: Callable[[ReportInputs, RunLayout, Path], list[Panel]]
+    needs: str | None = None
 
 
 def _n(inp: ReportInputs, split: str) -> str:
@@ -64,7 +67,7 @@ def _roc(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
     if sc is None:
         return []
     # only the models the study fitted: an absent model's risks are all NA (no curve to draw)
-    models = [m for m in MODELS if m in sc.columns and sc[m].notna().any()]
+    models = [m for m in inp.scope.models if m in sc.columns and sc[m].notna().any()]
     mt = inp.get("metrics")
     out = []
     for split in SETS:
@@ -151,7 +154,8 @@ def _stability(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel
     p = P.plot_selection_stability(st, folder / "selection_stability.png",
                                    f"Selection frequency over {v['n_resamples']} resamples ({v['short']})",
                                    labels=inp.labels)
-    return [Panel(p, "Deep block: the features kept before the PCA.", "plot")]
+    note = "Deep block: the features kept before the PCA." if inp.scope.deep else "Training set."
+    return [Panel(p, note, "plot")]
 
 
 def _shap(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
@@ -218,23 +222,25 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("validation", A["stability"], "Selection stability",
                "How often each of the most often selected features was selected over the resamples of the "
                "internal validation, per block.", ("selection_stability",), "validation", _stability),
-    FigureSpec("explainability", A["shap"], "SHAP values of the Rad and DL scores",
+    FigureSpec("explainability", A["shap"], "SHAP values of the {scores}",
                "Exact linear SHAP values b_j (x_j − mean_train x_j) of the score models' selected terms (log-odds); "
                "test patients, training background.", ("shap_rad_test", "shap_dl_test", "rad_score_terms",
                                                        "dl_score_terms"), "shap", _shap),
     FigureSpec("explainability", A["gradcam"], "Grad-CAM maps of the deep models",
                "Fine-tuned DenseNet-169 per sequence, test patients: the regions that raised the predicted "
-               "probability.", ("gradcam",), "gradcam", _gradcam),
+               "probability.", ("gradcam",), "gradcam", _gradcam, needs="deep"),
     FigureSpec("explainability", A["deep_history"], "Training of the deep models",
                "Fine-tuning of the DenseNet-169 per sequence on the training set.", ("deep_history",),
-               "deep_history", _history),
+               "deep_history", _history, needs="deep"),
 )
 
 
 def draw_figures(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[tuple[FigureSpec, list[Panel]]]:
-    """Every declared figure drawn into ``folder``: ``[(spec, panels)]`` in page order."""
+    """Every declared figure of the run's study (its blocks) drawn into ``folder``: ``[(spec, panels)]``
+    in page order, each spec worded for the run (placeholders filled)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return [(spec, spec.draw(inp, layout, folder)) for spec in FIGURES]
+    specs = [resolved(spec, inp) for spec in FIGURES if inp.scope.has(spec.needs)]
+    return [(spec, spec.draw(inp, layout, folder)) for spec in specs]
 
 
 def results_figures(drawn: list[tuple[FigureSpec, list[Panel]]], report_dir: Path) -> dict[str, list[str]]:

@@ -12,19 +12,19 @@ from typing import Any
 from radnomo.report import tables as T
 from radnomo.report.anchors import ANCHORS
 from radnomo.report.build_figures import FigureSpec, Panel
-from radnomo.report.build_tables import TABLES, ReportInputs, TableSpec
+from radnomo.report.build_tables import ReportInputs, TableSpec, tables_of_run
 from radnomo.report.templating import data_uri
 
-#: The page's sections (id, title, introduction), in order.
+#: The page's sections (id, title, introduction; the introduction may name the placeholders of
+#: :meth:`~radnomo.report.build_tables.ReportInputs.words`), in order.
 SECTIONS = (
     ("participants", "Participants", "Characteristics of the patients of the training and test sets."),
     ("development", "Model development", "Feature selection on the training set, the clinical variables' odds "
      "ratios, and the fitted models in full."),
     ("performance", "Model performance", "Discrimination, classification, calibration and clinical utility of the "
-     "four models on the training set (apparent) and the held-out test set."),
+     "{n_models} models on the training set (apparent) and the held-out test set."),
     ("validation", "Internal validation", None),
-    ("explainability", "Explainability", "What drives the scores: SHAP values of the score models' terms and "
-     "Grad-CAM maps of the deep models."),
+    ("explainability", "Explainability", "What drives the scores: {explained}."),
 )
 
 BOOTSTRAP_CAVEAT = (
@@ -79,7 +79,8 @@ def validation_notes(inp: ReportInputs, record: Mapping[str, Any]) -> list[dict]
           "out-of-fold risks)" if v["method"] == "cv" else "")
     out = [{"type": "text", "text": f"Estimator: {v['estimator']} (R validate_study, training set only). Every "
             "resample refits the entire chain of the statistics stage with its settings and seed — Mann–Whitney U "
-            "filter, correlation pruning, z-scoring, PCA of the deep block, LASSO, score refits, univariable and "
+            "filter, correlation pruning, z-scoring, " + ("PCA of the deep block, " if inp.scope.deep else "")
+            + "LASSO, score refits, univariable and "
             "multivariable clinical selection, the nomogram and the separation policy — so the corrected numbers "
             "include the optimism of the feature selection. Corrected = apparent − optimism" + cv + "; its 95% CI "
             "is Hanley–McNeil's at the corrected AUC (approximate: it ignores the uncertainty of the optimism "
@@ -111,10 +112,10 @@ def table_block(spec: TableSpec, inp: ReportInputs) -> dict:
     return {"type": "table", "table": spec.make(inp, spec).to_dict()}
 
 
-def figure_block(spec: FigureSpec, panels: list[Panel], nomogram: str = "DL-Rad-Clinical nomogram") -> dict:
-    """A declared figure's block (its panels embedded as data URIs), or a warning naming it;
-    ``nomogram``: the study's label of the nomogram, used in the titles that name it."""
-    title = spec.title.format(nomogram=nomogram)
+def figure_block(spec: FigureSpec, panels: list[Panel]) -> dict:
+    """A declared figure's block (its panels embedded as data URIs), or a warning naming it; ``spec``
+    worded for the run (:func:`radnomo.report.build_tables.resolved`)."""
+    title = spec.title
     if not panels:
         return {"type": "warning", "id": spec.anchor, "text": f"{title}: not available in this run."}
     many = len(panels) > 1
@@ -124,18 +125,21 @@ def figure_block(spec: FigureSpec, panels: list[Panel], nomogram: str = "DL-Rad-
 
 
 def sections(inp: ReportInputs, drawn: list[tuple[FigureSpec, list[Panel]]], record: Mapping[str, Any]) -> list[dict]:
-    """The page's sections with their tables (first) and figures, in declared order."""
+    """The page's sections with their tables (first) and figures, in declared order: those of the
+    run's study (its blocks; ``drawn`` from :func:`radnomo.report.build_figures.draw_figures`)."""
     out = []
+    words = inp.words()
     for sid, title, intro in SECTIONS:
         blocks: list[dict] = validation_notes(inp, record) if sid == "validation" else []
         skip_missing = sid == "validation" and inp.validation is None
-        for spec in TABLES:
+        for spec in tables_of_run(inp):
             if spec.section == sid and not (skip_missing and inp.get(spec.sources[0]) is None):
                 blocks.append(table_block(spec, inp))
         for spec, panels in drawn:
             if spec.section == sid and (panels or not skip_missing):
-                blocks.append(figure_block(spec, panels, inp.labels.model("nomogram")))
-        out.append({"id": sid, "title": title, "intro": intro, "blocks": blocks})
+                blocks.append(figure_block(spec, panels))
+        out.append({"id": sid, "title": title, "intro": intro.format(**words) if intro else intro,
+                    "blocks": blocks})
     number_tables(out)
     return out
 

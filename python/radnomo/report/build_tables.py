@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import dataclasses
+
 import pandas as pd
 
 from radnomo.report import tables as T
@@ -19,6 +21,7 @@ from radnomo.report.anchors import ANCHORS
 from radnomo.report.formatting import DASH, fmt_ci, fmt_num
 from radnomo.report.journal import JournalTable, Row
 from radnomo.report.labels import Labels
+from radnomo.report.scope import ModelScope
 
 #: The study's models in display order.
 MODELS = ("clinical", "rad_score", "dl_score", "nomogram")
@@ -31,13 +34,19 @@ class ReportInputs:
     ``tables``: every CSV table of the run (``report/tables/<name>.csv``); ``settings``: the
     configuration's sections as plain mappings; ``validation``: what the validate stage did
     (:func:`radnomo.report.build_data.validation_info`) or ``None``; ``set_n``: patients and
-    events per set (``{"train": (42, 14)}``)."""
+    events per set (``{"train": (42, 14)}``); ``scope``: the run's feature blocks (deep on or off),
+    which decide the declared tables and figures shown and their wording."""
 
     tables: dict[str, pd.DataFrame]
     labels: Labels
     settings: Mapping[str, Any]
     validation: dict | None = None
     set_n: dict[str, tuple[int, int]] = field(default_factory=dict)
+    scope: ModelScope = field(default_factory=ModelScope)
+
+    def words(self) -> dict[str, str]:
+        """The placeholders of declared titles and captions (:meth:`ModelScope.words`)."""
+        return self.scope.words(self.labels.model("nomogram"))
 
     def get(self, name: str) -> pd.DataFrame | None:
         """Table ``name`` when the run wrote it with at least one row, else ``None``."""
@@ -48,8 +57,10 @@ class ReportInputs:
 @dataclass(frozen=True)
 class TableSpec:
     """One declared table: ``section`` (page section id), ``anchor`` (HTML id), ``title``,
-    ``caption``, ``sources`` (CSV table names; the first is required) and ``make`` (inputs, spec ->
-    JournalTable)."""
+    ``caption`` (both may name the placeholders of :meth:`ReportInputs.words`: ``{models}``,
+    ``{nomogram}``, ...), ``sources`` (CSV table names; the first is required), ``make`` (inputs,
+    spec -> JournalTable) and ``needs`` (the feature block without which the table is not part of
+    the study, so not shown: ``"deep"`` for the DL score)."""
 
     section: str
     anchor: str
@@ -57,6 +68,18 @@ class TableSpec:
     caption: str
     sources: tuple[str, ...]
     make: Callable[[ReportInputs, TableSpec], JournalTable]
+    needs: str | None = None
+
+
+def resolved(spec, inp: ReportInputs):
+    """A declared table or figure with its title and caption worded for the run (placeholders filled)."""
+    w = inp.words()
+    return dataclasses.replace(spec, title=spec.title.format(**w), caption=spec.caption.format(**w))
+
+
+def tables_of_run(inp: ReportInputs) -> list[TableSpec]:
+    """The declared tables that are part of this run's study (its blocks), worded for it."""
+    return [resolved(t, inp) for t in TABLES if inp.scope.has(t.needs)]
 
 
 def _n_of(inp: ReportInputs, split: str) -> str:
@@ -136,7 +159,7 @@ def _yes_no(v: Any) -> str:
 def _table3(inp: ReportInputs, spec: TableSpec) -> JournalTable:
     v = inp.validation
     return T.table3(inp.tables["metrics"], inp.labels, validation=inp.get("validation_summary"), anchor=spec.anchor,
-                    title=spec.title, caption=spec.caption, models=MODELS,
+                    title=spec.title, caption=spec.caption, models=inp.scope.models,
                     validation_estimator=v["short"] if v else None)
 
 
@@ -228,20 +251,19 @@ TABLES: tuple[TableSpec, ...] = (
               "variables", "Odds ratios of the clinical variables, training set; the multivariable model is the "
               "clinical model.", ("clinical_univariable", "clinical_multivariable", "clinical_vif"), _table2),
     TableSpec("development", A["model"], "The nomogram model",
-              "Logistic regression of the outcome on the Rad score, the DL score and the selected clinical "
-              "variables (the DL-Rad-Clinical nomogram), training set.", ("nomogram_coefficients",),
-              _coefficients("nomogram")),
+              "Logistic regression of the outcome on {nomogram_inputs} (the {nomogram}), training set.",
+              ("nomogram_coefficients",), _coefficients("nomogram")),
     TableSpec("development", A["rad_score"], "The Rad score",
               "Logistic model of the radiomics features the LASSO selected, refitted on the training set.",
-              ("rad_score_coefficients",), _coefficients("rad_score")),
+              ("rad_score_coefficients",), _coefficients("rad_score"), needs="radiomics"),
     TableSpec("development", A["dl_score"], "The DL score",
               "Logistic model of the deep-feature principal components the LASSO selected, refitted on the "
-              "training set.", ("dl_score_coefficients",), _coefficients("dl_score")),
+              "training set.", ("dl_score_coefficients",), _coefficients("dl_score"), needs="deep"),
     TableSpec("development", "table-fits", "Model fits",
               "How each logistic model was fitted: separation detected, whether plain maximum likelihood "
               "converged, the method used and the separation policy applied (stats.separation).",
               ("fits",), _fits),
-    TableSpec("performance", A["table3"], "Performance of the clinical model, Rad score, DL score and nomogram",
+    TableSpec("performance", A["table3"], "Performance of {models}",
               "Discrimination and classification per set; the cut-off is chosen on the training set and reused on "
               "the test set.", ("metrics", "validation_summary"), _table3),
     TableSpec("performance", A["delong"], "Pairwise comparison of the models' AUCs (DeLong's test)",

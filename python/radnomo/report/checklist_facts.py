@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from radnomo.report.scope import ModelScope
+
+
 @dataclass
 class RunFacts:
     """What a finished run knows, as plain values (filled by :func:`facts_from_run`).
@@ -16,7 +19,7 @@ class RunFacts:
     nomogram's AUCs (:func:`radnomo.report.tables.headline`); ``validation``: the validate stage's
     record (method, estimator, n_resamples, ...) or ``None``; ``fits``: per model, the fitting method
     (``ml``/``firth``/``lasso``) and whether the data separate; ``figures``: report figure keys ->
-    file names.
+    file names; ``scope``: the run's feature blocks (deep on or off: whether there is a DL score).
     """
 
     title: str = ""
@@ -41,6 +44,7 @@ class RunFacts:
     selection_steps: list[dict[str, Any]] = field(default_factory=list)
     stats_settings: dict[str, Any] = field(default_factory=dict)
     deep: dict[str, Any] | None = None
+    scope: ModelScope = field(default_factory=ModelScope)
     clinical_selected: list[str] = field(default_factory=list)
     final_terms: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
@@ -128,7 +132,8 @@ def _feature_facts(f: RunFacts, results: Mapping[str, Any], rec: dict, cfg: dict
     f.feature_counts = {str(r["block"]): int(r["n_features"]) for r in steps if r.get("step") == "input"}
     f.stats_settings = dict(cfg.get("stats") or {})
     deep = cfg.get("deep") or {}
-    if deep.get("enabled"):
+    f.scope = ModelScope.from_mapping(cfg)
+    if f.scope.deep:
         train = deep.get("train") or {}
         f.deep = {"architecture": "DenseNet-169", "aggregation": deep.get("aggregation"),
                   "image_size": (deep.get("slices") or {}).get("image_size"),

@@ -9,7 +9,8 @@ from radnomo.report.checklist_fill_tripod import t13, t18f, t23a
 
 
 def c12(f):
-    return Answer("The pipeline's stages (split → preprocess → radiomics/deep features → statistics → validation → "
+    feats = "radiomics/deep features" if f.scope.deep else "radiomics features"
+    return Answer(f"The pipeline's stages (split → preprocess → {feats} → statistics → validation → "
                   "explanation → model → report) with their timings are in the run record.", shown("run_stages"),
                   todo="a flowchart figure of the technical pipeline")
 
@@ -115,8 +116,10 @@ def c35(f):
 
 
 def c37(f):
-    return Answer("No model selection among algorithms: the four prespecified models (clinical, Rad score, DL score, "
-                  "nomogram) are all reported; clinical variables are selected by univariable screening (p < "
+    names = {"clinical": "clinical", "rad_score": "Rad score", "dl_score": "DL score", "nomogram": "nomogram"}
+    return Answer(f"No model selection among algorithms: the {f.scope.n_models} prespecified models ("
+                  + ", ".join(names[m] for m in f.scope.models) + ") are all reported; clinical variables are "
+                  "selected by univariable screening (p < "
                   f"{f.stats_settings.get('clinical_alpha', '?')}).", shown("table2", "table3"))
 
 
@@ -137,14 +140,14 @@ def c41(f):
 
 
 def c42(f):
-    return Answer("The clinical model (non-radiomic), the Rad and DL scores and the combined nomogram are compared "
-                  "on the same patients.", shown("table3", "delong", "dca"))
+    return Answer(f"The clinical model (non-radiomic), the {f.scope.score_names()} and the combined nomogram are "
+                  "compared on the same patients.", shown("table3", "delong", "dca"))
 
 
 def c43(f):
     bits = []
     if f.shap:
-        bits.append("SHAP values of the Rad and DL score terms")
+        bits.append(f"SHAP values of the terms of the {f.scope.score_names()}")
     if f.gradcam:
         bits.append("Grad-CAM maps of the deep models")
     bits.append("the nomogram (points per predictor)")
@@ -167,7 +170,8 @@ def c47(f):
 
 
 def c54(f):
-    return Answer("The run's feature tables (radiomics/radiomics.parquet, deep/deep.parquet) can be shared.",
+    files = "radiomics/radiomics.parquet, deep/deep.parquet" if f.scope.deep else "radiomics/radiomics.parquet"
+    return Answer(f"The run's feature tables ({files}) can be shared.",
                   shown("run_files"), todo="whether and where the feature data are shared")
 
 
@@ -226,7 +230,8 @@ def m13(f):
 def m15(f):
     if not f.selection_steps:
         return authors("how redundant features were removed")
-    return yes("Mann–Whitney U filter, correlation pruning, PCA (deep) and LASSO, with counts after each step: "
+    pca = "PCA (deep) " if f.scope.deep else ""
+    return yes(f"Mann–Whitney U filter, correlation pruning, {pca}and LASSO, with counts after each step: "
                 + steps_text(f) + ".", shown("selection"))
 
 

@@ -55,9 +55,10 @@ def t9a(f):
 
 
 def t9b(f):
+    deep = ("; deep features are the penultimate-layer activations of the fine-tuned network" if f.scope.deep
+            else "")
     return Answer("Radiomics features follow the parameter file (feature classes, image types, discretisation) "
-                  "and PyRadiomics' feature definitions; deep features are the penultimate-layer activations of "
-                  "the fine-tuned network.", shown("run_features"),
+                  f"and PyRadiomics' feature definitions{deep}.", shown("run_features"),
                   todo="how and when each clinical predictor and image was acquired, and blinding to the outcome")
 
 
@@ -87,10 +88,12 @@ def t12a(f):
 
 def t12b(f):
     s = f.stats_settings
-    return Answer("Radiomics and deep features: Mann–Whitney U filter (p < "
+    blocks = f.scope.feature_blocks()
+    pca = (f"; deep features then reduced by PCA ({100 * float(s.get('pca_variance', 0.95)):.0f}% of the variance)"
+           if f.scope.deep else "")
+    return Answer(f"{blocks[:1].upper() + blocks[1:]}: Mann–Whitney U filter (p < "
                   f"{s.get('mwu_alpha', '?')}), correlation pruning (|r| > {s.get('cor_threshold', '?')}), "
-                  "z-scoring with training means and SDs; deep features then reduced by PCA "
-                  f"({100 * float(s.get('pca_variance', 0.95)):.0f}% of the variance). Clinical variables: continuous "
+                  f"z-scoring with training means and SDs{pca}. Clinical variables: continuous "
                   "variables entered linearly (no transformation), categorical ones as indicator terms.",
                   shown("selection"))
 
@@ -98,11 +101,11 @@ def t12b(f):
 def t12c(f):
     s = f.stats_settings
     lam = s.get("lambda", "min")
-    return Answer(f"Logistic regression models. Rad and DL scores: LASSO (glmnet, λ{lam} by {s.get('nfolds', '?')}"
-                  f"-fold cross-validation) then a {s.get('score', 'logistic')} score on the selected terms; clinical "
-                  f"model: univariable screening (p < {s.get('clinical_alpha', '?')}) then multivariable logistic "
-                  "regression; nomogram: logistic regression on the Rad score, DL score and selected clinical "
-                  f"variables (rms).{fits_text(f)} Internal validation: {validation_text(f)}.",
+    return Answer(f"Logistic regression models. {f.scope.score_names()}: LASSO (glmnet, λ{lam} by "
+                  f"{s.get('nfolds', '?')}-fold cross-validation) then a {s.get('score', 'logistic')} score on the "
+                  f"selected terms; clinical model: univariable screening (p < {s.get('clinical_alpha', '?')}) then "
+                  f"multivariable logistic regression; nomogram: logistic regression on {f.scope.nomogram_inputs()} "
+                  f"(rms).{fits_text(f)} Internal validation: {validation_text(f)}.",
                   shown("selection", "table2", "model", "validation"))
 
 
@@ -127,8 +130,9 @@ def t12g(f):
     if not f.model_artifact:
         return Answer("Predictions on the test set come from the model fitted on the training set (coefficients in "
                       "the model tables).", shown("model"))
+    deep = ", deep models" if f.scope.deep else ""
     return Answer("Predictions come from the frozen model (folder model/ of the run: configuration, preprocessing "
-                  "and radiomics settings, deep models, R study object); `radnomo predict` applies it to new "
+                  f"and radiomics settings{deep}, R study object); `radnomo predict` applies it to new "
                   "patients. Formula: the coefficient tables and the nomogram.", shown("model", "nomogram", "run_files"))
 
 
@@ -190,8 +194,9 @@ def t21(f):
 
 def t22(f):
     art = " The frozen model (folder model/) reproduces the predictions." if f.model_artifact else ""
-    return Answer("The full model: coefficients of the nomogram and of the Rad and DL scores, and the nomogram "
-                  f"itself.{art}", shown("model", "rad_score", "dl_score", "nomogram"),
+    scores = f" and of the {f.scope.score_names()}" if f.scope.scores else ""
+    return Answer(f"The full model: coefficients of the nomogram{scores}, and the nomogram "
+                  f"itself.{art}", shown("model", *f.scope.scores, "nomogram"),
                   todo="restrictions on access to or reuse of the model, if any")
 
 

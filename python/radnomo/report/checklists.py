@@ -37,6 +37,7 @@ say "To be completed by the authors: ..." with what is needed.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -53,7 +54,7 @@ from radnomo.report.checklist_facts import RunFacts, facts_from_run
 __all__ = ["ANCHORS", "AUTHORS", "Answer", "CHECKLISTS", "CLEAR", "EXPORT_COLUMNS", "FilledItem", "Item", "METRICS",
            "METRICS_CONDITIONS", "MetricsScore", "RunFacts", "TRIPOD_AI", "checklist_context", "export_all",
            "facts_from_run", "fill", "load_checklist", "metrics_category", "metrics_conditions", "metrics_score",
-           "to_csv", "to_markdown"]
+           "only_anchors", "to_csv", "to_markdown"]
 
 #: The item lists, package data: ``checklists_data/<key>.yaml``.
 DATA_DIR = Path(__file__).with_name("checklists_data")
@@ -295,8 +296,11 @@ def _md(s: str) -> str:
 
 
 def to_markdown(items: Sequence[FilledItem], *, title: str | None = None, citation: str | None = None,
-                score: MetricsScore | None = None, report: str = "report.html") -> str:
-    """The filled items as a Markdown table (links point into ``report``)."""
+                score: MetricsScore | None = None, report: str = "report.html",
+                anchor_labels: Mapping[str, str] | None = None) -> str:
+    """The filled items as a Markdown table (links point into ``report``; a link's text is the
+    anchor's label in ``anchor_labels`` — "Table 3" — where given, else the anchor id)."""
+    labels = dict(anchor_labels or {})
     lines = []
     if title:
         lines += [f"# {title}", ""]
@@ -309,24 +313,39 @@ def to_markdown(items: Sequence[FilledItem], *, title: str | None = None, citati
     lines += ["| No. | Section | Item | Answer from the run | Shown in | To be completed by the authors |",
               "| --- | --- | --- | --- | --- | --- |"]
     for i in items:
-        links = ", ".join(f"[{a}]({report}#{a})" for a in i.anchors)
+        links = ", ".join(f"[{_md(labels.get(a, a))}]({report}#{a})" for a in i.anchors)
         lines.append(f"| {_md(i.number)} | {_md(i.section)} | {_md(i.title)} | {_md(i.text)} | {links} | "
                      f"{_md(i.todo)} |")
     return "\n".join(lines) + "\n"
 
 
-def export_all(facts: RunFacts, folder: str | Path, *, conditions: Mapping[int, bool | None] | None = None) -> dict[str, Path]:
-    """Write ``checklist_<key>.csv`` and ``.md`` for every checklist into ``folder``; returns the paths."""
+def only_anchors(items: Sequence[FilledItem], anchors) -> list[FilledItem]:
+    """The items with their "shown in" anchors limited to ``anchors`` (the ids a report page has)."""
+    keep = set(anchors)
+    return [dataclasses.replace(i, anchors=tuple(a for a in i.anchors if a in keep)) for i in items]
+
+
+def export_all(facts: RunFacts, folder: str | Path, *, conditions: Mapping[int, bool | None] | None = None,
+               anchor_labels: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """Write ``checklist_<key>.csv`` and ``.md`` for every checklist into ``folder``; returns the paths.
+
+    ``anchor_labels``: the report page's anchors (id -> "Table 3", from
+    :func:`radnomo.report.build_page.anchor_labels`); when given, the exports link only to those (a
+    run without the validate stage or without the deep block lacks some tables and figures) and the
+    Markdown names each link by its label."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for key, spec in CHECKLISTS.items():
         items = fill(key, facts, conditions=conditions)
+        if anchor_labels is not None:
+            items = only_anchors(items, anchor_labels)
         p = folder / f"checklist_{key}.csv"
         to_csv(items, p)
         m = folder / f"checklist_{key}.md"
         m.write_text(to_markdown(items, title=f"{spec['name']} checklist, pre-filled by radnomo",
-                                 citation=spec["citation"], score=metrics_score(items) if key == "metrics" else None),
+                                 citation=spec["citation"], score=metrics_score(items) if key == "metrics" else None,
+                                 anchor_labels=anchor_labels),
                      encoding="utf-8")
         out[f"{key}_csv"], out[f"{key}_md"] = p, m
     return out

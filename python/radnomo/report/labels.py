@@ -57,6 +57,18 @@ _FEATURE_CLASSES = {"firstorder": "first order", "shape": "shape", "shape2D": "s
 DEFAULT_SEQUENCES = {"t2": "T2WI", "ap": "AP", "pvp": "PVP", "dp": "DP"}
 
 
+def run_model_names(models: Mapping[str, str], scope) -> dict[str, str]:
+    """The configured model names (``labels.models``) for a run of ``scope``
+    (:class:`~radnomo.report.scope.ModelScope`): a nomogram left at radnomo's default name
+    ("DL-Rad-Clinical nomogram", also the reference study's) is named after the blocks the run has
+    ("Rad-Clinical nomogram" without the deep block); any other name is the study's choice and kept."""
+    out = {str(k): str(v) for k, v in models.items()}
+    if out.get("nomogram", DEFAULT_MODELS["nomogram"]) == DEFAULT_MODELS["nomogram"]:
+        if scope.nomogram_name != DEFAULT_MODELS["nomogram"]:
+            out["nomogram"] = scope.nomogram_name
+    return out
+
+
 def _finite(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
@@ -109,12 +121,15 @@ class Labels:
     def from_config(cls, config) -> Labels:
         """The labels of a study configuration's ``labels:`` section (``config.labels``, a
         :class:`~radnomo.pipeline.config_sections.LabelsSection`); the outcome column is the
-        analysis table's ``label``."""
+        analysis table's ``label``. A nomogram named radnomo's default "DL-Rad-Clinical nomogram" is
+        named after the run's blocks (:func:`run_model_names`)."""
+        from radnomo.report.scope import ModelScope
+
         sec = config.labels
         variables = {name: {"label": v.label, "unit": v.unit} for name, v in sec.variables.items()}
         return cls({"variables": variables,
                     "outcome": {"event": sec.outcome.event, "nonevent": sec.outcome.nonevent},
-                    "models": dict(sec.models)}, outcome="label")
+                    "models": run_model_names(sec.models, ModelScope.from_config(config))}, outcome="label")
 
     # -- variables ---------------------------------------------------------------------------------
     def label(self, name: str) -> str:
