@@ -128,8 +128,10 @@ def _categorise(prof, total: float) -> dict[str, float]:
     return parts
 
 
-def measure(engine: str, case: dict, params_path: Path, profile: bool) -> dict:
-    """In a fresh process: one engine on one case, one thread. Prints JSON."""
+def measure(engine: str, case: dict, params_path: Path, profile: bool, device: str | None = None,
+            image_threads: int = 1) -> dict:
+    """In a fresh process: one engine on one case, one thread (with ``device``, the radnomo engine's GPU
+    path with ``image_threads`` filtered images at once). Prints JSON."""
     from radnomo.parallel import limit_threads
 
     limit_threads(1)
@@ -140,7 +142,12 @@ def measure(engine: str, case: dict, params_path: Path, profile: bool) -> dict:
     params = load_params(params_path)
     label = params.settings.get("label", 1)
     image, mask = read_image_and_mask(case["image"], case["mask"], label=label)
-    extractor = make_engine_extractor(params, label, engine)
+    if device is not None and engine == "radnomo":
+        from radnomo.features.engine import Extractor
+
+        extractor = Extractor(params.params, label=label, device=device, threads=image_threads)
+    else:
+        extractor = make_engine_extractor(params, label, engine)
     if engine == "radnomo":  # compile/load the kernels outside the timing (once per worker process)
         from radnomo.features.engine import kernels  # noqa: F401
         _warm_up(extractor)
@@ -179,9 +186,12 @@ def _warm_up(extractor) -> None:
         pass
 
 
-def _run_child(engine: str, case: dict, params: Path, profile: bool, cpu: int | None, out: Path) -> dict:
+def _run_child(engine: str, case: dict, params: Path, profile: bool, cpu: int | None, out: Path,
+               device: str | None = None, image_threads: int = 1) -> dict:
     cmd = [sys.executable, __file__, "--_measure", engine, "--_case", json.dumps(case), "--params", str(params),
            "--_out", str(out)] + (["--_profile"] if profile else [])
+    if device is not None:
+        cmd += ["--_device", device, "--_image-threads", str(image_threads)]
     if cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(cpu)] + cmd
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
@@ -238,9 +248,12 @@ def main() -> None:
     ap.add_argument("--_case", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_out", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_profile", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--_device", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--_image-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._measure:
-        res = measure(args._measure, json.loads(args._case), args.params, args._profile)
+        res = measure(args._measure, json.loads(args._case), args.params, args._profile, args._device,
+                      args._image_threads)
         args._out.write_text(json.dumps(res), encoding="utf-8")
         return
 

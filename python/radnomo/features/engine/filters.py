@@ -77,7 +77,7 @@ def log_images(image, crop, settings: Mapping[str, Any], xp=None):
         from radnomo.features.engine import gpu_filters
 
         torch = xp.torch
-        batch = gpu_filters.laplacian_of_gaussian(torch, torch.as_tensor(np.asarray(arr), device=xp.device),
+        batch = gpu_filters.laplacian_of_gaussian(torch, torch.as_tensor(np.array(arr), device=xp.device),
                                                   image.GetSpacing(), [float(s) for s in valid])
         on_device = batch[(slice(None),) + tuple(crop)].cpu().numpy()
         del batch
@@ -160,7 +160,7 @@ def _wavelet_on_device(arr, crop, axes, wavelet, spacing, settings, xp):
 
     torch = xp.torch
     pad = [(0, arr.shape[d] % 2 if d in axes else 0) for d in range(arr.ndim)]
-    data = np.asarray(arr)
+    data = np.array(arr)  # a writable copy (torch refuses read-only arrays)
     if any(p[1] for p in pad):
         data = np.pad(data, pad, "wrap")
     dec = gpu_filters.swtn_level1(torch, torch.as_tensor(data, device=xp.device), wavelet, axes)
