@@ -158,3 +158,80 @@ def test_torch_filtered_images_of_a_case_identical():
 def test_cuda_filters_bit_identical():
     _filters_equal_on("cuda")
     _filtered_images_equal_on("cuda", case="brain1")
+
+
+# --- edge cases through the torch path (same inputs as test_engine_exactness' edge tests) -------------------
+def _edge_image(shape=(12, 14, 16), seed=0, dtype="float32", spacing=(1.0, 1.0, 1.0)):
+    import numpy as np
+
+    arr = np.random.default_rng(seed).normal(100, 20, shape).astype(dtype)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing(spacing)
+    return img
+
+
+def _edge_mask(image, voxels=None, block=None):
+    import numpy as np
+
+    m = np.zeros(sitk.GetArrayViewFromImage(image).shape, np.uint8)
+    for v in voxels or []:
+        m[v] = 1
+    if block is not None:
+        m[block] = 1
+    mask = sitk.GetImageFromArray(m)
+    mask.CopyInformation(image)
+    return mask
+
+
+EVERY = {"imageType": {"Original": {}, "LoG": {"sigma": [1.0, 2.0]}, "Wavelet": {}},
+         "featureClass": {c: [] for c in ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")},
+         "setting": {"binWidth": 10, "minimumROIDimensions": 1}}
+
+
+@pytest.mark.parametrize("what", ["two voxels", "corner", "three apart", "2D slice", "float32 anisotropic odd",
+                                  "int16 rotated label 2", "breast1 resampled db2 preCrop"])
+def test_torch_path_edge_cases_match_cpu_engine(what):
+    """Tiny and flat ROIs, a one-slice ROI, float32 input without normalisation (PyWavelets' float32
+    filters), int16 input on a rotated grid with another label, resampling with another wavelet and
+    preCrop: the torch path (filters, matrices, formulas) gives the CPU engine's values."""
+    import numpy as np
+
+    params, label = EVERY, None
+    if what == "two voxels":
+        image = _edge_image()
+        mask = _edge_mask(image, [(5, 5, 5), (5, 5, 6)])
+    elif what == "corner":
+        image = _edge_image()
+        mask = _edge_mask(image, [(5, 5, 5), (5, 6, 5), (6, 5, 5), (5, 5, 6)])
+    elif what == "three apart":
+        image = _edge_image()
+        mask = _edge_mask(image, [(5, 5, 5), (7, 8, 9), (5, 8, 5)])
+    elif what == "2D slice":
+        image = _edge_image()
+        mask = _edge_mask(image, block=(6, slice(3, 10), slice(4, 12)))
+    elif what == "float32 anisotropic odd":
+        image = _edge_image((13, 17, 15), seed=2, spacing=(0.7, 1.1, 2.5))
+        mask = _edge_mask(image, block=(slice(2, 11), slice(3, 14), slice(1, 13)))
+    elif what == "int16 rotated label 2":
+        arr = np.random.default_rng(3).integers(-200, 400, (10, 12, 14)).astype(np.int16)
+        image = sitk.GetImageFromArray(arr)
+        image.SetSpacing((0.6, 0.9, 3.0))
+        image.SetDirection((0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0))
+        m = np.ones((10, 12, 14), np.uint8)
+        m[0:6, 0:7, 0:8] = 2
+        m[8:10, 10:12, 12:14] = 2
+        mask = sitk.GetImageFromArray(m)
+        mask.CopyInformation(image)
+        params = {**EVERY, "setting": {"binWidth": 25, "label": 2, "minimumROIDimensions": 1}}
+        label = 2
+    else:
+        image, mask = _case("breast1")
+        params = {"imageType": {"Original": {}, "Wavelet": {"wavelet": "db2"}, "LoG": {"sigma": [1.5]}},
+                  "featureClass": {"firstorder": [], "glszm": [], "glrlm": [], "glcm": []},
+                  "setting": {"resampledPixelSpacing": [1.2, 1.2, 1.2], "interpolator": "sitkBSpline",
+                              "preCrop": True, "padDistance": 6, "binWidth": 15}}
+    cpu = Extractor(params, label=label).execute(image, mask)
+    dev = Extractor(params, label=label, device="cpu").execute(image, mask)
+    assert list(cpu) == list(dev)
+    bad = [(k, dev[k], v) for k, v in cpu.items() if relative_difference(dev[k], v) > tolerance(k)]
+    assert not bad, (what, bad[:5])
