@@ -41,7 +41,7 @@ def _recursive(torch, data, c):
     ``c``: (batch, 20) float64 coefficients (see :func:`.log_filter.coefficients`), one row per batch
     entry; the operation order is :func:`.log_filter._recursive_lines`'.
     """
-    d = data.to(torch.float64)
+    d = data.to(torch.float64).contiguous()  # each position's lines contiguous (coalesced on a GPU)
     ln = d.shape[1]
     shape = (d.shape[0],) + (1,) * (d.dim() - 2)
     k = [c[:, j].reshape(shape) for j in range(20)]
