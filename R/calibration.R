@@ -58,6 +58,9 @@
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`.
 #' @return An object of class `"radnomo_calibration"`: a list with `curve`
 #'   (data.frame group, n, predicted, observed, lower, upper), `stats`
 #'   (one-row data.frame n, intercept, intercept_lower, intercept_upper
@@ -82,12 +85,13 @@
 #' calibration(y, risk)$stats
 #' @export
 calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10, validation = FALSE,
-                        separation = c("firth", "error", "warn"), event = NULL) {
+                        separation = c("firth", "error", "warn"), event = NULL, outcome_name = NULL) {
   separation <- match_arg(separation)
   if (!is.logical(validation) || length(validation) != 1L || is.na(validation)) {
     abort("'validation' must be TRUE or FALSE.")
   }
-  y <- check_binary(y, "y", event)
+  lab <- outcome_label(outcome_name, substitute(y))
+  y <- check_binary(y, lab, event)
   risk <- check_score(risk, length(y), "risk", probability = TRUE)
   check_number(B, "B", 1, 1e6, integer = TRUE)
   check_number(groups, "groups", 3, length(y), integer = TRUE)
@@ -101,8 +105,8 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
   if (!is.null(fit)) {
     if (validation) abort("'fit' (bootstrap on the model's own training set) and 'validation = TRUE' (independent ",
                           "data) exclude each other.")
-    check_fit_risks(fit, risk, y)
-    res <- bootstrap_calibration(fit, y, B, seed, separation)
+    check_fit_risks(fit, risk, y, lab)
+    res <- bootstrap_calibration(fit, y, B, seed, separation, lab)
     boot <- res$table
     mae <- res$mae
     resamples <- res$resamples
@@ -186,12 +190,12 @@ calibration_stats <- function(y, risk, curve, validation = FALSE) {
 #' divergent refit). Without separation the result equals `rms::calibrate()`
 #' with the same seed.
 #' @noRd
-bootstrap_calibration <- function(fit, y, B, seed, separation = "firth") {
+bootstrap_calibration <- function(fit, y, B, seed, separation = "firth", outcome_name = "y") {
   if (inherits(fit, "radnomo_nomogram")) fit <- fit$fit
   if (!inherits(fit, "lrm")) abort("'fit' must be a radnomo_nomogram or an rms::lrm fit.")
   if (is.null(fit$x) || is.null(fit$y)) abort("'fit' must be fitted with x = TRUE, y = TRUE for bootstrap calibration.")
   if (NROW(fit$y) != length(y)) {
-    abort("'fit' was fitted on ", NROW(fit$y), " patients but 'y' has ", length(y),
+    abort("'fit' was fitted on ", NROW(fit$y), " patients but the outcome '", outcome_name, "' has ", length(y),
           "; bootstrap calibration applies to the model's own training set.")
   }
   n <- length(fit$y)
@@ -279,7 +283,7 @@ validation_measure <- function(x, y, ...) {
 
 #' calibration(fit =): the risks must be the fit's own training predictions
 #' @noRd
-check_fit_risks <- function(fit, risk, y = NULL) {
+check_fit_risks <- function(fit, risk, y = NULL, outcome_name = "y") {
   f <- if (inherits(fit, "radnomo_nomogram")) fit$fit else fit
   if (inherits(f, "lrm") && (is.null(f$x) || is.null(f$y))) {
     abort("'fit' holds no training data (a stripped model, or fitted without x = TRUE, y = TRUE); bootstrap ",
@@ -287,7 +291,8 @@ check_fit_risks <- function(fit, risk, y = NULL) {
   }
   if (!is.null(y) && !is.null(f$y) && length(f$y) == length(y) &&
       !all(as.integer(factor(f$y)) - 1L == y)) {
-    abort("'y' is not the outcome 'fit' was fitted on; bootstrap calibration applies to the model's own training set.")
+    abort("The outcome '", outcome_name, "' is not the one 'fit' was fitted on; bootstrap calibration applies to ",
+          "the model's own training set.")
   }
   lp <- f$linear.predictors
   if (is.null(lp) || length(lp) != length(risk)) return(invisible(TRUE))

@@ -117,6 +117,32 @@ check_binary <- function(y, arg = "y", event = NULL) {
   out
 }
 
+#' The name messages give an outcome passed as a vector
+#'
+#' `name`: the caller's explicit `outcome_name` (a single string, e.g. the
+#' outcome column, "recurrence"); used when given. Otherwise `expr`, the
+#' caller's `substitute()` of its outcome argument: a variable (`recurrence`)
+#' or a column taken from a data frame (`d$recurrence`, `d[["recurrence"]]`)
+#' names the outcome as written; anything else (a computed value, a value
+#' passed through `do.call` or the Python bridge) falls back to `default`,
+#' the argument's name.
+#' @noRd
+outcome_label <- function(name = NULL, expr = NULL, default = "y") {
+  if (!is.null(name)) {
+    if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name)) {
+      abort("'outcome_name' must be a single, non-empty string (the outcome's name for messages).")
+    }
+    return(name)
+  }
+  if (is.symbol(expr)) return(as.character(expr))
+  if (is.call(expr) && (identical(expr[[1L]], as.name("$")) || identical(expr[[1L]], as.name("[["))) &&
+      is.symbol(expr[[2L]]) && (is.symbol(expr[[3L]]) || is.character(expr[[3L]]))) {
+    d <- deparse(expr, width.cutoff = 500L)
+    if (length(d) == 1L && nchar(d) <= 60L) return(d)
+  }
+  default
+}
+
 #' Say which level of a two-class outcome is taken as the event
 #' @noRd
 announce_event <- function(arg, levels) {
@@ -129,6 +155,7 @@ announce_event <- function(arg, levels) {
 #' Check that two lengths match
 #' @noRd
 check_same_length <- function(n_expected, x, arg, ref = "y") {
+  # `ref`: the outcome's name in messages
   n <- NROW(x)
   if (n != n_expected) {
     abort("'", arg, "' has ", n, " rows/values but '", ref, "' has ", n_expected, "; they must match.")

@@ -17,7 +17,12 @@
 #' variable. Odds ratios with 95% Wald confidence intervals,
 #' `exp(beta +/- qnorm(0.975) * SE)`, and Wald p-values are reported
 #' (identical to `exp(confint.default(fit))`), with the likelihood-ratio
-#' statistic, df and p-value of each variable.
+#' statistic, df and p-value of each variable. A multivariable model refitted
+#' by Firth's method reports profile penalised likelihood 95% intervals and
+#' penalised likelihood-ratio p-values instead (Heinze & Schemper, Stat Med
+#' 2002;21:2409-19; the convention of R's logistf), since Wald intervals are
+#' unreliable exactly when the data separate; the tables' `ci_method` and
+#' `p_method` columns name the method of each row.
 #'
 #' Variance inflation factors are computed from the multivariable model's
 #' design matrix (without the intercept): for each term, `1 / (1 - R^2)` of a
@@ -43,10 +48,12 @@
 #'   (announced with a message).
 #' @return An object of class `"radnomo_clinical"`: a list with `univariable`
 #'   (data.frame variable, term, odds_ratio, or_lower, or_upper, p_value
-#'   (Wald), estimate, std_error, lr_statistic, lr_df, lr_p_value (the
+#'   (Wald), estimate, std_error, ci_method, p_method ("Wald"), lr_statistic, lr_df, lr_p_value (the
 #'   variable's likelihood-ratio test, used for screening), separation) and
 #'   `multivariable` (data.frame variable, term, odds_ratio, or_lower,
-#'   or_upper, p_value; also estimate and std_error), `screening` (the test
+#'   or_upper, p_value; also estimate, std_error, ci_method (`"Wald"` or
+#'   `"profile penalised likelihood"`) and p_method (`"Wald"` or
+#'   `"penalised likelihood ratio"`)), `screening` (the test
 #'   used: "likelihood ratio"), `vif` (data.frame term,
 #'   vif), `selected` (variables in the multivariable model), `fit` (the
 #'   multivariable glm, or NULL with a warning when no candidate passes),
@@ -84,9 +91,10 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
     warn_classed("radnomo_nothing_selected", "No clinical candidate varies in these data; there is no clinical model.")
     empty_uni <- data.frame(variable = character(), term = character(), odds_ratio = numeric(), or_lower = numeric(),
                             or_upper = numeric(), p_value = numeric(), estimate = numeric(), std_error = numeric(),
-                            lr_statistic = numeric(), lr_df = integer(), lr_p_value = numeric(), separation = logical(),
+                            ci_method = character(), p_method = character(), lr_statistic = numeric(),
+                            lr_df = integer(), lr_p_value = numeric(), separation = logical(),
                             stringsAsFactors = FALSE)
-    return(structure(list(univariable = empty_uni, multivariable = empty_uni[, 1:8],
+    return(structure(list(univariable = empty_uni, multivariable = empty_uni[, 1:10],
                           vif = data.frame(term = character(), vif = numeric()), selected = character(), fit = NULL,
                           outcome = outcome, candidates = character(), alpha = alpha, screening = "likelihood ratio"),
                      class = "radnomo_clinical"))
@@ -171,7 +179,8 @@ term_table <- function(fit, variables) {
   out <- data.frame(variable = gsub("^`|`$", "", labels[assign[assign > 0]]),
                     term = gsub("`", "", cols), odds_ratio = tab$odds_ratio,
                     or_lower = tab$or_lower, or_upper = tab$or_upper, p_value = tab$p_value,
-                    estimate = tab$estimate, std_error = tab$std_error, stringsAsFactors = FALSE)
+                    estimate = tab$estimate, std_error = tab$std_error, ci_method = tab$ci_method,
+                    p_method = tab$p_method, stringsAsFactors = FALSE)
   rownames(out) <- NULL
   out
 }

@@ -43,6 +43,9 @@
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`.
 #' @return data.frame model, threshold, tpr, fpr, net_benefit,
 #'   standardized_net_benefit (+ nb_lower, nb_upper, snb_lower, snb_upper
 #'   when `bootstraps > 0`); the models first, then `"all"` and `"none"`.
@@ -54,9 +57,9 @@
 #' head(decision_curve(y, list(model = risk)))
 #' @export
 decision_curve <- function(y, risks, thresholds = seq(0, 1, by = 0.01), policy = c("opt-in", "opt-out"),
-                           bootstraps = 0, seed = NULL, conf_level = 0.95, event = NULL) {
+                           bootstraps = 0, seed = NULL, conf_level = 0.95, event = NULL, outcome_name = NULL) {
   policy <- match_arg(policy)
-  y <- check_binary(y, "y", event)
+  y <- check_binary(y, outcome_label(outcome_name, substitute(y)), event)
   risks <- check_score_list(risks, length(y), "risks", probability = TRUE)
   if (any(names(risks) %in% c("all", "none"))) abort("'risks' cannot use the reserved model names 'all' or 'none'.")
   if (!is.numeric(thresholds) || !length(thresholds) || anyNA(thresholds) || any(thresholds < 0 | thresholds > 1)) {

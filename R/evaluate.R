@@ -47,7 +47,7 @@ evaluate_study <- function(object, data, outcome = object$settings$outcome, even
                        dl_score = p$dl_score, nomogram = p$nomogram, stringsAsFactors = FALSE)
   models <- study_models(object)
   cutoffs <- study_cutoffs(object, models)
-  ev <- evaluate_scores_set(scores, models, cutoffs, thresholds, set)
+  ev <- evaluate_scores_set(scores, models, cutoffs, thresholds, set, outcome_name = outcome)
   structure(c(list(scores = scores), ev), class = "radnomo_evaluation")
 }
 
@@ -104,7 +104,7 @@ study_cutoffs <- function(object, models) {
 #' the training set itself).
 #' @noRd
 evaluate_scores_set <- function(scores, models, cutoffs, thresholds, set, calibration_fit = NULL, B = 0,
-                                seed = NULL, separation = "firth") {
+                                seed = NULL, separation = "firth", outcome_name = "y") {
   empty <- list(metrics = NULL, delong = NULL, calibration = NULL, decision = NULL)
   if (!length(models)) return(empty)
   unscored <- !stats::complete.cases(scores[models])
@@ -123,12 +123,14 @@ evaluate_scores_set <- function(scores, models, cutoffs, thresholds, set, calibr
   }
   metrics <- do.call(rbind, lapply(models, function(m) {
     thr <- cutoffs[[m]]
-    cbind(set = set, model = m, roc_metrics(y, scores[[m]], threshold = if (is.na(thr)) NULL else thr),
+    cbind(set = set, model = m,
+          roc_metrics(y, scores[[m]], threshold = if (is.na(thr)) NULL else thr, outcome_name = outcome_name),
           stringsAsFactors = FALSE)
   }))
   rownames(metrics) <- NULL
-  delong <- if (length(models) >= 2L) cbind(set = set, delong_test(y, as.list(scores[models])),
-                                            stringsAsFactors = FALSE) else NULL
+  delong <- if (length(models) >= 2L) {
+    cbind(set = set, delong_test(y, as.list(scores[models]), outcome_name = outcome_name), stringsAsFactors = FALSE)
+  }
   cal <- NULL
   if ("nomogram" %in% models) {
     # about 10 patients per risk group, 3 to 10 groups; independent data:
@@ -136,13 +138,15 @@ evaluate_scores_set <- function(scores, models, cutoffs, thresholds, set, calibr
     g <- calibration_group_count(nrow(scores))
     if (nrow(scores) >= g) {
       cal <- if (!is.null(calibration_fit)) {
-        calibration(y, scores$nomogram, fit = calibration_fit, B = B, seed = seed, groups = g, separation = separation)
+        calibration(y, scores$nomogram, fit = calibration_fit, B = B, seed = seed, groups = g, separation = separation,
+                    outcome_name = outcome_name)
       } else {
-        calibration(y, scores$nomogram, groups = g, validation = TRUE)
+        calibration(y, scores$nomogram, groups = g, validation = TRUE, outcome_name = outcome_name)
       }
     }
   }
-  decision <- cbind(set = set, decision_curve(y, as.list(scores[models]), thresholds = thresholds),
+  decision <- cbind(set = set,
+                    decision_curve(y, as.list(scores[models]), thresholds = thresholds, outcome_name = outcome_name),
                     stringsAsFactors = FALSE)
   list(metrics = metrics, delong = delong, calibration = cal, decision = decision)
 }

@@ -24,12 +24,18 @@ print_or_table <- function(tab, digits = 3) {
   num <- vapply(show, is.numeric, logical(1))
   show[num] <- lapply(show[num], signif, digits = digits)
   print(show, row.names = FALSE)
+  if (!is.null(tab$ci_method) && nrow(tab)) {
+    cat("Odds-ratio 95% CIs: ", paste(unique(tab$ci_method), collapse = ", "), "; p-values: ",
+        paste(unique(tab$p_method), collapse = ", "), ".\n", sep = "")
+  }
 }
 
 #' Methods for radnomo's fitted models
 #'
 #' `print()` shows a compact summary; `summary()` returns the main table
-#' (coefficients with odds ratios and Wald 95% CIs; for a clinical model the
+#' (coefficients with odds ratios and 95% CIs — Wald for maximum-likelihood
+#' fits, profile penalised likelihood for Firth fits, named in the table's
+#' `ci_method` column; for a clinical model the
 #' univariable and multivariable tables and the VIFs; for a calibration its
 #' statistics); `coef()` the named coefficient vector (intercept first);
 #' `nobs()` the number of patients the model was fitted on (NA once

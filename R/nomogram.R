@@ -8,7 +8,9 @@
 #' functions found whether or not rms is attached.
 #'
 #' Fits `rms::lrm(outcome ~ predictors, x = TRUE, y = TRUE)` and builds
-#' `rms::nomogram(fit, fun = plogis, funlabel = "Risk")`. The `datadist` that
+#' `rms::nomogram(fit, fun = plogis, funlabel = "Risk")`, with the risk axis'
+#' ticks chosen by radnomo (see `risk_ticks` below) so that they lie within
+#' the risks the nomogram can reach and their labels do not collide. The `datadist` that
 #' rms needs is set only for the duration of the call (the caller's
 #' `options(datadist)` is restored). Character and logical predictors are
 #' turned into factors (first level = reference).
@@ -25,6 +27,14 @@
 #' @param predictors Character vector of predictor columns (e.g. Rad score,
 #'   DL score and clinical variables).
 #' @param title Default title of the drawn nomogram (`plot()`), or NULL for "Nomogram".
+#' @param labels Optional display labels of the predictors for the drawn
+#'   nomogram: a named character vector (or named list of strings), term name
+#'   -> label, e.g. `c(dl_score = "DL score", afp = "AFP (ng/mL)")`. Names that
+#'   are not predictors are ignored; predictors without a label keep their
+#'   name. They become the variables' labels in the lrm's `Design` (what
+#'   `Hmisc::label()` attributes on the data would give) and rms draws them
+#'   (`rms::nomogram(vnames = "labels")`); the `points` table keeps the term
+#'   names. Labels must differ from each other.
 #' @param separation What to do under (quasi-)complete separation or
 #'   non-convergence (detected exactly, see [score_model()]): `"firth"`
 #'   (default) keeps the `rms::lrm` object (so rms draws the nomogram and
@@ -41,10 +51,23 @@
 #'   predictor's axis values and their points), `total_points` (data.frame
 #'   total_points, risk: the total-points axis and the predicted risk it
 #'   maps to), `coefficients` (data.frame term, estimate, std_error, z,
-#'   p_value, odds_ratio, or_lower, or_upper; Wald 95%), `fit` (the lrm),
+#'   p_value, odds_ratio, or_lower, or_upper, ci_method, p_method: Wald 95%
+#'   intervals and Wald p-values for a maximum-likelihood fit; for a Firth
+#'   fit profile penalised likelihood 95% intervals and penalised
+#'   likelihood-ratio p-values (Heinze & Schemper, Stat Med 2002;21:2409-19),
+#'   with lr_chisq; `std_error` and `z` are Wald quantities in both cases),
+#'   `fit` (the lrm),
 #'   `nomogram` (the rms nomogram object), `outcome`, `predictors`,
-#'   `points_scale` (sc), `points_intercept` (a) and `separation` (one-row
-#'   data.frame separation, converged, method `"ml"`/`"firth"`, note).
+#'   `points_scale` (sc), `points_intercept` (a), `labels` (named character
+#'   vector, predictor -> display label), `risk_ticks` (the risks marked on
+#'   the risk axis: from the candidates 0.5, 0.1, 0.9, 0.3, 0.7, then 0.2,
+#'   0.4, 0.6, 0.8, 0.05, 0.95, then 0.01, 0.99, 0.02, 0.98, 0.001, 0.999,
+#'   0.005, 0.995, in that order of preference, those within the reachable
+#'   risks — total points from the sum of the axes' smallest to the sum of
+#'   their largest points — are kept when at least 8% of that total-points
+#'   range from every tick kept before; when fewer than two remain, `pretty()`
+#'   values of the reachable range are tried the same way) and `separation`
+#'   (one-row data.frame separation, converged, method `"ml"`/`"firth"`, note).
 #' @examples
 #' set.seed(1)
 #' d <- data.frame(a = rnorm(100), b = rnorm(100))
@@ -57,7 +80,7 @@
 #' nom2$coefficients
 #' @export
 fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "error", "warn"), event = NULL,
-                         title = NULL) {
+                         title = NULL, labels = NULL) {
   separation <- match_arg(separation)
   if (!is.data.frame(data)) abort("'data' must be a data.frame, not ", class(data)[1L], ".")
   formula <- NULL
@@ -78,6 +101,7 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   if (length(missing)) abort("'predictors' names column(s) not in 'data': ", name_list(missing), ".")
   if (outcome %in% predictors) abort("The outcome '", outcome, "' cannot also be a predictor.")
   check_no_na_columns(data, c(outcome, predictors), "data")
+  labels <- check_labels(labels, predictors)
   df <- prepare_clinical_data(data, outcome, predictors, event)
 
   dd <- rms::datadist(df[, predictors, drop = FALSE])
@@ -85,8 +109,12 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   on.exit(options(old), add = TRUE)
   lfit <- fit_lrm(if (is.null(formula)) make_formula(outcome, predictors) else rms_formula(formula), df,
                   separation = separation)
-  fit <- lfit$fit
-  nom <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk")
+  fit <- label_design(lfit$fit, labels)
+  # the table's nomogram names its axes by the terms; plot() draws the labels
+  nom0 <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk", vnames = "names")
+  ticks <- risk_ticks(nom0)
+  nom <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk", vnames = "names",
+                       fun.lp.at = list(stats::qlogis(ticks)))
   info <- attr(nom, "info")
 
   # one axis per predictor (an interaction gives axes named after the
@@ -102,14 +130,122 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   }))
   tp <- nom$total.points$x
   total <- data.frame(total_points = tp, risk = stats::plogis(unname(info$Intercept) + tp / info$sc))
-  cf <- stats::coef(fit)
-  se <- sqrt(diag(stats::vcov(fit)))
-  coefs <- wald_table(cf, se[names(cf)], term = names(cf))
+  coefs <- lrm_coefficient_table(fit)
   structure(list(points = pts, total_points = total, coefficients = coefs, fit = fit,
                  nomogram = nom, outcome = outcome, predictors = predictors, formula = formula, title = title,
                  points_scale = info$sc, points_intercept = unname(info$Intercept),
-                 separation = lfit$info),
+                 labels = labels, risk_ticks = ticks, separation = lfit$info),
             class = "radnomo_nomogram")
+}
+
+#' Coefficient table of a nomogram's lrm: Wald, or profile penalised
+#' likelihood when it carries Firth's estimates
+#' @noRd
+lrm_coefficient_table <- function(fit) {
+  cf <- stats::coef(fit)
+  se <- sqrt(diag(stats::vcov(fit)))[names(cf)]
+  firth <- identical(fit$radnomo_method, "firth")
+  x1 <- if (firth && !is.null(fit$x)) cbind(Intercept = 1, fit$x) else NULL
+  coefficient_table(cf, se, names(cf), firth = firth, x = x1, y = if (firth) as.integer(fit$y) else NULL)
+}
+
+#' Check nomogram display labels; return one label per predictor
+#'
+#' `labels`: NULL, or a named character vector / named list of single
+#' strings (term -> label). Names that are not predictors are ignored (so a
+#' study's whole label map can be passed); predictors without one keep their
+#' name.
+#' @noRd
+check_labels <- function(labels, predictors) {
+  out <- stats::setNames(predictors, predictors)
+  if (is.null(labels) || !length(labels)) return(out)
+  if (is.list(labels)) {
+    ok <- vapply(labels, function(v) (is.character(v) || is.factor(v)) && length(v) == 1L, logical(1))
+    if (!all(ok)) abort("'labels' must be a named character vector (term name -> display label).")
+    labels <- vapply(labels, as.character, character(1))
+  }
+  if (!is.character(labels) || is.null(names(labels)) || any(is.na(names(labels)) | names(labels) == "")) {
+    abort("'labels' must be a named character vector (term name -> display label), with a name for every label.")
+  }
+  if (anyDuplicated(names(labels))) {
+    abort("'labels' names the term(s) ", name_list(unique(names(labels)[duplicated(names(labels))])), " twice.")
+  }
+  use <- intersect(names(labels), predictors)
+  bad <- use[is.na(labels[use]) | !nzchar(trimws(labels[use]))]
+  if (length(bad)) abort("'labels' has an empty or missing label for ", name_list(bad), ".")
+  out[use] <- unname(labels[use])
+  dup <- unique(out[duplicated(out)])
+  if (length(dup)) {
+    abort("The nomogram's axis labels must differ; ", name_list(dup), " would label ",
+          name_list(names(out)[out %in% dup]), ".")
+  }
+  out
+}
+
+#' A fitted nomogram with (new) display labels; nothing else changes
+#' @noRd
+set_nomogram_labels <- function(nom, labels) {
+  if (is.null(labels)) return(nom)
+  nom$labels <- check_labels(labels, nom$predictors)
+  nom$fit <- label_design(nom$fit, nom$labels)
+  nom
+}
+
+#' Set the display labels of an lrm's variables (rms' `Design$label`, which
+#' `Hmisc::label()` attributes on the data would set; drawn with vnames = "labels")
+#' @noRd
+label_design <- function(fit, labels) {
+  des <- fit$Design
+  if (is.null(des) || is.null(labels)) return(fit)
+  i <- match(names(labels), des$name)
+  des$label[i[!is.na(i)]] <- unname(labels[!is.na(i)])
+  fit$Design <- des
+  fit
+}
+
+#' Risks to mark on a nomogram's risk axis
+#'
+#' Reachable total points run from the sum of every predictor axis' smallest
+#' points to the sum of their largest (an interaction's axes can overstate
+#' the upper end); a risk `r` sits at total points `sc * (qlogis(r) - a)`.
+#' Candidate risks, in order of preference (0.5, 0.1, 0.9, 0.3, 0.7; 0.2,
+#' 0.4, 0.6, 0.8, 0.05, 0.95; 0.01, 0.99, 0.02, 0.98; 0.001, 0.999, 0.005,
+#' 0.995), are kept when within the reachable risks and at least `min_gap`
+#' of the total-points range away from every tick kept before; with fewer
+#' than two ticks, `pretty()` values of the reachable risks are tried the
+#' same way. rms' default (`pretty()` of the whole risk range, 0.1 to 0.9)
+#' crowds its labels into a sliver of the axis when one predictor dominates.
+#' @param nom An rms nomogram object (its axes carry `points`; its `info` sc
+#'   and Intercept).
+#' @return Sorted numeric vector of risks.
+#' @noRd
+risk_ticks <- function(nom, min_gap = 0.08) {
+  info <- attr(nom, "info")
+  axes <- Filter(function(a) is.list(a) && !is.null(a$points), unclass(nom))
+  lo <- sum(vapply(axes, function(a) min(a$points), numeric(1)))
+  hi <- sum(vapply(axes, function(a) max(a$points), numeric(1)))
+  a <- unname(info$Intercept)[1L]
+  sc <- info$sc
+  r_lo <- stats::plogis(a + lo / sc)
+  r_hi <- stats::plogis(a + hi / sc)
+  gap <- min_gap * (hi - lo)
+  pos <- function(r) sc * (stats::qlogis(r) - a)
+  pick <- function(cand, kept = numeric()) {
+    for (r in cand) {
+      if (r < r_lo || r > r_hi || r %in% kept) next
+      if (!length(kept) || all(abs(pos(r) - pos(kept)) >= gap)) kept <- c(kept, r)
+    }
+    kept
+  }
+  preferred <- c(0.5, 0.1, 0.9, 0.3, 0.7, 0.2, 0.4, 0.6, 0.8, 0.05, 0.95, 0.01, 0.99, 0.02, 0.98,
+                 0.001, 0.999, 0.005, 0.995)
+  kept <- if (hi > lo) pick(preferred) else numeric()
+  if (length(kept) < 2L && hi > lo) {
+    pr <- pretty(c(r_lo, r_hi), n = 5L)
+    kept <- pick(pr[pr > 0 & pr < 1], kept)
+  }
+  if (!length(kept)) kept <- signif((r_lo + r_hi) / 2, 2)
+  sort(kept)
 }
 
 #' A model formula whose rms transformations resolve without rms attached
@@ -205,10 +341,10 @@ print.radnomo_firth_lrm <- function(x, ...) {
   cat("Logistic regression model (rms::lrm) carrying Firth's bias-reduced estimates (separation found);\n",
       "likelihood-ratio statistics do not apply. rms::validate()/calibrate() on this object would refit by\n",
       "maximum likelihood: use radnomo's calibration(fit = ) / validate_study() instead.\n", sep = "")
-  b <- stats::coef(x)
-  se <- sqrt(diag(x$var))
-  print(wald_table(b, se[names(b)], term = names(b))[, c("term", "estimate", "std_error", "z", "p_value")],
+  tab <- lrm_coefficient_table(x)
+  print(tab[, c("term", "estimate", "std_error", "p_value", "odds_ratio", "or_lower", "or_upper")],
         row.names = FALSE)
+  cat("Odds-ratio 95% CIs: ", tab$ci_method[1L], "; p-values: ", tab$p_method[1L], ".\n", sep = "")
   st <- x$stats[c("Obs", "C", "Dxy", "Brier")]
   print(round(st, 4))
   invisible(x)
@@ -299,6 +435,11 @@ open_device <- function(file, width, height) {
 #'
 #' @param x,object A `"radnomo_nomogram"`.
 #' @param title Plot title (`NULL` for none).
+#' @param labels Display labels of the predictor axes: a named character
+#'   vector, term name -> label (e.g. `c(rad_score = "Rad score")`); names
+#'   that are not predictors are ignored and unlabelled predictors keep their
+#'   name. By default the labels given to [fit_nomogram()] (or [fit_study()]).
+#'   rms draws them with `vnames = "labels"`.
 #' @param ... Passed to rms' `plot.nomogram` (e.g. `cex.axis`).
 #' @param file Output path ending in `.png`, `.pdf` or `.svg`.
 #' @param width,height Figure size in inches.
@@ -311,21 +452,36 @@ open_device <- function(file, width, height) {
 #' plot(nom)
 #' f <- plot_nomogram(nom, tempfile(fileext = ".png"))
 #' @export
-plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", ...) {
+plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = x$labels, ...) {
   args <- utils::modifyList(list(xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2), list(...))
+  nom <- nomogram_drawing(x, labels)
   old <- graphics::par(mar = c(2, 1, if (is.null(title)) 1 else 2, 1))
   on.exit(graphics::par(old), add = TRUE)
-  do.call(plot, c(list(x$nomogram), args))
+  do.call(plot, c(list(nom), args))
   if (!is.null(title)) graphics::title(title)
   invisible(x)
 }
 
+#' The rms nomogram object plot() draws: axes named by the display labels,
+#' risk ticks from [risk_ticks()]
+#' @noRd
+nomogram_drawing <- function(x, labels = x$labels) {
+  labels <- check_labels(labels, x$predictors)
+  ticks <- x$risk_ticks %||% risk_ticks(x$nomogram)
+  if (all(labels == names(labels)) && !is.null(x$risk_ticks)) return(x$nomogram)
+  rms::nomogram(label_design(x$fit, labels), fun = stats::plogis, funlabel = "Risk", vnames = "labels",
+                fun.lp.at = list(stats::qlogis(ticks)))
+}
+
 #' @rdname plot.radnomo_nomogram
 #' @export
-plot_nomogram <- function(object, file, width = 9, height = 6, title = object$title %||% "Nomogram") {
+plot_nomogram <- function(object, file, width = 9, height = 6, title = object$title %||% "Nomogram",
+                          labels = object$labels) {
   if (!inherits(object, "radnomo_nomogram")) abort("'object' must be a radnomo_nomogram from fit_nomogram().")
+  force(labels)
+  check_labels(labels, object$predictors)
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)
-  plot(object, title = title)
+  plot(object, title = title, labels = labels)
   invisible(file)
 }

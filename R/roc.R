@@ -27,6 +27,9 @@ make_roc <- function(y, score) {
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`.
 #' @return One-row data.frame: n, n_events, auc, auc_lower, auc_upper,
 #'   threshold, sensitivity, specificity, ppv, npv, accuracy.
 #' @examples
@@ -34,8 +37,8 @@ make_roc <- function(y, score) {
 #' y <- rbinom(100, 1, 0.4)
 #' roc_metrics(y, y + rnorm(100))
 #' @export
-roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
-  y <- check_binary(y, "y", event)
+roc_metrics <- function(y, score, threshold = NULL, event = NULL, outcome_name = NULL) {
+  y <- check_binary(y, outcome_label(outcome_name, substitute(y)), event)
   score <- check_score(score, length(y), "score")
   r <- make_roc(y, score)
   ci <- as.numeric(pROC::ci.auc(r, method = "delong", conf.level = 0.95))
@@ -81,6 +84,9 @@ roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`.
 #' @return data.frame model_1, model_2, auc_1, auc_2, difference, lower,
 #'   upper, z, p (one row per pair).
 #' @examples
@@ -88,8 +94,8 @@ roc_metrics <- function(y, score, threshold = NULL, event = NULL) {
 #' y <- rbinom(100, 1, 0.4)
 #' delong_test(y, list(a = y + rnorm(100), b = rnorm(100)))
 #' @export
-delong_test <- function(y, scores, event = NULL) {
-  y <- check_binary(y, "y", event)
+delong_test <- function(y, scores, event = NULL, outcome_name = NULL) {
+  y <- check_binary(y, outcome_label(outcome_name, substitute(y)), event)
   scores <- check_score_list(scores, length(y), "scores", min_models = 2L)
   rocs <- lapply(scores, function(s) make_roc(y, s))
   nm <- names(scores)

@@ -7,7 +7,12 @@
 #' (log-odds) of this model is the score (e.g. the Rad score on the
 #' z-scored selected radiomics features, the DL score on selected principal
 #' components). Odds ratios and their 95% confidence intervals are Wald
-#' intervals, `exp(beta +/- qnorm(0.975) * SE)`.
+#' intervals, `exp(beta +/- qnorm(0.975) * SE)`, with Wald p-values — except
+#' for a Firth fit (below), whose intervals are profile penalised likelihood
+#' intervals and whose p-values are penalised likelihood-ratio tests (Heinze &
+#' Schemper, Stat Med 2002;21:2409-19), as in R's logistf: Wald intervals
+#' assume a quadratic log-likelihood, which fails exactly where Firth's
+#' method is used. The table's `ci_method` and `p_method` columns say which.
 #'
 #' (Quasi-)complete separation is detected exactly (a linear program, see
 #' [fit_study()]'s section on separation) together with non-convergence, and
@@ -27,9 +32,16 @@
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages and in the glm's formula (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`;
+#'   the glm's outcome column is `.y` unless the name is a syntactic R name.
 #' @return An object of class `"radnomo_score"`: a list with `coefficients`
 #'   (data.frame term, estimate, std_error, z, p_value, odds_ratio, or_lower,
-#'   or_upper; intercept first), `features`, `fit` (the glm; a `brglmFit`
+#'   or_upper, ci_method (`"Wald"` or `"profile penalised likelihood"`),
+#'   p_method (`"Wald"` or `"penalised likelihood ratio"`), and for a Firth
+#'   fit lr_chisq (the penalised likelihood-ratio statistic); intercept
+#'   first; `std_error` and `z` are Wald quantities in both cases), `features`, `fit` (the glm; a `brglmFit`
 #'   glm when Firth's method was used) and `separation` (one-row data.frame
 #'   separation, converged, method `"ml"`/`"firth"`, note).
 #' @examples
@@ -39,31 +51,39 @@
 #' sc <- score_model(x, y, c("a", "b"))
 #' head(predict(sc, x))
 #' @export
-score_model <- function(x, y, features, separation = c("firth", "error", "warn"), event = NULL) {
-  score_fit(x, y, features, match_arg(separation), label = "score model", event = event)
+score_model <- function(x, y, features, separation = c("firth", "error", "warn"), event = NULL,
+                        outcome_name = NULL) {
+  score_fit(x, y, features, match_arg(separation), label = "score model", event = event,
+            outcome_name = outcome_label(outcome_name, substitute(y)))
 }
 
 #' score_model() with the model's name for messages
 #' @noRd
-score_fit <- function(x, y, features, separation, label, event = NULL) {
-  y <- check_binary(y, "y", event)
+score_fit <- function(x, y, features, separation, label, event = NULL, outcome_name = "y") {
+  y <- check_binary(y, outcome_name, event)
   if (!is.character(features) || !length(features) || anyNA(features)) {
     abort("'features' must be a non-empty character vector of column names of 'x'.")
   }
   if (anyDuplicated(features)) abort("'features' has duplicates: ", name_list(unique(features[duplicated(features)])), ".")
   x <- check_newdata(x, "x")
   check_has_columns(x, features, "x")
-  check_same_length(length(y), x, "x")
+  check_same_length(length(y), x, "x", ref = outcome_name)
   xm <- check_feature_matrix(x[, features, drop = FALSE], "x")
   df <- as.data.frame(xm, stringsAsFactors = FALSE)
-  df$.y <- y
-  res <- fit_logistic(make_formula(".y", features), df, label = label, separation = separation)
+  # the glm's formula names the outcome when its name can be a column name
+  ycol <- if (identical(make.names(outcome_name), outcome_name) && !outcome_name %in% features) outcome_name else ".y"
+  df[[ycol]] <- y
+  res <- fit_logistic(make_formula(ycol, features), df, label = label, separation = separation)
   structure(list(coefficients = glm_wald_table(res$fit, features), features = features, fit = res$fit,
                  separation = res$info),
             class = "radnomo_score")
 }
 
-#' Wald table for a glm, with term names matching the data's column names
+#' Coefficient table of a glm, with term names matching the data's column names
+#'
+#' Wald intervals and p-values for a maximum-likelihood glm; for a Firth fit
+#' (`brglm2::brglmFit`) profile penalised likelihood intervals and penalised
+#' likelihood-ratio p-values ([firth_profile_table()]).
 #' @noRd
 glm_wald_table <- function(fit, features = NULL) {
   cf <- summary(fit)$coefficients
@@ -72,8 +92,9 @@ glm_wald_table <- function(fit, features = NULL) {
     # glm back-quotes non-syntactic names; map them back to the column names
     term <- gsub("^`|`$", "", term)
   }
-  tab <- wald_table(cf[, 1L], cf[, 2L], term)
-  tab
+  firth <- inherits(fit, "brglmFit")
+  mm <- if (firth) stats::model.matrix(fit)[, rownames(cf), drop = FALSE] else NULL
+  coefficient_table(cf[, 1L], cf[, 2L], term, firth = firth, x = mm, y = fit$y)
 }
 
 #' Predict the score (linear predictor) or probability of a score model

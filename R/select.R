@@ -64,11 +64,12 @@
 #' @export
 select_features <- function(x, y, mwu_alpha = 0.05, cor_threshold = 0.9, pca = FALSE,
                             pca_variance = 0.95, nfolds = 10, lambda = c("min", "1se"),
-                            seed = NULL, event = NULL) {
+                            seed = NULL, event = NULL, outcome_name = NULL) {
   lambda <- match_arg(lambda)
   x <- check_feature_matrix(x, "x")
-  y <- check_binary(y, "y", event)
-  check_same_length(length(y), x, "x")
+  lab <- outcome_label(outcome_name, substitute(y))
+  y <- check_binary(y, lab, event)
+  check_same_length(length(y), x, "x", ref = lab)
   check_number(mwu_alpha, "mwu_alpha", 0, 1, lower_open = TRUE)
   check_number(cor_threshold, "cor_threshold", 0, 1, lower_open = TRUE)
   if (!is.logical(pca) || length(pca) != 1L || is.na(pca)) abort("'pca' must be TRUE or FALSE.")

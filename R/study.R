@@ -86,6 +86,11 @@
 #'   are (quasi-)completely separated or its maximum-likelihood fit does not
 #'   converge (see the section Separation): `"firth"` (default), `"lasso"`
 #'   or `"error"`.
+#' @param labels Optional display labels of the nomogram's axes, a named
+#'   character vector (term -> label), e.g. `c(rad_score = "Rad score",
+#'   dl_score = "DL score", afp = "AFP (ng/mL)")`; see [fit_nomogram()].
+#'   Names that are not nomogram predictors are ignored, so a study's whole
+#'   label map can be given. Only the drawing changes.
 #' @return An object of class `"radnomo_study"`: a list with
 #'   `selection_rad`, `selection_dl`, `rad_score`, `dl_score`, `clinical`,
 #'   `nomogram` (each NULL when its block is absent), `scores`
@@ -120,9 +125,10 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
                       clinical = character(), id = "patient_id", mwu_alpha = 0.05, cor_threshold = 0.9,
                       pca_variance = 0.95, nfolds = 10, lambda = "min", clinical_alpha = 0.05, B = 200,
                       seed = 1, thresholds = seq(0, 0.99, by = 0.01), score = c("logistic", "lasso"),
-                      separation = c("firth", "lasso", "error"), event = NULL) {
+                      separation = c("firth", "lasso", "error"), event = NULL, labels = NULL) {
   score <- match_arg(score)
   separation <- match_arg(separation)
+  check_labels(labels, character())
   prep <- study_inputs(train, test, outcome, radiomics, deep, clinical, id, mwu_alpha, cor_threshold,
                        pca_variance, nfolds, lambda, clinical_alpha, B, seed, thresholds, score, separation, event)
   settings <- prep$settings
@@ -132,6 +138,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   clinical <- settings$clinical
 
   obj <- study_fit_chain(train, y, settings)
+  if (!is.null(obj$nomogram)) obj$nomogram <- set_nomogram_labels(obj$nomogram, labels)
   predictors <- obj$nomogram$predictors %||% character()
   fit_policy <- if (separation == "error") "error" else "firth"
 
@@ -155,10 +162,12 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
   if (length(models)) {
     evals$train <- evaluate_scores_set(scores[scores$set == "train", , drop = FALSE], models,
                                        stats::setNames(rep(NA_real_, length(models)), models), thresholds, "train",
-                                       calibration_fit = obj$nomogram, B = B, seed = seed, separation = fit_policy)
+                                       calibration_fit = obj$nomogram, B = B, seed = seed, separation = fit_policy,
+                                       outcome_name = outcome)
     cutoffs <- stats::setNames(evals$train$metrics$threshold, evals$train$metrics$model)
     for (s in setdiff(names(sets), "train")) {
-      evals[[s]] <- evaluate_scores_set(scores[scores$set == s, , drop = FALSE], models, cutoffs, thresholds, s)
+      evals[[s]] <- evaluate_scores_set(scores[scores$set == s, , drop = FALSE], models, cutoffs, thresholds, s,
+                                        outcome_name = outcome)
     }
   }
   stack <- function(part) {
@@ -202,7 +211,7 @@ fit_study <- function(train, test = NULL, outcome = "label", radiomics = charact
 study_fit_chain <- function(train, y, settings, blocks = NULL) {
   st <- settings
   sel_args <- list(mwu_alpha = st$mwu_alpha, cor_threshold = st$cor_threshold, pca_variance = st$pca_variance,
-                   nfolds = st$nfolds, lambda = st$lambda, seed = st$seed)
+                   nfolds = st$nfolds, lambda = st$lambda, seed = st$seed, outcome_name = st$outcome)
   separation <- st$separation
   score <- st$score
   # the clinical model and the nomogram have no LASSO step: under
@@ -227,7 +236,12 @@ study_fit_chain <- function(train, y, settings, blocks = NULL) {
   obj <- structure(list(selection_rad = rad$selection, selection_dl = dl$selection,
                         rad_score = rad$score, dl_score = dl$score, clinical = clin, nomogram = NULL,
                         settings = settings), class = "radnomo_study")
-  nom_data <- data.frame(.y = y, stringsAsFactors = FALSE)
+  # the nomogram's lrm names the study's outcome (its printout and formula);
+  # ".y" only if the outcome's name is one of the nomogram's predictors
+  ycol <- st$outcome %||% ".y"
+  if (ycol %in% c("rad_score", "dl_score", clin$selected)) ycol <- ".y"
+  nom_data <- data.frame(y, stringsAsFactors = FALSE)
+  names(nom_data) <- ycol
   lin <- study_linear_scores(obj, with_block_columns(train, blocks, obj))
   predictors <- character()
   if (!is.null(obj$rad_score)) { nom_data$rad_score <- lin$rad_score_lp; predictors <- "rad_score" }
@@ -237,7 +251,7 @@ study_fit_chain <- function(train, y, settings, blocks = NULL) {
     predictors <- c(predictors, clin$selected)
   }
   if (length(predictors)) {
-    obj$nomogram <- fit_nomogram(nom_data, ".y", predictors, separation = fit_policy)
+    obj$nomogram <- fit_nomogram(nom_data, ycol, predictors, separation = fit_policy)
   } else {
     warning(structure(class = c("radnomo_no_model", "warning", "condition"), list(
       message = paste0("No block produced a model: nothing was selected in the radiomics, deep or clinical ",
@@ -365,7 +379,8 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
   z <- transform_features(sel, x[, sel$kept_correlation, drop = FALSE])
   label <- paste0(if (block == "radiomics") "Rad" else "DL", " score refit")
   if (separation == "lasso") {
-    sc <- tryCatch(score_fit(z, y, sel$selected, separation = "error", label = label),
+    sc <- tryCatch(score_fit(z, y, sel$selected, separation = "error", label = label,
+                             outcome_name = sel_args$outcome_name %||% "y"),
                    radnomo_separation = function(e) {
                      note <- paste0(sub(" With separation = .*$", "", conditionMessage(e)),
                                     " The LASSO linear predictor is used as the score (separation = \"lasso\").")
@@ -376,7 +391,8 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
                    })
     return(list(selection = sel, score = sc, steps = sel$steps))
   }
-  list(selection = sel, score = score_fit(z, y, sel$selected, separation = separation, label = label),
+  list(selection = sel, score = score_fit(z, y, sel$selected, separation = separation, label = label,
+                                          outcome_name = sel_args$outcome_name %||% "y"),
        steps = sel$steps)
 }
 

@@ -120,3 +120,14 @@ test_that("calibration warns on tiny risk groups and refuses risks that are not 
   other <- stats::fitted(stats::glm(low ~ smoke, stats::binomial(), d2))
   expect_error(calibration(d2$low, other, fit = nm, B = 5), "not the predicted risk of 'fit'")
 })
+
+test_that("calibration's messages name the user's outcome, not 'y'", {
+  d <- read_asah()
+  d$outcome <- factor(ifelse(d$y == 1, "Poor", "Good"), levels = c("Good", "Poor"))
+  nm <- fit_nomogram(d, "y", c("s100b", "age"))
+  expect_message(calibration(d$outcome, predict(nm, d)), "^Outcome 'd\\$outcome': event = 'Poor'",
+                 class = "radnomo_event_level")
+  # a different outcome than the fit's: the error names it
+  expect_error(calibration(rev(d$y), predict(nm, d), fit = nm, B = 5, outcome_name = "outcome"),
+               "^The outcome 'outcome' is not the one 'fit' was fitted on", class = "radnomo_input_error")
+})

@@ -52,3 +52,74 @@ test_that("fit_nomogram takes a formula with rms terms and interactions (MASS::b
   f <- plot_nomogram(nm, tempfile(fileext = ".png"))
   expect_gt(file.size(f), 5000)
 })
+
+# The texts a drawing puts on the device (from its recorded display list)
+drawn_text <- function(draw) {
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  grDevices::dev.control("enable")
+  draw()
+  dl <- grDevices::recordPlot()[[1L]]
+  unlist(lapply(dl, function(e) Filter(is.character, as.list(e[[2L]]))), use.names = FALSE)
+}
+
+test_that("the drawn nomogram labels its axes with the given display labels", {
+  d <- read_asah()
+  nom <- fit_nomogram(d, "y", c("s100b", "age", "gender"),
+                      labels = c(s100b = "S100B (ug/L)", gender = "Sex", not_a_term = "ignored"))
+  expect_identical(nom$labels, c(s100b = "S100B (ug/L)", age = "age", gender = "Sex"))
+  txt <- drawn_text(function() plot(nom))
+  expect_true(all(c("S100B (ug/L)", "age", "Sex") %in% txt))
+  expect_false(any(c("s100b", "gender", "ignored") %in% txt))
+  # plot(labels =) overrides; the points table keeps the term names
+  txt2 <- drawn_text(function() plot(nom, labels = c(age = "Age (years)")))
+  expect_true(all(c("Age (years)", "s100b", "gender") %in% txt2))
+  expect_setequal(unique(nom$points$variable), c("s100b", "age", "gender"))
+  # without labels the drawing is unchanged (term names)
+  plain <- fit_nomogram(d, "y", c("s100b", "age", "gender"))
+  expect_true(all(c("s100b", "age", "gender") %in% drawn_text(function() plot(plain))))
+  expect_equal(plain$coefficients, nom$coefficients)
+  # plot_nomogram(labels =) writes the file; bad labels are input errors
+  f <- tempfile(fileext = ".png")
+  expect_identical(plot_nomogram(nom, f, labels = c(s100b = "S100B")), f)
+  expect_error(fit_nomogram(d, "y", c("s100b", "age"), labels = c(s100b = "X", age = "X")), "must differ",
+               class = "radnomo_input_error")
+  expect_error(fit_nomogram(d, "y", c("s100b", "age"), labels = c("X", "Y")), "named",
+               class = "radnomo_input_error")
+  # fit_study passes its labels to the nomogram
+  s <- simulate_study(n = 160)
+  st <- fit_study(s, radiomics = grep("^rad", names(s), value = TRUE), clinical = "age", clinical_alpha = 1,
+                  B = 10, labels = c(rad_score = "Rad score", age = "Age (years)", dl_score = "DL score"))
+  expect_identical(st$nomogram$predictors, c("rad_score", "age"))
+  txt3 <- drawn_text(function() plot(st$nomogram))
+  expect_true(all(c("Rad score", "Age (years)") %in% txt3))
+  expect_false(any(c("rad_score", "age") %in% txt3))
+})
+
+test_that("risk-axis ticks lie within the reachable risks and are spaced when one predictor dominates", {
+  set.seed(3)
+  n <- 300
+  d <- data.frame(dl_score = rnorm(n, 0, 3), age = rnorm(n, 60, 10), sex = sample(c("F", "M"), n, TRUE))
+  d$y <- rbinom(n, 1, plogis(1.5 * d$dl_score + 0.01 * (d$age - 60)))
+  nom <- fit_nomogram(d, "y", c("dl_score", "age", "sex"))
+  # reference: risks and total points at every corner of the nomogram's axes, by rms' predict
+  p <- nom$points
+  corners <- expand.grid(dl_score = range(p$value_numeric[p$variable == "dl_score"]),
+                         age = range(p$value_numeric[p$variable == "age"]),
+                         sex = p$value[p$variable == "sex"], stringsAsFactors = FALSE)
+  reach <- range(predict(nom, corners))
+  span <- diff(range(predict(nom, corners, type = "points")))
+  ticks <- nom$risk_ticks
+  expect_gte(length(ticks), 3L)
+  expect_true(all(ticks >= reach[1] & ticks <= reach[2]))
+  # where rms put them on the total-points axis: exactly at sc * (logit(risk) - a)
+  at <- nom$nomogram$Risk$x
+  expect_equal(nom$nomogram$Risk$x.real, ticks, tolerance = 1e-12)
+  expect_equal(at, nom$points_scale * (qlogis(ticks) - nom$points_intercept), tolerance = 1e-8)
+  # neighbouring labels at least 8% of the axis apart (rms' default 0.1, ..., 0.9 were < 2%)
+  expect_true(all(diff(sort(at)) >= 0.08 * span - 1e-8))
+  # an ordinary nomogram keeps the familiar ticks
+  nom2 <- fit_nomogram(read_asah(), "y", c("s100b", "age", "gender"))
+  expect_true(all(c(0.1, 0.5, 0.9) %in% nom2$risk_ticks))
+  expect_true(all(diff(sort(nom2$nomogram$Risk$x)) >= 0.08 * sum(tapply(nom2$points$points, nom2$points$variable, max)) - 1e-8))
+})

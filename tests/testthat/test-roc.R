@@ -54,3 +54,27 @@ test_that("delong_test reproduces pROC's paired DeLong tests on aSAH", {
   expect_error(delong_test(d$y, list(a = d$wfns)), "at least 2")
   expect_error(delong_test(d$y, list(d$wfns, d$ndka)), "named")
 })
+
+test_that("messages name the user's outcome, not 'y'", {
+  # reference: the outcome as the user wrote it (column, variable or outcome_name)
+  d <- data.frame(recurrence = factor(rep(c("none", "recur"), 10)), s = c(1:10, 3:12),
+                  grade = factor(rep(c("G1", "G2", "G3", "G1"), 5)))
+  expect_message(roc_metrics(d$recurrence, d$s), "^Outcome 'd\\$recurrence': event = 'recur'",
+                 class = "radnomo_event_level")
+  expect_message(roc_metrics(d[["recurrence"]], d$s), "^Outcome 'd\\[\\[\"recurrence\"\\]\\]'",
+                 class = "radnomo_event_level")
+  recurrence <- d$recurrence
+  expect_message(roc_metrics(recurrence, d$s), "^Outcome 'recurrence'", class = "radnomo_event_level")
+  expect_message(roc_metrics(d$recurrence, d$s, outcome_name = "recurrence"), "^Outcome 'recurrence'",
+                 class = "radnomo_event_level")
+  expect_message(delong_test(d$recurrence, list(a = d$s, b = -d$s)), "^Outcome 'd\\$recurrence'",
+                 class = "radnomo_event_level")
+  expect_message(decision_curve(d$recurrence, list(a = d$s / 12), outcome_name = "recurrence"),
+                 "^Outcome 'recurrence'", class = "radnomo_event_level")
+  expect_error(roc_metrics(d$grade, d$s), "^'d\\$grade' must have exactly two classes", class = "radnomo_input_error")
+  # a value passed through do.call (as the Python bridge does) has no name: the argument's
+  expect_message(do.call(roc_metrics, list(d$recurrence, d$s), quote = TRUE), "^Outcome 'y'",
+                 class = "radnomo_event_level")
+  expect_error(roc_metrics(d$recurrence, d$s, outcome_name = NA_character_), "outcome_name",
+               class = "radnomo_input_error")
+})

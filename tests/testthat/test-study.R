@@ -182,3 +182,18 @@ test_that("a non-numeric feature column is named with its block and data set", {
   expect_error(fit_study(tr, s$test, outcome = "label", radiomics = s$radiomics, clinical = "age", B = 30),
                "'train': the radiomics column\\(s\\) 'rad02' are not numeric", class = "radnomo_input_error")
 })
+
+test_that("the study's models name its outcome column, not '.y'", {
+  s <- study_data()
+  names(s$train)[names(s$train) == "label"] <- "recurrence"
+  names(s$test)[names(s$test) == "label"] <- "recurrence"
+  st <- fit_study(s$train, s$test, outcome = "recurrence", radiomics = s$radiomics, clinical = "age", B = 10, seed = 3)
+  expect_identical(st$nomogram$outcome, "recurrence")
+  expect_output(print(st$nomogram), "rms::lrm of 'recurrence' on rad_score")
+  expect_false(any(grepl("'.y'", capture.output(print(st$nomogram)), fixed = TRUE)))
+  expect_identical(all.vars(formula(st$rad_score$fit))[1L], "recurrence")
+  # the fitted numbers do not depend on the name
+  st2 <- fit_study(transform(s$train, label = recurrence), outcome = "label", radiomics = s$radiomics,
+                   clinical = "age", B = 10, seed = 3)
+  expect_equal(coef(st2), coef(st))
+})
