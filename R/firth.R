@@ -30,10 +30,13 @@ firth_penalised_loglik <- function(x, y, beta) {
 #' `U*_k = sum_i (y_i - p_i + h_i (1/2 - p_i)) x_ik`, `h_i` the diagonal of the
 #' hat matrix of the *full* design `W^1/2 X I^-1 X' W^1/2` (the derivative of
 #' `l*` above; Heinze & Schemper 2002, eq. 3), halving a step until `l*`
-#' does not decrease and limiting a step to 5 (as logistf does). Returns
+#' does not decrease and limiting a step to 5 (as logistf does), until the
+#' step's predicted gain `U*' I^-1 U*` falls below `dtol`; after 50
+#' iterations without convergence, BFGS (`optim`) with the exact gradient
+#' `U*` finishes the maximisation. Returns
 #' list(beta, loglik, converged).
 #' @noRd
-firth_constrained_fit <- function(x, y, beta, free, maxit = 200L, tol = 1e-10) {
+firth_constrained_fit <- function(x, y, beta, free, maxit = 300L, dtol = 1e-12) {
   pl <- firth_penalised_loglik(x, y, beta)
   converged <- FALSE
   if (!length(free)) return(list(beta = beta, loglik = pl, converged = TRUE))
@@ -47,22 +50,62 @@ firth_constrained_fit <- function(x, y, beta, free, maxit = 200L, tol = 1e-10) {
     u <- drop(crossprod(x, y - p + h * (0.5 - p)))[free]
     step <- tryCatch(solve(info[free, free, drop = FALSE], u), error = function(e) NULL)
     if (is.null(step) || anyNA(step)) break
+    # converged when the step's predicted gain in l* (u' I^-1 u, invariant to
+    # the columns' scales) is negligible
+    gain <- sum(u * step)
+    if (gain < dtol) { converged <- TRUE; break }
     # at most 5 units per iteration (logistf's maxstep)
     if (max(abs(step)) > 5) step <- step * (5 / max(abs(step)))
-    if (max(abs(u)) < tol && max(abs(step)) < tol) { converged <- TRUE; break }
     t <- 1
     repeat {
       nb <- beta
       nb[free] <- beta[free] + t * step
       npl <- firth_penalised_loglik(x, y, nb)
-      if (is.finite(npl) && npl >= pl - 1e-12 * max(1, abs(pl))) break
+      if (is.finite(npl) && npl >= pl) break
       t <- t / 2
-      if (t < 1e-10) { nb <- beta; npl <- pl; break }
+      if (t < 1e-10) break
     }
-    moved <- max(abs(nb - beta))
+    if (t < 1e-10) {
+      # no step improves l* in floating point: at the maximum if the gain left is tiny
+      converged <- gain < 1e-8
+      break
+    }
     beta <- nb
     pl <- npl
-    if (moved < tol) { converged <- max(abs(u)) < 1e-6; break }
+    if (it == 50L) break
+  }
+  if (!converged) {
+    # Fisher scoring converges only linearly where the penalty's curvature
+    # dominates (near separation): finish with BFGS on l* and its exact
+    # gradient, the modified score
+    grad <- function(bf) {
+      b <- beta
+      b[free] <- bf
+      p <- stats::plogis(drop(x %*% b))
+      w <- p * (1 - p)
+      info <- crossprod(x, x * w)
+      h <- rowSums((x %*% solve(info)) * x) * w
+      -drop(crossprod(x, y - p + h * (0.5 - p)))[free]
+    }
+    fn <- function(bf) {
+      b <- beta
+      b[free] <- bf
+      v <- firth_penalised_loglik(x, y, b)
+      if (is.finite(v)) -v else 1e300
+    }
+    o <- tryCatch(stats::optim(beta[free], fn, grad, method = "BFGS",
+                               control = list(maxit = maxit, reltol = 1e-15)), error = function(e) NULL)
+    if (!is.null(o) && -o$value >= pl) {
+      beta[free] <- o$par
+      pl <- -o$value
+      g <- tryCatch(grad(o$par), error = function(e) NULL)
+      if (!is.null(g)) {
+        p <- stats::plogis(drop(x %*% beta))
+        info <- crossprod(x, x * (p * (1 - p)))
+        gain <- tryCatch(sum(g * solve(info[free, free, drop = FALSE], g)), error = function(e) Inf)
+        converged <- gain < max(dtol, 1e-10)
+      }
+    }
   }
   list(beta = beta, loglik = pl, converged = converged)
 }
@@ -74,11 +117,13 @@ firth_constrained_fit <- function(x, y, beta, free, maxit = 200L, tol = 1e-10) {
 #' the penalty always taken from the full model's information matrix, as in
 #' Heinze & Schemper 2002, section 2.2, and R's logistf). The 95% confidence
 #' interval is `{c : 2 (l*_max - l*_j(c)) <= qchisq(0.95, 1)}`: its ends are
-#' bracketed by stepping out from the estimate (steps from half a standard
-#' error, growing by 1.5; each constrained fit warm-started from the last
-#' one inside) and found by `uniroot`; the penalised likelihood-ratio test
-#' of `beta_j = 0` is `2 (l*_max - l*_j(0))` on 1 df, reached by walking
-#' from the estimate to 0 in steps of at most one standard error. `l*_max` is `l*` at the
+#' bracketed by stepping out from the estimate (steps of half a standard
+#' error, growing to a quarter of the distance covered) and found by
+#' `uniroot`; the penalised likelihood-ratio test of `beta_j = 0` is
+#' `2 (l*_max - l*_j(0))` on 1 df, reached by walking from the estimate to 0
+#' in steps of at most one standard error. `l*` need not be concave, so each
+#' constrained fit starts from the solutions at the two nearest values
+#' already profiled (continuation) and keeps the higher maximum. `l*_max` is `l*` at the
 #' unconstrained maximum, reached by the same iterations started from `beta`
 #' (brglm2's estimates). When the profile never falls to the threshold on
 #' one side (within 200 units of the estimate) that limit is infinite (odds
@@ -96,7 +141,7 @@ firth_profile_table <- function(x, y, beta, se, term, level = 0.95) {
   y <- as.numeric(y)
   beta <- unname(as.numeric(beta))
   k <- length(beta)
-  top <- firth_constrained_fit(x, y, beta, seq_len(k))
+  top <- firth_constrained_fit(x, y, beta, seq_len(k), maxit = 1000L, dtol = 1e-20)
   beta_max <- if (top$converged) top$beta else beta
   pl_max <- max(top$loglik, firth_penalised_loglik(x, y, beta))
   crit <- stats::qchisq(level, 1)
@@ -105,50 +150,69 @@ firth_profile_table <- function(x, y, beta, se, term, level = 0.95) {
   for (j in seq_len(k)) {
     free <- setdiff(seq_len(k), j)
     unit <- if (is.finite(se[j]) && se[j] > 0) min(se[j], 10) else 1
-    # the constrained maximum at beta_j = c, warm-started from `from`
-    at <- function(c, from) {
-      b <- from
-      b[j] <- c
-      f <- firth_constrained_fit(x, y, b, free)
-      f$dev <- 2 * (pl_max - f$loglik)
-      f
+    # the constrained maximum at beta_j = c: l* need not be concave, so the
+    # fit starts from the solutions at the two nearest values of beta_j
+    # already profiled (continuation) and keeps the higher maximum
+    seen_c <- beta_max[j]
+    seen_b <- list(beta_max)
+    at <- function(c) {
+      near <- order(abs(seen_c - c))[seq_len(min(2L, length(seen_c)))]
+      best <- NULL
+      for (i in near) {
+        b <- seen_b[[i]]
+        b[j] <- c
+        f <- firth_constrained_fit(x, y, b, free)
+        if (f$converged && (is.null(best) || f$loglik > best$loglik)) best <- f
+      }
+      if (is.null(best)) return(list(converged = FALSE))
+      seen_c <<- c(seen_c, c)
+      seen_b[[length(seen_b) + 1L]] <<- best$beta
+      best$dev <- 2 * (pl_max - best$loglik)
+      best
     }
-    # walk from the estimate towards `target` in steps of at most one unit
-    # (each fit warm-started from the last), returning the fit at target
+    # walk from the estimate to 0 in steps of at most one unit
     walk <- function(target) {
-      from <- beta_max
       pos <- beta_max[j]
       n_steps <- max(1L, ceiling(abs(target - pos) / unit))
       f <- NULL
       for (c in seq(pos, target, length.out = n_steps + 1L)[-1L]) {
-        f <- at(c, from)
+        f <- at(c)
         if (!f$converged) return(f)
-        from <- f$beta
       }
       f
     }
     z0 <- walk(0)
     chisq[j] <- if (isTRUE(z0$converged)) max(0, z0$dev) else NA_real_
+    # step out from the estimate (half a unit, growing to a quarter of the
+    # distance covered) until the deviance passes the threshold, then uniroot
     limit <- function(direction) {
-      inside <- beta_max[j]; inside_beta <- beta_max; inside_dev <- 0
+      inside <- beta_max[j]; inside_dev <- 0
       step <- unit / 2
+      retries <- 0L
       repeat {
         c <- inside + direction * step
-        f <- at(c, inside_beta)
+        f <- at(c)
         if (!f$converged) {
+          # a shorter step from the last point inside, at most 3 times
+          retries <- retries + 1L
+          if (retries > 3L) return(NA_real_)
           step <- step / 4
-          if (step < 1e-6 * unit) return(NA_real_)
           next
         }
         if (f$dev >= crit) break
-        inside <- c; inside_beta <- f$beta; inside_dev <- f$dev
+        inside <- c; inside_dev <- f$dev
         if (abs(inside - beta_max[j]) > 200) return(direction * Inf)
-        step <- step * 1.5
+        step <- max(unit / 2, abs(inside - beta_max[j]) / 4)
       }
-      g <- function(cc) at(cc, inside_beta)$dev - crit
+      g <- function(cc) {
+        v <- at(cc)
+        if (!v$converged) stop("the profile fit did not converge")
+        v$dev - crit
+      }
       ends <- if (direction > 0) c(inside, c) else c(c, inside)
       fe <- if (direction > 0) c(inside_dev, f$dev) - crit else c(f$dev, inside_dev) - crit
-      stats::uniroot(g, ends, f.lower = fe[1L], f.upper = fe[2L], tol = 1e-10, maxiter = 200L)$root
+      tryCatch(stats::uniroot(g, ends, f.lower = fe[1L], f.upper = fe[2L], tol = 1e-10, maxiter = 200L)$root,
+               error = function(e) NA_real_)
     }
     lo[j] <- limit(-1)
     hi[j] <- limit(1)

@@ -438,8 +438,10 @@ open_device <- function(file, width, height) {
 #' @param labels Display labels of the predictor axes: a named character
 #'   vector, term name -> label (e.g. `c(rad_score = "Rad score")`); names
 #'   that are not predictors are ignored and unlabelled predictors keep their
-#'   name. By default the labels given to [fit_nomogram()] (or [fit_study()]).
-#'   rms draws them with `vnames = "labels"`.
+#'   name. `NULL` (default): the labels given to [fit_nomogram()] (or
+#'   [fit_study()]), if any. A named list of single strings (what the Python
+#'   bridge sends for a dict) is accepted too. rms draws them with
+#'   `vnames = "labels"`.
 #' @param ... Passed to rms' `plot.nomogram` (e.g. `cex.axis`).
 #' @param file Output path ending in `.png`, `.pdf` or `.svg`.
 #' @param width,height Figure size in inches.
@@ -452,7 +454,7 @@ open_device <- function(file, width, height) {
 #' plot(nom)
 #' f <- plot_nomogram(nom, tempfile(fileext = ".png"))
 #' @export
-plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = x$labels, ...) {
+plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = NULL, ...) {
   args <- utils::modifyList(list(xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2), list(...))
   nom <- nomogram_drawing(x, labels)
   old <- graphics::par(mar = c(2, 1, if (is.null(title)) 1 else 2, 1))
@@ -465,8 +467,8 @@ plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = x
 #' The rms nomogram object plot() draws: axes named by the display labels,
 #' risk ticks from [risk_ticks()]
 #' @noRd
-nomogram_drawing <- function(x, labels = x$labels) {
-  labels <- check_labels(labels, x$predictors)
+nomogram_drawing <- function(x, labels = NULL) {
+  labels <- check_labels(labels %||% x$labels, x$predictors)
   ticks <- x$risk_ticks %||% risk_ticks(x$nomogram)
   if (all(labels == names(labels)) && !is.null(x$risk_ticks)) return(x$nomogram)
   rms::nomogram(label_design(x$fit, labels), fun = stats::plogis, funlabel = "Risk", vnames = "labels",
@@ -476,9 +478,8 @@ nomogram_drawing <- function(x, labels = x$labels) {
 #' @rdname plot.radnomo_nomogram
 #' @export
 plot_nomogram <- function(object, file, width = 9, height = 6, title = object$title %||% "Nomogram",
-                          labels = object$labels) {
+                          labels = NULL) {
   if (!inherits(object, "radnomo_nomogram")) abort("'object' must be a radnomo_nomogram from fit_nomogram().")
-  force(labels)
   check_labels(labels, object$predictors)
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)

@@ -139,3 +139,33 @@ test_that("maximum-likelihood fits keep Wald intervals; resampling skips the pro
   expect_equal(unique(p$coefficients$ci_method), "profile penalised likelihood")
   expect_equal(w$coefficients$estimate, p$coefficients$estimate)
 })
+
+test_that("profile limits follow the global profile where the penalised likelihood is not concave", {
+  # a separated Rad score refit of the robustness sweep (cohort tiny3x1: 56
+  # patients, 5 selected radiomics terms); a fit started far from the
+  # estimate lands on a lower local maximum, so the limits need continuation.
+  # Reference: the profile traced by optim() in 400 small steps from the
+  # estimate, each started from the previous solution.
+  d <- utils::read.csv(test_path("firth-nonconcave.csv"))
+  x <- cbind(1, as.matrix(d[, setdiff(names(d), "y")]))
+  ref <- glm(y ~ ., data = d, family = binomial(), method = brglm2::brglmFit, type = "AS_mean")
+  tab <- radnomo:::firth_profile_table(x, d$y, coef(ref), sqrt(diag(vcov(ref))), names(coef(ref)))
+  b_hat <- unname(coef(ref))
+  nll <- function(b) -pl_design(x, d$y, b)
+  pm <- optim(b_hat, nll, method = "BFGS", control = list(reltol = 1e-15, maxit = 5000))$value
+  walk_limit <- function(j, to) {
+    cs <- seq(b_hat[j], to, length.out = 400)
+    st <- b_hat[-j]
+    dv <- numeric(length(cs))
+    for (i in seq_along(cs)) {
+      r <- optim(st, function(b) { full <- numeric(length(b_hat)); full[j] <- cs[i]; full[-j] <- b; nll(full) },
+                 method = "BFGS", control = list(reltol = 1e-15, maxit = 5000))
+      st <- r$par
+      dv[i] <- 2 * (r$value - pm)
+    }
+    i <- which(diff(sign(dv - qchisq(0.95, 1))) != 0)[1L]
+    cs[i] + (qchisq(0.95, 1) - dv[i]) * (cs[i + 1L] - cs[i]) / (dv[i + 1L] - dv[i])
+  }
+  expect_lt(abs(log(tab$or_upper[3]) - walk_limit(3, log(400))), 1e-3)
+  expect_lt(abs(log(tab$or_lower[1]) - walk_limit(1, log(1e-4))), 1e-3)
+})

@@ -74,6 +74,8 @@ test_that("the drawn nomogram labels its axes with the given display labels", {
   # plot(labels =) overrides; the points table keeps the term names
   txt2 <- drawn_text(function() plot(nom, labels = c(age = "Age (years)")))
   expect_true(all(c("Age (years)", "s100b", "gender") %in% txt2))
+  # a named list of strings (a Python dict through the bridge) works too
+  expect_true("S100B, list" %in% drawn_text(function() plot(nom, labels = list(s100b = "S100B, list"))))
   expect_setequal(unique(nom$points$variable), c("s100b", "age", "gender"))
   # without labels the drawing is unchanged (term names)
   plain <- fit_nomogram(d, "y", c("s100b", "age", "gender"))
