@@ -118,12 +118,7 @@ def _copy(src: Path, folder: Path, name: str) -> Path:
 def _nomogram(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
     if not layout.stats.nomogram_png.exists():
         return []
-    coefs = inp.get("nomogram_coefficients")
-    terms = [] if coefs is None else [str(t) for t in coefs["term"] if str(t) not in ("(Intercept)", "Intercept")]
-    names = "; ".join(f"{t} = {inp.labels.feature(t)}" for t in terms)
-    note = (f" The axes carry the model's term names (drawn by R's plot_nomogram, which takes no labels): {names}."
-            if names else "")
-    return [Panel(_copy(layout.stats.nomogram_png, folder, "nomogram.png"), "Training set." + note, "plot")]
+    return [Panel(_copy(layout.stats.nomogram_png, folder, "nomogram.png"), "Training set.", "plot")]
 
 
 def _validation_calibration(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:

@@ -39,6 +39,12 @@ def vector_arg(v, name: str):
     return cv.r_strvec(list(arr))
 
 
+def outcome_name(y) -> str | None:
+    """The outcome's name for R's messages: a named pandas Series' name (else ``None``: R says 'y')."""
+    name = getattr(y, "name", None) if isinstance(y, pd.Series) else None
+    return None if name is None else str(name)
+
+
 @bridged
 def named_vectors_arg(values, name: str):
     """A dict (or DataFrame) of equally long numeric vectors -> R named list."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,13 @@ def nomogram_from_r(h: cv.RHandle) -> Nomogram:
 
 
 @bridged
-def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6) -> Path:
-    """Draw the nomogram to PNG/PDF/SVG (by ``file``'s extension)."""
-    call("plot_nomogram", nomogram.robj, str(file), width=float(width), height=float(height))
+def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6,
+                  labels: Mapping[str, str] | None = None) -> Path:
+    """Draw the nomogram to PNG/PDF/SVG (by ``file``'s extension).
+
+    ``labels``: display labels of the axes, term name -> label (R ``plot_nomogram(labels=)``: terms
+    not named keep their names; the labels must be distinct).
+    """
+    extra = {} if labels is None else {"labels": {str(k): str(v) for k, v in labels.items()}}
+    call("plot_nomogram", nomogram.robj, str(file), width=float(width), height=float(height), **extra)
     return Path(file)

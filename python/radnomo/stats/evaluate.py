@@ -11,7 +11,7 @@ import pandas as pd
 
 from radnomo.errors import InputError
 from radnomo.stats import _convert as cv
-from radnomo.stats._base import RFit, frame, named_vectors_arg, tuple_of_str, vector_arg
+from radnomo.stats._base import RFit, frame, named_vectors_arg, outcome_name, tuple_of_str, vector_arg
 from radnomo.stats.session import bridged, call
 
 
@@ -25,13 +25,15 @@ def roc_metrics(y, score, threshold: float | None = None, event=None) -> pd.Data
     ``event``: the outcome value that is the event (default 1 / the second level).
     """
     return frame(call("roc_metrics", vector_arg(y, "y"), vector_arg(score, "score"),
-                      threshold=None if threshold is None else float(threshold), event=None if event is None else str(event)))
+                      threshold=None if threshold is None else float(threshold), event=None if event is None else str(event),
+                      outcome_name=outcome_name(y)))
 
 
 @bridged
 def delong_test(y, scores, event=None) -> pd.DataFrame:
     """Paired DeLong tests for every pair of ``scores`` (dict name -> score), R ``delong_test``."""
-    return frame(call("delong_test", vector_arg(y, "y"), named_vectors_arg(scores, "scores"), event=None if event is None else str(event)))
+    return frame(call("delong_test", vector_arg(y, "y"), named_vectors_arg(scores, "scores"), event=None if event is None else str(event),
+                      outcome_name=outcome_name(y)))
 
 
 @bridged
@@ -45,7 +47,8 @@ def decision_curve(y, risks, thresholds=None, policy: str = "opt-in", bootstraps
     if policy not in ("opt-in", "opt-out"):
         raise InputError(f"policy must be 'opt-in' or 'opt-out', not {policy!r}")
     kwargs = dict(policy=policy, bootstraps=int(bootstraps), seed=None if seed is None else int(seed),
-                  conf_level=float(conf_level), event=None if event is None else str(event))
+                  conf_level=float(conf_level), event=None if event is None else str(event),
+                  outcome_name=outcome_name(y))
     if thresholds is not None:
         kwargs["thresholds"] = cv.r_numvec(np.asarray(thresholds, dtype=float))
     return frame(call("decision_curve", vector_arg(y, "y"), named_vectors_arg(risks, "risks"), **kwargs))
@@ -82,7 +85,8 @@ def calibration(y, risk, fit=None, B: int = 1000, seed: int | None = None, group
     res = call("calibration", vector_arg(y, "y"), vector_arg(risk, "risk"),
                fit=None if fit is None else fit.robj, B=int(B),
                seed=None if seed is None else int(seed), groups=int(groups), validation=bool(validation),
-               separation=str(separation), event=None if event is None else str(event))
+               separation=str(separation), event=None if event is None else str(event),
+               outcome_name=outcome_name(y))
     return calibration_from_r(cv.RHandle(res))
 
 

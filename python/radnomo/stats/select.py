@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from radnomo.stats import _convert as cv
-from radnomo.stats._base import RFit, frame, matrix_arg, tuple_of_str, vector_arg
+from radnomo.stats._base import RFit, frame, matrix_arg, outcome_name, tuple_of_str, vector_arg
 from radnomo.stats.session import bridged, call
 
 
@@ -63,7 +63,7 @@ def select_features(x, y, mwu_alpha: float = 0.05, cor_threshold: float = 0.9, p
     res = call("select_features", matrix_arg(x), vector_arg(y, "y"), mwu_alpha=float(mwu_alpha),
                cor_threshold=float(cor_threshold), pca=bool(pca), pca_variance=float(pca_variance),
                nfolds=int(nfolds), **{"lambda": str(lambda_)}, seed=None if seed is None else int(seed),
-               event=None if event is None else str(event))
+               event=None if event is None else str(event), outcome_name=outcome_name(y))
     return selection_from_r(cv.RHandle(res))
 
 
@@ -112,7 +112,8 @@ def score_model(x, y, features, separation: str = "firth", event=None) -> ScoreM
     """Logistic regression of ``y`` on ``x[features]`` (R ``radnomo::score_model``);
     ``separation``: ``"firth"`` (Firth's refit under separation), ``"error"`` or ``"warn"``."""
     res = call("score_model", matrix_arg(x), vector_arg(y, "y"), cv.r_strvec(list(tuple_of_str(features))),
-               separation=str(separation), event=None if event is None else str(event))
+               separation=str(separation), event=None if event is None else str(event),
+               outcome_name=outcome_name(y))
     return score_from_r(cv.RHandle(res))
 
 

@@ -112,6 +112,11 @@ def test_nomogram_points_reproduce_the_model(clin, tmp_path):
     np.testing.assert_allclose(pts, slope * lp + intercept, atol=1e-6)
     out = stats.plot_nomogram(nm, tmp_path / "nomogram.png")
     assert out.exists() and out.stat().st_size > 5000
+    # display labels reach R's plot (what R draws is checked in test-nomogram.R); duplicates are refused
+    labelled = stats.plot_nomogram(nm, tmp_path / "labelled.png", labels={"lnafp": "ln AFP (ng/mL)"})
+    assert labelled.read_bytes() != out.read_bytes()
+    with pytest.raises(InputError):
+        stats.plot_nomogram(nm, tmp_path / "dup.png", labels={"lnafp": "Same", "mls": "Same"})
 
 
 # --------------------------------------------------------------- selection --
@@ -236,3 +241,22 @@ def test_calibration_validation_flag_changes_only_hl_df(clin):
     assert dev["hl_df"] == 6 and val["hl_df"] == 8
     assert val["hl_p"] == pytest.approx(sps.chi2.sf(dev["hl_statistic"], 8), rel=1e-12)
     assert val["slope"] == dev["slope"] and val["brier"] == dev["brier"]
+
+
+def test_r_messages_name_the_outcome_series(clin):
+    """A named pandas Series reaches R's messages under its own name (R falls back to 'y' for plain
+    arrays): the event-level warning and the two-classes error say 'recurrence', not 'y'."""
+    import warnings
+
+    from radnomo.errors import EventLevelWarning
+
+    y = clin["label"].map({0: "early", 1: "none"}).rename("recurrence")
+    for named, expected in ((y, "'recurrence'"), (y.to_numpy(), "'y'")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stats.roc_metrics(named, clin["lnafp"])
+        msgs = [str(w.message) for w in caught if issubclass(w.category, EventLevelWarning)]
+        assert msgs and all(f"Outcome {expected}" in m for m in msgs), msgs
+    with pytest.raises(InputError) as err:
+        stats.delong_test(pd.Series([0, 1, 2] * 5, name="recurrence"), {"a": np.arange(15.0), "b": np.arange(15.0)})
+    assert "recurrence" in str(err.value) and "'y'" not in str(err.value)

@@ -103,13 +103,27 @@ def fit(cfg: StudyConfig, train: pd.DataFrame, test: pd.DataFrame, columns: dict
     return study, fits, msgs
 
 
-def plot_nomogram(study: Any, path: Path) -> list[str]:
-    """The nomogram's figure (none when no block produced a model: R warned); a failure is reported."""
+def nomogram_labels(cfg: StudyConfig, predictors) -> dict[str, str]:
+    """Axis labels of the nomogram from the config's ``labels:`` (term -> label, made distinct)."""
+    from radnomo.report.labels import Labels
+
+    lab = Labels.from_config(cfg)
+    out: dict[str, str] = {}
+    for t in predictors:
+        text = lab.feature(str(t))
+        out[str(t)] = text if text not in out.values() else f"{text} ({t})"
+    return out
+
+
+def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None) -> list[str]:
+    """The nomogram's figure, axes labelled from the config (none when no block produced a model: R
+    warned); a failure is reported."""
     from radnomo.stats import plot_nomogram as draw
 
     try:
         if getattr(study, "nomogram", None) is not None:
-            draw(study.nomogram, path)
+            labels = None if cfg is None else nomogram_labels(cfg, study.nomogram.predictors)
+            draw(study.nomogram, path, labels=labels)
     except Exception as exc:  # noqa: BLE001 - drawing is not worth failing the run for; reported
         return [f"nomogram plot failed: {exc}"]
     return []
@@ -131,7 +145,7 @@ def run(ctx: RunContext, d: Path) -> dict:
     t1_names, t1_msgs = write_table1(at.table, cfg, files.table)
     study.save_rds(str(files.study_rds))
     shap_terms, shap_msgs = write_shap_inputs(study, train, test, files, deep=bool(deep_cols))
-    plot_msgs = plot_nomogram(study, files.nomogram_png)
+    plot_msgs = plot_nomogram(study, files.nomogram_png, cfg)
     fit_records = [] if fits is None else records(fits)
     return {"tables": sorted(names + t1_names), "n_train": len(train), "n_test": len(test),
             "n_radiomics": len(rad_cols), "n_deep": len(deep_cols), "shap_terms": shap_terms,
