@@ -186,7 +186,8 @@ def table2(univariable: pd.DataFrame, labels: Labels, *, multivariable: pd.DataF
         for term, r in terms:
             rows.append(Row(_table2_cells(var, term, r, multi.get(term), vifs if has_vif else None, labels, levels,
                                           separated), indent=1 if factor else 0))
-    notes = _table2_notes(clinical_alpha, multivariable_method, separated, has_vif)
+    notes = _table2_notes(clinical_alpha, multivariable_method, separated, has_vif,
+                          profile=_profile_ci(multivariable))
     srcs = ["clinical_univariable"] + (["clinical_multivariable"] if multivariable is not None else []) + \
         (["clinical_vif"] if has_vif else [])
     return JournalTable(anchor=anchor, title=title, columns=cols, rows=rows, footnotes=notes, caption=caption,
@@ -213,16 +214,28 @@ def _table2_cells(var: str, term: str, r, m, vifs: dict | None, labels: Labels, 
     return cells
 
 
+#: How radnomo's R tables name the profile penalised-likelihood interval (Firth fits; R/firth.R).
+PROFILE_NOTE = ("95% CI from the profile penalised likelihood and p from the penalised likelihood-ratio test "
+                "(Heinze & Schemper, Stat Med 2002;21:2409)")
+
+
+def _profile_ci(coefs: pd.DataFrame | None) -> bool:
+    """Whether a coefficient table's CIs are profile penalised-likelihood intervals (its ``ci_method``)."""
+    if coefs is None or "ci_method" not in coefs.columns:
+        return False
+    return any("profile" in str(v).lower() for v in coefs["ci_method"])
+
+
 def _table2_notes(clinical_alpha: float | None, multivariable_method: str | None, separated: list[str],
-                  has_vif: bool) -> list[str]:
+                  has_vif: bool, profile: bool = False) -> list[str]:
     notes = ["OR, odds ratio per unit (continuous variables) or versus the reference level; 95% Wald "
-             "confidence intervals; training set."]
+             "confidence intervals" + (" (univariable)" if profile else "") + "; training set."]
     if clinical_alpha is not None:
         notes.append(f"Variables with a univariable p < {clinical_alpha:g} entered the multivariable model; an empty "
                      "multivariable cell means the variable did not enter it.")
     if multivariable_method == "firth":
         notes.append("The multivariable model's data separate; its coefficients are from Firth's "
-                     "bias-reduced logistic regression.")
+                     "bias-reduced logistic regression" + (f", with {PROFILE_NOTE}." if profile else "."))
     if separated:
         notes.append("Not estimable: the univariable fit shows (quasi-)complete separation "
                      f"({', '.join(separated)}); its maximum-likelihood OR is infinite or zero.")
@@ -259,9 +272,11 @@ def coefficients_table(coefs: pd.DataFrame, labels: Labels, *, anchor: str, titl
                          f"{fmt_num(r['estimate'], 3)} ({fmt_num(r['std_error'], 3)})",
                          DASH if intercept else fmt_or_ci(r["odds_ratio"], r["or_lower"], r["or_upper"]),
                          fmt_p(r["p_value"])]))
+    profile = _profile_ci(coefs)
     notes = ["β, log-odds coefficient; SE, its standard error; OR, odds ratio per unit of the term "
-             "(Wald 95% CI); training set."]
-    if method == "firth":
-        notes.append("Coefficients from Firth's bias-reduced logistic regression (the data separate).")
+             + ("(95% CI below); training set." if profile else "(Wald 95% CI); training set.")]
+    if method == "firth" or profile:
+        notes.append("Coefficients from Firth's bias-reduced logistic regression (the data separate)"
+                     + (f"; {PROFILE_NOTE}." if profile else "."))
     return JournalTable(anchor=anchor, title=title, columns=cols, rows=rows, footnotes=notes, caption=caption,
                         sources=[source])

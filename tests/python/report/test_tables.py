@@ -136,3 +136,20 @@ def test_headline(csv):
     assert h["corrected"]["text"] == "0.404 (0.225–0.584)"
     assert T.headline(csv("metrics"), model="nothing") is None
     assert T.headline(csv("metrics"))["corrected"] is None
+
+
+def test_firth_tables_say_which_interval_they_show(csv):
+    """R marks each coefficient table's interval (ci_method): Wald for ordinary fits, the profile
+    penalised likelihood for Firth fits; the footnotes follow it (no 'Wald' under a profile CI)."""
+    co = csv("nomogram_coefficients")
+    wald = T.coefficients_table(co.assign(ci_method="Wald"), L, anchor="a", title="t", source="s")
+    assert any("Wald 95% CI" in n for n in wald.footnotes) and not any("profile" in n for n in wald.footnotes)
+    prof = T.coefficients_table(co.assign(ci_method="profile penalised likelihood"), L, anchor="a", title="t",
+                                source="s", method="firth")
+    assert not any("Wald" in n for n in prof.footnotes)
+    assert any("profile penalised likelihood" in n and "Heinze" in n for n in prof.footnotes)
+    uni, multi = csv("clinical_univariable"), csv("clinical_multivariable")
+    t2 = T.table2(uni, L, multivariable=multi.assign(ci_method="profile penalised likelihood"),
+                  multivariable_method="firth")
+    assert any("Wald confidence intervals (univariable)" in n for n in t2.footnotes)
+    assert any("Firth" in n and "profile penalised likelihood" in n for n in t2.footnotes)
