@@ -471,8 +471,11 @@ nomogram_drawing <- function(x, labels = NULL) {
   labels <- check_labels(labels %||% x$labels, x$predictors)
   ticks <- x$risk_ticks %||% risk_ticks(x$nomogram)
   if (all(labels == names(labels)) && !is.null(x$risk_ticks)) return(x$nomogram)
+  # the stored nomogram's linear-predictor ticks: the same axes, and no need of the fit's linear
+  # predictors (strip_study() removes them from a shared model)
+  lp_at <- x$nomogram$lp$x.real
   rms::nomogram(label_design(x$fit, labels), fun = stats::plogis, funlabel = "Risk", vnames = "labels",
-                fun.lp.at = list(stats::qlogis(ticks)))
+                lp.at = lp_at, fun.lp.at = list(stats::qlogis(ticks)))
 }
 
 #' @rdname plot.radnomo_nomogram

@@ -26,4 +26,10 @@ test_that("strip_study keeps predictions and removes patient-level data", {
   expect_true(grepl(tr$patient_id[1], full, fixed = TRUE))  # the check above can fail
   expect_lt(length(raw), length(serialize(fs, NULL, ascii = TRUE)))
   expect_error(strip_study(list()), "radnomo_study")
+  # a stripped (shared) model still draws its nomogram with display labels, with the same axes
+  f <- tempfile(fileext = ".png")
+  expect_identical(plot_nomogram(st$nomogram, f, labels = c(rad_score = "Rad score", lnafp = "ln AFP")), f)
+  full_nom <- nomogram_drawing(fs$nomogram, c(rad_score = "Rad score", lnafp = "ln AFP"))
+  strip_nom <- nomogram_drawing(st$nomogram, c(rad_score = "Rad score", lnafp = "ln AFP"))
+  expect_equal(unclass(strip_nom)[names(full_nom)], unclass(full_nom), ignore_attr = TRUE)
 })
