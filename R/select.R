@@ -47,6 +47,9 @@
 #' @param event The value of the outcome that is the event (coded 1), e.g.
 #'   `"Poor"`; by default 1 / `TRUE`, or the second level of a factor
 #'   (announced with a message).
+#' @param outcome_name The outcome's name in messages (e.g. the outcome
+#'   column, `"recurrence"`); by default the expression passed as `y` when it
+#'   is a variable or a data-frame column (`d$recurrence`), else `"y"`.
 #' @return An object of class `"radnomo_selection"`: a list with `steps`
 #'   (data.frame step, n_features), `mwu` (data.frame feature, statistic,
 #'   p_value for every input feature), `kept_mwu`, `kept_correlation`,
