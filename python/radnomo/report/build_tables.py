@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dataclasses
+import math
 
 import pandas as pd
 
 from radnomo.report import tables as T
 from radnomo.report.anchors import ANCHORS
-from radnomo.report.formatting import DASH, fmt_ci, fmt_num
+from radnomo.report.formatting import DASH, fmt_ci, fmt_num, num
 from radnomo.report.journal import JournalTable, Row
 from radnomo.report.labels import Labels
 from radnomo.report.scope import ModelScope
@@ -163,26 +164,98 @@ def _table3(inp: ReportInputs, spec: TableSpec) -> JournalTable:
                     validation_estimator=v["short"] if v else None)
 
 
+#: Widest 95% CI of a calibration slope or intercept still shown: beyond it (or with an infinite bound)
+#: the recalibration fit did not converge to a finite estimate and its numbers are where R stopped.
+CALIBRATION_CI_MAX_WIDTH = 100.0
+
+NOT_ESTIMABLE_SEPARATION = "Not estimable (separation)"
+NOT_ESTIMABLE_UNSTABLE = "Not estimable (no finite interval)"
+
+
+def _nomogram_separates(inp: ReportInputs, split: str) -> bool:
+    """Whether the nomogram's risks separate the outcome completely on ``split`` (its AUC there is 1):
+    then the recalibration model (outcome on the linear predictor) is itself separated and its
+    slope has no finite maximum-likelihood estimate."""
+    mt = inp.get("metrics")
+    if mt is None or "auc" not in mt.columns:
+        return False
+    r = mt.loc[(mt["model"].astype(str) == "nomogram") & (mt["set"].astype(str) == split), "auc"]
+    a = pd.to_numeric(r, errors="coerce").dropna()
+    return bool(len(a)) and float(a.iloc[0]) >= 1.0 - 1e-12
+
+
+def _fit_flagged_separated(inp: ReportInputs, model: str = "nomogram") -> bool:
+    """Whether the stats stage flagged ``model``'s fit as separated (``fits.csv``)."""
+    fits = inp.get("fits")
+    if fits is None or "separation" not in fits.columns:
+        return False
+    s = fits.loc[fits["model"].astype(str) == model, "separation"]
+    return bool(len(s)) and str(s.iloc[0]).strip().lower() in ("true", "1", "yes")
+
+
+def _unstable(est: Any, lower: Any, upper: Any) -> bool:
+    """An estimate or 95% CI bound that is infinite, or an interval wider than
+    :data:`CALIBRATION_CI_MAX_WIDTH` (a missing interval is not unstable: the estimate is shown alone)."""
+    vals = [num(v) for v in (est, lower, upper)]
+    if any(v is not None and not math.isfinite(v) for v in vals):
+        return True
+    lo, hi = vals[1], vals[2]
+    return lo is not None and hi is not None and hi - lo > CALIBRATION_CI_MAX_WIDTH
+
+
+def _calibration_cell(est: Any, lower: Any, upper: Any, *, separated: bool, slope: bool) -> tuple[str, str | None]:
+    """A calibration intercept/slope cell and why it is not shown (``None`` when it is)."""
+    if slope and separated:
+        return NOT_ESTIMABLE_SEPARATION, "separation"
+    if _unstable(est, lower, upper):
+        return (NOT_ESTIMABLE_SEPARATION, "separation") if separated else (NOT_ESTIMABLE_UNSTABLE, "unstable")
+    return fmt_ci(est, lower, upper), None
+
+
 def _calibration_stats(inp: ReportInputs, spec: TableSpec) -> JournalTable:
-    """The nomogram's calibration statistics per set (``calibration_<set>_stats.csv``)."""
+    """The nomogram's calibration statistics per set (``calibration_<set>_stats.csv``).
+
+    The slope is "Not estimable (separation)" on a set where the nomogram's risks separate the
+    outcome (AUC 1): the recalibration model is then separated and R's slope and interval are where
+    its iterations stopped (e.g. 33.6 (−61780–61847)). Any intercept or slope whose interval is
+    infinite or wider than :data:`CALIBRATION_CI_MAX_WIDTH` is not shown either: "Not estimable
+    (separation)" on the training set of a fit the stats stage flagged as separated, else "Not
+    estimable (no finite interval)"."""
     rows = []
+    why: set[str] = set()
     for name in spec.sources:
         df = inp.get(name)
         if df is None:
             continue
         split = name.split("_")[1]
         r = df.iloc[0]
+        complete = _nomogram_separates(inp, split)
+        flagged = split == "train" and _fit_flagged_separated(inp)
+        icell, iwhy = _calibration_cell(r.get("intercept"), r.get("intercept_lower"), r.get("intercept_upper"),
+                                        separated=complete or flagged, slope=False)
+        scell, swhy = _calibration_cell(r.get("slope"), r.get("slope_lower"), r.get("slope_upper"),
+                                        separated=complete or flagged, slope=complete)
+        why |= {w for w in (iwhy, swhy) if w}
         hl_df = "" if pd.isna(r.get("hl_df")) else f" ({int(r['hl_df'])} df)"
-        rows.append(Row([inp.labels.set_name(split) + _n_of(inp, split), fmt_num(r.get("brier"), 3),
-                         fmt_ci(r.get("intercept"), r.get("intercept_lower"), r.get("intercept_upper")),
-                         fmt_ci(r.get("slope"), r.get("slope_lower"), r.get("slope_upper")),
+        rows.append(Row([inp.labels.set_name(split) + _n_of(inp, split), fmt_num(r.get("brier"), 3), icell, scell,
                          fmt_num(r.get("hl_statistic"), 2) + hl_df, T.fmt_p(r.get("hl_p"))]))
+    notes = ["Calibration intercept (calibration-in-the-large; ideal 0) and slope (ideal 1) "
+             "of the logistic recalibration model; Hosmer–Lemeshow test over risk groups "
+             "(training set: G − 2 df; test set, as external validation: G df)."]
+    if "separation" in why:
+        notes.append(f"{NOT_ESTIMABLE_SEPARATION}: the recalibration model (outcome on the nomogram's linear "
+                     "predictor) has no finite maximum-likelihood estimate, so the numbers R returns are where its "
+                     "iterations stopped. Rule: the slope is not shown on a set where the nomogram's predicted risks "
+                     "separate the outcome completely (AUC 1); an intercept or slope whose 95% CI is infinite or "
+                     f"wider than {CALIBRATION_CI_MAX_WIDTH:g} is not shown on the training set of a fit the stats "
+                     "stage flagged as separated (see Model fits). The calibration intercept (linear predictor as "
+                     "offset) stays estimable under separation.")
+    if "unstable" in why:
+        notes.append(f"{NOT_ESTIMABLE_UNSTABLE}: the recalibration fit gave an infinite 95% CI or one wider than "
+                     f"{CALIBRATION_CI_MAX_WIDTH:g} (no finite estimate); the value is in the source table.")
     return JournalTable(anchor=spec.anchor, title=spec.title, caption=spec.caption, rows=rows,
                         columns=["Set", "Brier score", "Calibration intercept (95% CI)", "Calibration slope (95% CI)",
-                                 "Hosmer–Lemeshow χ²", "p"], sources=list(spec.sources),
-                        footnotes=["Calibration intercept (calibration-in-the-large; ideal 0) and slope (ideal 1) "
-                                   "of the logistic recalibration model; Hosmer–Lemeshow test over risk groups "
-                                   "(training set: G − 2 df; test set, as external validation: G df)."])
+                                 "Hosmer–Lemeshow χ²", "p"], sources=list(spec.sources), footnotes=notes)
 
 
 def _delong(inp: ReportInputs, spec: TableSpec) -> JournalTable:

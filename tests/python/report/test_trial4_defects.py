@@ -1,0 +1,63 @@
+"""Report defects found in the fourth user trial: separated calibration fits, optimism rows without an
+apparent value, degenerate AUC intervals, exclusion reasons, deep-off wording, Grad-CAM titles.
+Built from small hand-made frames (numbers of the trial's demo run)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from radnomo.report import build_tables as BT
+from radnomo.report import tables as T
+from radnomo.report.labels import Labels
+
+L = Labels()
+
+# the trial's demo run: calibration of a nomogram whose training-set risks separate the outcome
+CAL_TRAIN = pd.DataFrame([{"n": 28, "intercept": -0.2478, "intercept_lower": -1.5506, "intercept_upper": 1.0549,
+                           "slope": 33.565, "slope_lower": -61780.288, "slope_upper": 61847.419, "brier": 0.0196,
+                           "hl_statistic": 3.353, "hl_df": 1, "hl_p": 0.067}])
+CAL_TEST = pd.DataFrame([{"n": 12, "intercept": 0.1335, "intercept_lower": -1.4785, "intercept_upper": 1.7455,
+                          "slope": -0.0631, "slope_lower": -0.5082, "slope_upper": 0.3820, "brier": 0.342,
+                          "hl_statistic": 30.6, "hl_df": 3, "hl_p": 1e-6}])
+FITS = pd.DataFrame({"model": ["clinical", "rad_score", "nomogram"], "separation": [False, False, True],
+                     "converged": [True, True, True], "method": ["ml", "ml", "firth"], "note": ["", "", "sep"]})
+
+
+def _metrics(train_auc: float) -> pd.DataFrame:
+    return pd.DataFrame({"set": ["train", "test"], "model": ["nomogram", "nomogram"], "n": [28, 12],
+                         "n_events": [9, 4], "auc": [train_auc, 0.406], "auc_lower": [min(train_auc, 0.9), 0.028],
+                         "auc_upper": [1.0, 0.785]})
+
+
+def _calibration_table(tables: dict) -> T.JournalTable:
+    inp = BT.ReportInputs(tables=tables, labels=L, settings={})
+    spec = next(s for s in BT.TABLES if s.anchor == "table-calibration-stats")
+    return spec.make(inp, spec)
+
+
+def test_calibration_slope_of_a_separated_fit_is_not_estimable():
+    t = _calibration_table({"calibration_train_stats": CAL_TRAIN, "calibration_test_stats": CAL_TEST,
+                            "metrics": _metrics(1.0), "fits": FITS})
+    slope = "Calibration slope (95% CI)"
+    train = t.rows[0].cells[t.columns.index(slope)]
+    assert train == "Not estimable (separation)"
+    assert "61780" not in " ".join(" ".join(r.cells) for r in t.rows)
+    # the calibration intercept (offset model) stays estimable; the test set is untouched
+    assert t.rows[0].cells[t.columns.index("Calibration intercept (95% CI)")] == "-0.248 (-1.551–1.055)"
+    assert t.rows[1].cells[t.columns.index(slope)] == "-0.063 (-0.508–0.382)"
+    assert any(n.startswith("Not estimable (separation):") and "AUC 1" in n for n in t.footnotes)
+
+
+def test_calibration_absurd_interval_hidden_even_without_auc_one():
+    # a flagged (Firth) fit whose risks do not separate completely: the slope is shown when its CI is sane ...
+    sane = CAL_TRAIN.assign(slope=0.8, slope_lower=0.3, slope_upper=1.3)
+    t = _calibration_table({"calibration_train_stats": sane, "metrics": _metrics(0.97), "fits": FITS})
+    assert t.rows[0].cells[3] == "0.800 (0.300–1.300)"
+    assert len(t.footnotes) == 1
+    # ... and not when R stopped at an absurd interval
+    t = _calibration_table({"calibration_train_stats": CAL_TRAIN, "metrics": _metrics(0.97), "fits": FITS})
+    assert t.rows[0].cells[3] == "Not estimable (separation)"
+    # without a separation flag the reason is the interval itself
+    t = _calibration_table({"calibration_train_stats": CAL_TRAIN, "metrics": _metrics(0.97)})
+    assert t.rows[0].cells[3] == "Not estimable (no finite interval)"
+    assert any(n.startswith("Not estimable (no finite interval):") for n in t.footnotes)
