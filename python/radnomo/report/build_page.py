@@ -13,6 +13,7 @@ from radnomo.report import tables as T
 from radnomo.report.anchors import ANCHORS
 from radnomo.report.build_figures import FigureSpec, Panel
 from radnomo.report.build_tables import ReportInputs, TableSpec, tables_of_run
+from radnomo.report.tables_performance import CORRECTED_BY
 from radnomo.report.templating import data_uri
 
 #: The page's sections (id, title, introduction; the introduction may name the placeholders of
@@ -75,14 +76,13 @@ def validation_notes(inp: ReportInputs, record: Mapping[str, Any]) -> list[dict]
         return [{"type": "warning", "text": "Internal validation not run (validation.enabled: false). The apparent "
                  "(training-set) performance of a model whose predictors were selected from thousands of "
                  "candidates is optimistic."}]
-    cv = (" (cross-validation: AUC averaged over the held-out folds, the other metrics from each repeat's pooled "
-          "out-of-fold risks)" if v["method"] == "cv" else "")
+    how = CORRECTED_BY.get(str(v["method"]), "Corrected = apparent − optimism")
     out = [{"type": "text", "text": f"Estimator: {v['estimator']} (R validate_study, training set only). Every "
             "resample refits the entire chain of the statistics stage with its settings and seed — Mann–Whitney U "
             "filter, correlation pruning, z-scoring, " + ("PCA of the deep block, " if inp.scope.deep else "")
             + "LASSO, score refits, univariable and "
             "multivariable clinical selection, the nomogram and the separation policy — so the corrected numbers "
-            "include the optimism of the feature selection. Corrected = apparent − optimism" + cv + "; its 95% CI "
+            "include the optimism of the feature selection. " + how + "; its 95% CI "
             "is Hanley–McNeil's at the corrected AUC (approximate: it ignores the uncertainty of the optimism "
             "itself). Test: the frozen model on the test set."},
            {"type": "note", "text": BOOTSTRAP_CAVEAT}]

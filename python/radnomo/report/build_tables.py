@@ -273,7 +273,7 @@ def _selection(inp: ReportInputs, spec: TableSpec) -> JournalTable:
 def _validation(inp: ReportInputs, spec: TableSpec) -> JournalTable:
     v = inp.validation or {}
     return T.validation_table(inp.tables["validation_summary"], inp.labels, anchor=spec.anchor, title=spec.title,
-                              estimator=v.get("estimator"), caption=spec.caption)
+                              estimator=v.get("estimator"), caption=spec.caption, method=v.get("method"))
 
 
 _LABELLERS: dict[str, Callable[[Labels, str], str]] = {

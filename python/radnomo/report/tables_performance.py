@@ -129,27 +129,65 @@ VALIDATION_METRICS = (("auc", "AUC"), ("brier", "Brier score"), ("scaled_brier",
                       ("slope", "Calibration slope"), ("emax", "Emax"), ("e90", "E90"))
 
 
+#: How each validation method gets its corrected value (``validate_study``'s ``method``).
+CORRECTED_BY = {
+    "boot": "Corrected = apparent − optimism (Efron–Gong: optimism = mean over the bootstrap resamples of the "
+            "resample model's performance on its resample minus on the original data)",
+    "cv": "Corrected = the cross-validated estimate itself (AUC averaged over the held-out folds, the other "
+          "metrics from each repeat's pooled out-of-fold risks); optimism = apparent − corrected",
+    "632plus": "Corrected = the .632+ combination of the apparent and out-of-bag performance (AUC and Brier score "
+               "only; the other metrics have no .632+ estimate); optimism = apparent − corrected",
+}
+
+#: Mark of an optimism left undefined because the apparent value is not estimable.
+NO_APPARENT_MARK = "ᵃ"
+
+
 def validation_table(summary: pd.DataFrame, labels: Labels, *, anchor: str = "table-validation",
                      title: str = "Internal validation of the whole modelling process",
-                     estimator: str | None = None, caption: str = "") -> JournalTable:
+                     estimator: str | None = None, caption: str = "", method: str | None = None) -> JournalTable:
     """Apparent, optimism and optimism-corrected performance per model (``validation_summary.csv``:
-    model, metric, apparent, optimism, corrected, lower, upper, and test when present)."""
+    model, metric, apparent, optimism, corrected, lower, upper, and test when present).
+
+    ``method`` (``"boot"``, ``"cv"``, ``"632plus"``; ``None``: unknown) decides what "corrected" is.
+    For the bootstrap (and an unknown method) corrected = apparent − optimism, so a row without an
+    apparent value or an optimism shows no corrected value either. Cross-validation and .632+
+    estimate the corrected value directly (optimism = apparent − corrected): where the apparent
+    value is not estimable (a separated training-set fit has no finite calibration slope or
+    recalibration intercept) the held-out estimate still exists and is shown, its optimism marked
+    :data:`NO_APPARENT_MARK` and explained in a footnote."""
     has_test = "test" in summary.columns
     cols = ["Metric", "Apparent", "Optimism", "Corrected (95% CI)"] + (["Test set"] if has_test else [])
     names = dict(VALIDATION_METRICS)
+    direct = method in ("cv", "632plus")
     rows: list[Row] = []
+    marked = False
     for m, sub in summary.groupby("model", sort=False):
         rows.append(Row([labels.model(str(m))], kind="section"))
         for _, r in sub.iterrows():
-            cells = [names.get(str(r["metric"]), str(r["metric"])), fmt_num(r["apparent"]), fmt_num(r["optimism"]),
-                     fmt_ci(r["corrected"], r.get("lower"), r.get("upper"))]
+            app, opt = num(r["apparent"]), num(r["optimism"])
+            corrected = fmt_ci(r["corrected"], r.get("lower"), r.get("upper"))
+            optimism = fmt_num(r["optimism"])
+            if app is None or opt is None:
+                if not direct:
+                    corrected = DASH
+                elif corrected != DASH and app is None:
+                    optimism = DASH + NO_APPARENT_MARK
+                    marked = True
+            cells = [names.get(str(r["metric"]), str(r["metric"])), fmt_num(r["apparent"]), optimism, corrected]
             if has_test:
                 cells.append(fmt_num(r["test"]))
             rows.append(Row(cells, indent=1))
-    notes = ["Corrected = apparent − optimism, training set" + (f"; {estimator}" if estimator else "")
+    how = CORRECTED_BY.get(str(method), "Corrected = apparent − optimism")
+    notes = [how + ", training set" + (f"; {estimator}" if estimator else "")
              + ". Calibration-in-the-large and recalibration intercept: ideal 0; slope: ideal 1; Emax, E90: "
              "maximum and 90th percentile of the absolute difference between predicted risk and the smoothed "
              "calibration curve."]
+    if marked:
+        notes.append(f"{NO_APPARENT_MARK} No apparent value, so no optimism: the model's training-set fit separates "
+                     "the outcome, and the recalibration model of its own risks has no finite slope or "
+                     "recalibration intercept. The corrected value is the held-out estimate, which does not need the "
+                     "apparent one.")
     return JournalTable(anchor=anchor, title=title, columns=cols, rows=rows, footnotes=notes, caption=caption,
                         sources=["validation_summary"])
 

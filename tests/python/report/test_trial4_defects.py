@@ -61,3 +61,33 @@ def test_calibration_absurd_interval_hidden_even_without_auc_one():
     t = _calibration_table({"calibration_train_stats": CAL_TRAIN, "metrics": _metrics(0.97)})
     assert t.rows[0].cells[3] == "Not estimable (no finite interval)"
     assert any(n.startswith("Not estimable (no finite interval):") for n in t.footnotes)
+
+
+# validation_summary of the trial's demo run (cv): the separated nomogram has no apparent slope
+SUMMARY = pd.DataFrame({
+    "model": ["nomogram"] * 3, "metric": ["auc", "slope", "brier"],
+    "apparent": [1.0, float("nan"), 0.0196], "optimism": [0.3667, float("nan"), float("nan")],
+    "corrected": [0.6333, 0.0638, float("nan")], "lower": [0.4035, float("nan"), float("nan")],
+    "upper": [0.8632, float("nan"), float("nan")], "test": [0.406, -0.063, 0.342]})
+
+
+def test_validation_corrected_without_apparent_follows_the_method():
+    nomo = L.model("nomogram")
+    # bootstrap (and an unknown method): corrected = apparent − optimism, so no corrected value without both
+    for method in ("boot", None):
+        v = T.validation_table(SUMMARY, L, method=method)
+        assert v.cell("Calibration slope", "Apparent", after=nomo) == "—"
+        assert v.cell("Calibration slope", "Optimism", after=nomo) == "—"
+        assert v.cell("Calibration slope", "Corrected (95% CI)", after=nomo) == "—"
+        assert v.cell("AUC", "Corrected (95% CI)", after=nomo) == "0.633 (0.404–0.863)"
+        assert v.footnotes[0].startswith("Corrected = apparent − optimism")
+    # cross-validation estimates the corrected value directly: shown, its missing optimism explained
+    v = T.validation_table(SUMMARY, L, method="cv")
+    assert v.cell("Calibration slope", "Corrected (95% CI)", after=nomo) == "0.064"
+    assert v.cell("Calibration slope", "Optimism", after=nomo) == "—ᵃ"
+    assert v.cell("AUC", "Optimism", after=nomo) == "0.367"
+    assert "optimism = apparent − corrected" in v.footnotes[0]
+    assert "Corrected = apparent − optimism" not in " ".join(v.footnotes)
+    assert any(n.startswith("ᵃ No apparent value") for n in v.footnotes)
+    # a metric the method does not estimate stays empty
+    assert v.cell("Brier score", "Corrected (95% CI)", after=nomo) == "—"
