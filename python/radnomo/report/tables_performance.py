@@ -220,10 +220,25 @@ def selection_table(steps: pd.DataFrame, *, anchor: str = "table-selection",
 
 # ------------------------------------------------------------------------------------- headline ---
 
+def auc_text(auc: Any, lower: Any, upper: Any, split: str | None = None) -> str:
+    """An AUC with its 95% CI (:func:`fmt_ci`), without a zero-width interval: an AUC of 1 whose
+    interval collapses to 1–1 (pROC's DeLong CI of a perfect separation) reads ``"1.000 (perfect
+    separation on the training set; no interval)"``, any other degenerate interval ``"0.700 (no
+    interval: zero width)"``."""
+    a, lo, hi = num(auc), num(lower), num(upper)
+    if a is None or lo is None or hi is None or abs(hi - lo) > 1e-12:
+        return fmt_ci(auc, lower, upper)
+    if a >= 1.0 - 1e-12:
+        where = f" on the {Labels.set_name(split).lower()}" if split else ""
+        return f"{fmt_num(a)} (perfect separation{where}; no interval)"
+    return f"{fmt_num(a)} (no interval: zero width)"
+
+
 def headline(metrics: pd.DataFrame, *, model: str = "nomogram", validation: pd.DataFrame | None = None) -> dict | None:
     """The report's headline numbers for ``model``: ``{"test": {...}, "train": {...}, "corrected":
     {...} | None}`` with ``auc``, ``lower``, ``upper`` (floats) and ``n``/``events`` per set, plus
-    ``text`` (each formatted with :func:`fmt_ci`); ``None`` when the model has no metrics."""
+    ``text`` (each formatted with :func:`fmt_ci`; a set's AUC by :func:`auc_text`, so without a
+    zero-width interval); ``None`` when the model has no metrics."""
     sub = metrics.loc[metrics["model"].astype(str) == model]
     if not len(sub):
         return None
@@ -234,7 +249,7 @@ def headline(metrics: pd.DataFrame, *, model: str = "nomogram", validation: pd.D
             r = r.iloc[0]
             out[s] = {"auc": num(r["auc"]), "lower": num(r["auc_lower"]), "upper": num(r["auc_upper"]),
                       "n": int_or_none(r.get("n")), "events": int_or_none(r.get("n_events")),
-                      "text": fmt_ci(r["auc"], r["auc_lower"], r["auc_upper"])}
+                      "text": auc_text(r["auc"], r["auc_lower"], r["auc_upper"], s)}
     out["corrected"] = None
     if validation is not None and len(validation):
         v = validation.loc[(validation["model"].astype(str) == model) & (validation["metric"] == "auc")]

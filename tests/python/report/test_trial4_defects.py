@@ -91,3 +91,32 @@ def test_validation_corrected_without_apparent_follows_the_method():
     assert any(n.startswith("ᵃ No apparent value") for n in v.footnotes)
     # a metric the method does not estimate stays empty
     assert v.cell("Brier score", "Corrected (95% CI)", after=nomo) == "—"
+
+
+PERFECT = "1.000 (perfect separation on the training set; no interval)"
+
+
+def _results(train_auc: float = 1.0, excluded: list | None = None, deep: bool = True) -> dict:
+    m = _metrics(train_auc).assign(auc_lower=lambda d: d["auc"].where(d["set"] == "train", 0.028))
+    cfg = {"data": {"missing": "complete_cases"}, "deep": {"enabled": deep}}
+    return {"tables": {"metrics": m.to_dict("records"), "excluded": excluded or []},
+            "run_record": {"configuration": cfg, "patients": {"train": {"n": 28, "events": 9},
+                                                              "test": {"n": 12, "events": 4}}}}
+
+
+def test_perfect_training_auc_has_no_zero_width_interval():
+    from radnomo.report import checklist_fill_tripod as TR
+    from radnomo.report import checklists as C
+    from radnomo.report.build_page import headline
+
+    h = T.headline(_metrics(1.0).assign(auc_lower=[1.0, 0.028]))
+    assert h["train"]["text"] == PERFECT
+    assert h["test"]["text"] == "0.406 (0.028–0.785)"
+    assert T.headline(_metrics(0.97))["train"]["text"] == "0.970 (0.900–1.000)"  # an ordinary interval stays
+    # the page's headline and TRIPOD items 2 and 23a say the same
+    inp = BT.ReportInputs(tables={"metrics": _metrics(1.0).assign(auc_lower=[1.0, 0.028])}, labels=L, settings={})
+    assert headline(inp, {})["train"]["text"] == PERFECT
+    f = C.facts_from_run(_results())
+    for item in (TR.t2, TR.t23a):
+        text = item(f).text
+        assert f"training AUC {PERFECT}" in text and "1.000 (1.000–1.000)" not in text
