@@ -113,8 +113,8 @@ fit_nomogram <- function(data, outcome, predictors, separation = c("firth", "err
   # the table's nomogram names its axes by the terms; plot() draws the labels
   nom0 <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk", vnames = "names")
   ticks <- risk_ticks(nom0)
-  nom <- rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk", vnames = "names",
-                       fun.lp.at = list(stats::qlogis(ticks)))
+  nom <- cover_reachable(rms::nomogram(fit, fun = stats::plogis, funlabel = "Risk", vnames = "names",
+                                       lp.at = lp_axis(nom0), fun.lp.at = list(stats::qlogis(ticks))))
   info <- attr(nom, "info")
 
   # one axis per predictor (an interaction gives axes named after the
@@ -203,6 +203,46 @@ label_design <- function(fit, labels) {
   fit
 }
 
+#' Reachable total points of a nomogram: the sums of every predictor axis'
+#' smallest and largest points (an interaction's axes can overstate the upper end)
+#' @noRd
+reachable_points <- function(nom) {
+  axes <- Filter(function(a) is.list(a) && !is.null(a$points), unclass(nom))
+  c(sum(vapply(axes, function(a) min(a$points), numeric(1))),
+    sum(vapply(axes, function(a) max(a$points), numeric(1))))
+}
+
+#' Linear-predictor values for a nomogram's lp axis, and its Total Points axis
+#'
+#' rms ends the Total Points axis at the largest *observed* total (from the
+#' fitted linear predictors), so totals a patient can reach, and risk ticks
+#' placed there, fall off the drawing. `lp_axis()` gives `pretty()` values of
+#' the reachable linear predictors that lie within them (at least two);
+#' `cover_reachable()` sets the Total Points axis to `pretty(0, reachable
+#' maximum)`, which rms' plot uses to scale the axes below it.
+#' @noRd
+lp_axis <- function(nom) {
+  info <- attr(nom, "info")
+  a <- unname(info$Intercept)[1L]
+  lp <- a + reachable_points(nom) / info$sc
+  if (!(lp[2L] > lp[1L])) return(NULL)
+  tol <- 1e-9 * max(abs(lp))
+  for (n in c(5L, 8L, 12L)) {
+    pr <- pretty(lp, n = n)
+    inside <- pr[pr >= lp[1L] - tol & pr <= lp[2L] + tol]
+    if (length(inside) >= 2L) return(inside)
+  }
+  signif(lp, 3L)
+}
+
+#' @rdname lp_axis
+#' @noRd
+cover_reachable <- function(nom) {
+  hi <- reachable_points(nom)[2L]
+  nom$total.points$x <- pretty(c(0, max(hi, 1e-8)))
+  nom
+}
+
 #' Risks to mark on a nomogram's risk axis
 #'
 #' Reachable total points run from the sum of every predictor axis' smallest
@@ -221,9 +261,9 @@ label_design <- function(fit, labels) {
 #' @noRd
 risk_ticks <- function(nom, min_gap = 0.08) {
   info <- attr(nom, "info")
-  axes <- Filter(function(a) is.list(a) && !is.null(a$points), unclass(nom))
-  lo <- sum(vapply(axes, function(a) min(a$points), numeric(1)))
-  hi <- sum(vapply(axes, function(a) max(a$points), numeric(1)))
+  rp <- reachable_points(nom)
+  lo <- rp[1L]
+  hi <- rp[2L]
   a <- unname(info$Intercept)[1L]
   sc <- info$sc
   r_lo <- stats::plogis(a + lo / sc)
@@ -471,11 +511,26 @@ nomogram_drawing <- function(x, labels = NULL) {
   labels <- check_labels(labels %||% x$labels, x$predictors)
   ticks <- x$risk_ticks %||% risk_ticks(x$nomogram)
   if (all(labels == names(labels)) && !is.null(x$risk_ticks)) return(x$nomogram)
-  # the stored nomogram's linear-predictor ticks: the same axes, and no need of the fit's linear
-  # predictors (strip_study() removes them from a shared model)
+  # the stored nomogram's linear-predictor ticks and axis values: the same axes (rms would otherwise
+  # choose other values without the fit's datadist), and no need of the fit's linear predictors
+  # (strip_study() removes them from a shared model)
   lp_at <- x$nomogram$lp$x.real
-  rms::nomogram(label_design(x$fit, labels), fun = stats::plogis, funlabel = "Risk", vnames = "labels",
-                lp.at = lp_at, fun.lp.at = list(stats::qlogis(ticks)))
+  values <- axis_values(x$nomogram, x$predictors)
+  cover_reachable(do.call(rms::nomogram, c(list(label_design(x$fit, labels)), values,
+                                           list(fun = stats::plogis, funlabel = "Risk", vnames = "labels",
+                                                lp.at = lp_at, fun.lp.at = list(stats::qlogis(ticks))))))
+}
+
+#' The values each predictor axis of a stored rms nomogram was drawn at (predictor -> values);
+#' predictors drawn on several axes (interactions) are left to rms
+#' @noRd
+axis_values <- function(nom, predictors) {
+  out <- list()
+  for (p in predictors) {
+    axis <- unclass(nom)[[p]]
+    if (is.list(axis) && !is.null(axis[[p]])) out[[p]] <- axis[[p]]
+  }
+  out
 }
 
 #' @rdname plot.radnomo_nomogram

@@ -125,3 +125,29 @@ test_that("risk-axis ticks lie within the reachable risks and are spaced when on
   expect_true(all(c(0.1, 0.5, 0.9) %in% nom2$risk_ticks))
   expect_true(all(diff(sort(nom2$nomogram$Risk$x)) >= 0.08 * sum(tapply(nom2$points$points, nom2$points$variable, max)) - 1e-8))
 })
+
+test_that("the Total Points axis covers every reachable total, and labels change only the axis names (MASS::birthwt)", {
+  d <- MASS::birthwt
+  nom <- fit_nomogram(d, "low", c("lwt", "ptl", "ht", "ui"))
+  # reference: the largest total a patient can reach, by rms' predict at the axes' extreme values
+  p <- nom$points
+  best <- vapply(c("lwt", "ptl", "ht", "ui"), function(v) {
+    q <- p[p$variable == v, ]
+    q$value_numeric[which.max(q$points)]
+  }, numeric(1))
+  top <- predict(nom, as.data.frame(as.list(best)), type = "points")
+  tp <- nom$nomogram$total.points$x
+  expect_gte(max(tp), top)                  # rms' default axis stopped at 200 here (observed totals)
+  expect_gte(max(nom$total_points$total_points), top)
+  expect_true(all(nom$nomogram$Risk$x <= max(tp) & nom$nomogram$Risk$x >= 0))  # every risk tick on the axis
+  expect_true(all(nom$nomogram$lp$x >= -1e-8 & nom$nomogram$lp$x <= max(tp)))
+  # display labels: same axes (values and points) as without them, for counts and 0/1 predictors too
+  lab <- fit_nomogram(d, "low", c("lwt", "ptl", "ht", "ui"), labels = c(ht = "Hypertension"))
+  a <- nomogram_drawing(nom, NULL)
+  b <- nomogram_drawing(lab, NULL)
+  axes <- function(n) lapply(unclass(n)[1:4], function(z) list(values = z[[1]], points = z$points))
+  expect_equal(axes(b), axes(a), ignore_attr = TRUE)
+  expect_equal(as.numeric(b[[2]][[1]]), c(0, 1, 2, 3))  # ptl: 0-3, not 0, 0.5, ..., 3
+  expect_equal(as.numeric(b[[3]][[1]]), c(0, 1))        # ht: 0/1, not "0-0"
+  expect_equal(b$total.points$x, a$total.points$x)
+})
