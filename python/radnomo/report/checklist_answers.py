@@ -58,13 +58,53 @@ def split_text(f: RunFacts) -> str:
     return f"random{frac} training/test split at patient level, {how}, seed {f.split_seed}"
 
 
+def _is_missing_data(reason: str) -> bool:
+    """Whether a cohort exclusion (``split/excluded.csv``'s reason) is for missing data: no clinical row,
+    an empty manifest (image/mask) or clinical cell, a missing outcome. Other reasons (an outcome that
+    differs between manifest and clinical table) are not missing data."""
+    r = reason.strip().lower()
+    return (r.startswith(("no row in the clinical table", "empty manifest cell", "empty clinical cell"))
+            or (r.startswith("outcome ") and "missing" in r.split(":")[0]))
+
+
+def exclusion_counts(f: RunFacts) -> tuple[dict[str, int], dict[str, int]]:
+    """Cohort exclusions per reason (the reason up to its first colon, as the split stage's warning
+    counts them): ``(missing data, other reasons)``."""
+    miss: dict[str, int] = {}
+    other: dict[str, int] = {}
+    for r in f.exclusions:
+        reason = str(r.get("reason") or "unknown reason")
+        key = reason.split(":")[0].strip()
+        into = miss if _is_missing_data(reason) else other
+        into[key] = into.get(key, 0) + 1
+    return miss, other
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in counts.items())
+
+
+def exclusions_text(f: RunFacts) -> str:
+    """``"1 patient(s) excluded for missing data (1 empty clinical cell(s)); 1 patient(s) excluded for
+    another reason, not missing data (1 outcome 'label' differs between manifest and clinical table)"``."""
+    miss, other = exclusion_counts(f)
+    n_miss, n_other = sum(miss.values()), sum(other.values())
+    out = (f"{n_miss} patient(s) excluded for missing data ({_count_text(miss)})" if n_miss
+           else "no patient excluded for missing data")
+    if n_other:
+        out += (f"; {n_other} patient(s) excluded for other reasons, not missing data ({_count_text(other)}; "
+                "see Warnings)")
+    return out
+
+
 def missing_text(f: RunFacts) -> str:
     if f.missing_data == "complete_cases":
-        ex = f"; {f.n_excluded} patient(s) excluded" if f.n_excluded is not None else ""
-        return ("complete-case analysis: patients with a missing clinical value or image/mask are excluded "
-                f"before the split, each named with its reason{ex}")
+        return ("complete-case analysis: patients with a missing clinical value, outcome or image/mask are excluded "
+                f"before the split, each named with its reason; {exclusions_text(f)}")
     if f.missing_data == "error":
-        return "missing values are refused (data.missing: error); no patient had one"
+        return ("missing clinical values are refused (data.missing: error), so no patient had one; patients "
+                "without a clinical row, outcome or image/mask are excluded before the split, each named with its "
+                f"reason; {exclusions_text(f)}")
     return f"missing data handling: {f.missing_data}" if f.missing_data else ""
 
 

@@ -15,7 +15,8 @@ class RunFacts:
 
     ``sets``: ``{"train": {"n": 42, "events": 14}, "test": {...}}``; ``feature_counts``: candidate
     features per block (``radiomics``, ``deep``, ``clinical``); ``selection_steps``: rows of
-    ``steps.csv`` (block, step, n_features); ``metrics``: rows of ``metrics.csv``; ``headline``: the
+    ``steps.csv`` (block, step, n_features); ``exclusions``: rows of ``split/excluded.csv``
+    (patient_id, reason); ``metrics``: rows of ``metrics.csv``; ``headline``: the
     nomogram's AUCs (:func:`radnomo.report.tables.headline`); ``validation``: the validate stage's
     record (method, estimator, n_resamples, ...) or ``None``; ``fits``: per model, the fitting method
     (``ml``/``firth``/``lasso``) and whether the data separate; ``figures``: report figure keys ->
@@ -27,6 +28,7 @@ class RunFacts:
     sets: dict[str, dict[str, int]] = field(default_factory=dict)
     n_total: int | None = None
     n_excluded: int | None = None
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
     split_method: str | None = None
     split_seed: int | None = None
     test_fraction: float | None = None
@@ -103,7 +105,8 @@ def _data_facts(f: RunFacts, results: Mapping[str, Any], rec: dict, cfg: dict) -
     f.sets = {str(k): {"n": int(patients[k].get("n", 0)), "events": int(patients[k].get("events", 0))} for k in order}
     if f.sets:
         f.n_total = sum(v["n"] for v in f.sets.values())
-    f.n_excluded = len(_records(results, "excluded"))
+    f.exclusions = _records(results, "excluded")
+    f.n_excluded = len(f.exclusions)
     split = cfg.get("split") or {}
     f.split_method, f.split_seed, f.test_fraction = split.get("method"), split.get("seed"), split.get("test_fraction")
     f.missing_data = data.get("missing")

@@ -120,3 +120,29 @@ def test_perfect_training_auc_has_no_zero_width_interval():
     for item in (TR.t2, TR.t23a):
         text = item(f).text
         assert f"training AUC {PERFECT}" in text and "1.000 (1.000–1.000)" not in text
+
+
+def test_missing_data_item_tells_exclusion_reasons_apart():
+    from radnomo.report import checklist_fill_tripod as TR
+    from radnomo.report import checklists as C
+
+    mismatch = {"patient_id": "P0005", "reason": "outcome 'label' differs between manifest and clinical table: 1 in "
+                "the manifest manifest.csv, 0 in the clinical table clinical_mismatch.csv"}
+    f = C.facts_from_run(_results(excluded=[mismatch]))
+    t11 = TR.t11(f).text
+    assert "no patient excluded for missing data" in t11
+    assert ("1 patient(s) excluded for other reasons, not missing data (1 outcome 'label' differs between manifest "
+            "and clinical table; see Warnings)") in t11
+    assert "; 1 patient(s) excluded." not in t11
+    assert "outcome 'label' differs" in TR.t6b(f).text
+    clear = {r.number: r for r in C.fill("clear", f)}
+    assert clear["29"].text == TR.t11(f).text  # CLEAR's missing-data item says the same
+    missing = [{"patient_id": "P1", "reason": "empty clinical cell(s): lnafp"},
+               {"patient_id": "P2", "reason": "no row in the clinical table"},
+               {"patient_id": "P3", "reason": "outcome 'label' missing or not 0/1"},
+               {"patient_id": "P4", "reason": "empty manifest cell(s): t2_image"}]
+    t11 = TR.t11(C.facts_from_run(_results(excluded=missing + [mismatch]))).text
+    assert ("4 patient(s) excluded for missing data (1 empty clinical cell(s), 1 no row in the clinical table, "
+            "1 outcome 'label' missing or not 0/1, 1 empty manifest cell(s))") in t11
+    assert "1 patient(s) excluded for other reasons" in t11
+    assert "other reasons" not in TR.t11(C.facts_from_run(_results(excluded=missing))).text
