@@ -125,7 +125,8 @@ calibration <- function(y, risk, fit = NULL, B = 1000, seed = NULL, groups = 10,
   }
   structure(list(curve = curve[, c("group", "n", "predicted", "observed", "lower", "upper")],
                  stats = stats, bootstrap = boot, mean_absolute_error = mae,
-                 bootstrap_resamples = resamples, optimism_corrected = corrected, risk = risk, y = y),
+                 bootstrap_resamples = resamples, optimism_corrected = corrected, risk = risk, y = y,
+                 fit_method = if (is.null(fit)) NULL else fit$fit$radnomo_method %||% "ml"),
             class = "radnomo_calibration")
 }
 

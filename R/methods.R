@@ -176,7 +176,12 @@ print.radnomo_calibration <- function(x, ...) {
   oc <- x$optimism_corrected
   if (!is.null(oc)) {
     g <- function(i) oc$corrected[oc$index == i]
-    cat("  On its own training data the slope and intercepts above are apparent (1 and 0 by construction);\n",
+    own <- if (identical(x$fit_method, "firth")) {
+      "apparent (not 1 and 0: Firth's penalised estimates are shrunk towards 0)"
+    } else {
+      "apparent (1 and 0 by construction for a maximum-likelihood fit)"
+    }
+    cat("  On its own training data the slope and intercepts above are ", own, ";\n",
         "  optimism-corrected (bootstrap): slope ", sprintf("%.3f", g("slope")), ", recalibration intercept ",
         sprintf("%.3f", g("recalibration_intercept")), ", c ", sprintf("%.3f", g("c")), ", Brier ",
         sprintf("%.4f", g("brier")), "\n", sep = "")

@@ -131,3 +131,18 @@ test_that("calibration's messages name the user's outcome, not 'y'", {
   expect_error(calibration(rev(d$y), predict(nm, d), fit = nm, B = 5, outcome_name = "outcome"),
                "^The outcome 'outcome' is not the one 'fit' was fitted on", class = "radnomo_input_error")
 })
+
+test_that("print says 1 and 0 by construction only for a maximum-likelihood fit, not for Firth's", {
+  d <- MASS::birthwt
+  ml <- fit_nomogram(d, "low", c("lwt", "ht"))
+  out_ml <- capture.output(print(calibration(d$low, predict(ml, d), fit = ml, B = 20, seed = 1)))
+  expect_true(any(grepl("1 and 0 by construction", out_ml)))
+  d$marker <- as.integer(d$low == 1 & d$ptl > 0)  # 1 only in events: quasi-complete separation
+  fi <- suppressWarnings(fit_nomogram(d, "low", c("lwt", "marker", "ht")))
+  expect_identical(fi$fit$radnomo_method, "firth")
+  cal <- suppressWarnings(calibration(d$low, predict(fi, d), fit = fi, B = 20, seed = 1))
+  expect_false(isTRUE(all.equal(cal$stats$slope, 1)))  # the apparent slope is not 1 here
+  out_fi <- capture.output(print(cal))
+  expect_false(any(grepl("by construction", out_fi)))
+  expect_true(any(grepl("Firth", out_fi)))
+})
