@@ -34,7 +34,7 @@ BOOTSTRAP_CAVEAT = (
     "bootstrap resample holds about 63% of the original patients, so a model that memorised its resample also "
     "looks good on the original data. Repeated cross-validation (the default) and .632+ do not share this bias "
     "to the same degree; the final-model-only calibration curve (rms::calibrate on the nomogram, which treats "
-    "the selected scores as fixed predictors) understates the optimism for the same reason.")
+    "its selected inputs as fixed predictors) understates the optimism for the same reason.")
 
 
 def headline(inp: ReportInputs, record: Mapping[str, Any]) -> dict:
@@ -62,11 +62,25 @@ def headline(inp: ReportInputs, record: Mapping[str, Any]) -> dict:
     return out
 
 
+#: Appended to a deviation that had no effect on the run (a ``deep.*`` setting with the deep block off).
+NOT_USED_DEEP = " (not used: deep features off)"
+
+
 def deviations(record: Mapping[str, Any]) -> list[dict]:
-    """Settings of this run that differ from the study's configuration."""
+    """Settings of this run that differ from the study's configuration. With the deep block off
+    (``deep.enabled: false`` in the run's configuration) the other ``deep.*`` settings changed
+    nothing: they stay listed (the record is complete) but their value is marked
+    :data:`NOT_USED_DEEP`."""
     show = lambda v: v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)  # noqa: E731
-    return [{"setting": d["setting"], "study": show(d["study"]), "this_run": show(d["this run"])}
-            for d in record.get("deviations_from_study_config") or []]
+    deep = (record.get("configuration") or {}).get("deep")
+    deep_off = isinstance(deep, Mapping) and deep.get("enabled") is False
+    out = []
+    for d in record.get("deviations_from_study_config") or []:
+        name = str(d["setting"])
+        unused = deep_off and name.startswith("deep.") and name != "deep.enabled"
+        out.append({"setting": name, "study": show(d["study"]),
+                    "this_run": show(d["this run"]) + (NOT_USED_DEEP if unused else "")})
+    return out
 
 
 def validation_notes(inp: ReportInputs, record: Mapping[str, Any]) -> list[dict]:

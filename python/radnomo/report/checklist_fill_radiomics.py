@@ -100,7 +100,7 @@ def c33(f):
 
 def c34(f):
     return Answer("Logistic regression (LASSO-penalised for selection, then unpenalised or Firth refits); "
-                  "the nomogram combines the scores and the clinical variables." + fits_text(f), shown("model", "table2"))
+                  f"the nomogram combines {f.scope.nomogram_inputs()}." + fits_text(f), shown("model", "table2"))
 
 
 def c35(f):

@@ -146,3 +146,26 @@ def test_missing_data_item_tells_exclusion_reasons_apart():
             "1 outcome 'label' missing or not 0/1, 1 empty manifest cell(s))") in t11
     assert "1 patient(s) excluded for other reasons" in t11
     assert "other reasons" not in TR.t11(C.facts_from_run(_results(excluded=missing))).text
+
+
+def test_deep_off_wording_and_unused_deep_deviations():
+    from radnomo.report import checklist_fill_radiomics as RA
+    from radnomo.report import checklists as C
+    from radnomo.report.build_page import deviations
+
+    off = RA.c34(C.facts_from_run(_results(deep=False))).text
+    assert "the nomogram combines the Rad score and the selected clinical variables." in off
+    assert "scores" not in off and "DL" not in off
+    on = RA.c34(C.facts_from_run(_results(deep=True))).text
+    assert "the nomogram combines the Rad score, the DL score and the selected clinical variables." in on
+    devs = [{"setting": "deep.enabled", "study": True, "this run": False},
+            {"setting": "deep.train.epochs", "study": 50, "this run": 1},
+            {"setting": "stats.B", "study": 1000, "this run": 100}]
+    rows = {d["setting"]: d for d in deviations({"configuration": {"deep": {"enabled": False}},
+                                                 "deviations_from_study_config": devs})}
+    assert rows["deep.train.epochs"]["this_run"] == "1 (not used: deep features off)"
+    assert rows["deep.enabled"]["this_run"] == "false" and rows["stats.B"]["this_run"] == "100"
+    # deep on (or no configuration in the record): nothing is marked
+    for cfg in ({"deep": {"enabled": True}}, {}):
+        rows = {d["setting"]: d for d in deviations({"configuration": cfg, "deviations_from_study_config": devs})}
+        assert rows["deep.train.epochs"]["this_run"] == "1"
