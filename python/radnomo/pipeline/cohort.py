@@ -305,13 +305,18 @@ def _set_counts(labels: pd.Series) -> tuple[int, int, int]:
     return int(len(y)), int((y == 1).sum()), int((y == 0).sum())
 
 
+#: R's bootstrap calibration of the nomogram needs more training patients than this (R/calibration.R).
+MIN_BOOTSTRAP_TRAIN = 10
+
+
 def check_fit_size(labels: pd.Series, split: pd.Series, *, nfolds: int, validation_folds: int | None = None,
                    n_excluded: int = 0) -> None:
     """Stop before any image is processed when the split cannot be fitted by the statistics stage.
 
     What R's ``fit_study`` needs (R/study.R, R/select.R): a training set with both outcome classes
-    (at least one event and one non-event) and at least ``nfolds`` patients (the LASSO's
-    cross-validation folds, ``stats.nfolds``), and a test set with at least one patient; with the
+    (at least one event and one non-event), at least ``nfolds`` patients (the LASSO's
+    cross-validation folds, ``stats.nfolds``) and more than :data:`MIN_BOOTSTRAP_TRAIN` (the
+    nomogram's bootstrap calibration, R/calibration.R), and a test set with at least one patient; with the
     internal validation by cross-validation (``validation_folds``), at least that many training
     patients too (R ``validate_study``). ``labels`` and ``split`` (``"train"``/``"test"``) are indexed
     by patient; ``n_excluded``: patients excluded before the split (named in the message). Raises one
@@ -325,6 +330,8 @@ def check_fit_size(labels: pd.Series, split: pd.Series, *, nfolds: int, validati
         need.append("at least one event and one non-event in the training set")
     if n_tr < nfolds:
         need.append(f"at least {nfolds} training patients (stats.nfolds: the LASSO's cross-validation folds)")
+    if n_tr <= MIN_BOOTSTRAP_TRAIN:
+        need.append(f"more than {MIN_BOOTSTRAP_TRAIN} training patients (the nomogram's bootstrap calibration)")
     if validation_folds is not None and n_tr < validation_folds:
         need.append(f"at least {validation_folds} training patients (validation.folds)")
     if n_te < 1:

@@ -80,23 +80,41 @@ def test_outcome_disagreement_of_every_patient_stops(tmp_path):
 def test_fit_size_check_names_the_counts():
     from radnomo.pipeline.cohort import check_fit_size
 
-    ids = [f"P{i}" for i in range(12)]
-    y = pd.Series([i % 2 for i in range(12)], index=ids)
-    split = pd.Series(["train"] * 8 + ["test"] * 4, index=ids)
+    ids = [f"P{i}" for i in range(16)]
+    y = pd.Series([i % 2 for i in range(16)], index=ids)
+    split = pd.Series(["train"] * 12 + ["test"] * 4, index=ids)
     check_fit_size(y, split, nfolds=5, validation_folds=5)  # enough
     with pytest.raises(InputError) as e:
-        check_fit_size(y, split, nfolds=10, n_excluded=2)
+        check_fit_size(y, split, nfolds=15, n_excluded=2)
     msg = str(e.value)
     assert msg.startswith("the cohort is too small to fit the models (2 patient(s) excluded before the split")
-    assert "training set 8 patient(s) (4 event(s), 4 non-event(s)), test set 4 patient(s) (2 event(s), " \
+    assert "training set 12 patient(s) (6 event(s), 6 non-event(s)), test set 4 patient(s) (2 event(s), " \
            "2 non-event(s))" in msg
-    assert "at least 10 training patients (stats.nfolds" in msg and "one event and one non-event" not in msg
-    one_class = pd.Series([0] * 8 + [1, 0, 1, 0], index=ids)
-    with pytest.raises(InputError, match=r"training set 8 patient\(s\) \(0 event\(s\), 8 non-event\(s\)\).*"
+    assert "at least 15 training patients (stats.nfolds" in msg and "one event and one non-event" not in msg
+    assert "bootstrap" not in msg
+    one_class = pd.Series([0] * 12 + [1, 0, 1, 0], index=ids)
+    with pytest.raises(InputError, match=r"training set 12 patient\(s\) \(0 event\(s\), 12 non-event\(s\)\).*"
                                          r"at least one event and one non-event in the training set"):
         check_fit_size(one_class, split, nfolds=5)
     with pytest.raises(InputError, match=r"test set 0 patient\(s\).*need at least 20 training patients \(validation.folds\); at least one test patient\."):
         check_fit_size(y, pd.Series("train", index=ids), nfolds=5, validation_folds=20)
+
+
+def test_fit_size_check_knows_the_bootstrap_minimum():
+    """6 training patients pass stats.nfolds = 5 but R's bootstrap calibration of the nomogram needs more
+    than 10 (R/calibration.R): the early check says so instead of the stats stage failing after the
+    feature extraction (found in a user trial)."""
+    from radnomo.pipeline.cohort import MIN_BOOTSTRAP_TRAIN, check_fit_size
+
+    assert MIN_BOOTSTRAP_TRAIN == 10
+    ids = [f"P{i}" for i in range(8)]
+    y = pd.Series([i % 2 for i in range(8)], index=ids)
+    split = pd.Series(["train"] * 6 + ["test"] * 2, index=ids)
+    with pytest.raises(InputError, match=r"more than 10 training patients \(the nomogram's bootstrap calibration\)"):
+        check_fit_size(y, split, nfolds=5, validation_folds=5)
+    ids = [f"P{i}" for i in range(13)]
+    y = pd.Series([i % 2 for i in range(13)], index=ids)
+    check_fit_size(y, pd.Series(["train"] * 11 + ["test"] * 2, index=ids), nfolds=5)  # 11 > 10: enough
 
 
 def test_run_stops_after_the_split_when_the_cohort_is_too_small(tmp_path):
