@@ -122,6 +122,16 @@ def save_gradcam_overlay(image: np.ndarray, cam: np.ndarray, mask: np.ndarray | 
     return Path(path)
 
 
+def gradcam_title(patient_id: str, sequence: str, slice_index: int, probability: float, *,
+                  sequence_label: str | None = None, event_label: str | None = None) -> str:
+    """An overlay's title: ``"P0002 · PVP · slice 22 · p(Recurrence ≤ 6 months) = 0.08"`` with the
+    study's display labels (``labels.sequences`` and ``labels.outcome.event`` of the configuration),
+    ``"P0002 · pvp · slice 22 · p(label 1) = 0.08"`` without them."""
+    seq = sequence_label or sequence
+    event = event_label or "label 1"
+    return f"{patient_id} · {seq} · slice {int(slice_index)} · p({event}) = {probability:.2f}"
+
+
 def _pick(stack, slices) -> list[int]:
     """Positions in the stack for ``slices``: "largest", "all", or original slice indices k."""
     if isinstance(slices, str):
@@ -153,6 +163,8 @@ def gradcam_for_patients(
     target_layer: str = DEFAULT_TARGET_LAYER,
     device: str = "auto",
     progress: bool = True,
+    sequence_label: str | None = None,
+    event_label: str | None = None,
 ) -> pd.DataFrame:
     """Grad-CAM overlays for chosen patients and slices of one sequence.
 
@@ -165,6 +177,8 @@ def gradcam_for_patients(
     slices : ``"largest"`` (the slice with most ROI, default), ``"all"`` or original slice indices ``k``.
     slice_config : :class:`~radnomo.features.slices.SliceConfig`; ``None``: the fine-tuned model's.
     target_layer, device : see :func:`grad_cam`.
+    sequence_label, event_label : display names of the sequence and of the outcome's event for the
+        overlays' titles (:func:`gradcam_title`; default the raw sequence name and "label 1").
 
     Returns
     -------
@@ -193,12 +207,13 @@ def gradcam_for_patients(
         except InputError as exc:
             rows.append({"patient_id": pid, "sequence": sequence, "error": str(exc)})
             continue
-        rows.extend(_overlays(model, pid, sequence, stack, pos, out_dir, device=dev, target_layer=target_layer))
+        rows.extend(_overlays(model, pid, sequence, stack, pos, out_dir, device=dev, target_layer=target_layer,
+                              sequence_label=sequence_label, event_label=event_label))
     return pd.DataFrame(rows)
 
 
 def _overlays(model, pid: str, sequence: str, stack, pos: list[int], out_dir: Path, *, device: str,
-              target_layer: str) -> list[dict]:
+              target_layer: str, sequence_label: str | None = None, event_label: str | None = None) -> list[dict]:
     """Grad-CAM of the slices at positions ``pos`` of one patient's ``stack``: a PNG each, and its row."""
     import torch
 
@@ -212,7 +227,8 @@ def _overlays(model, pid: str, sequence: str, stack, pos: list[int], out_dir: Pa
         prob = float(1.0 / (1.0 + np.exp(-logits[j])))
         png = out_dir / f"{sequence}_{_file_part(pid)}_k{k:03d}.png"
         save_gradcam_overlay(stack.images[p], cams[j], stack.masks[p], png,
-                             title=f"{pid} · {sequence} · slice {k} · p(label 1) = {prob:.2f}")
+                             title=gradcam_title(pid, sequence, k, prob, sequence_label=sequence_label,
+                                                 event_label=event_label))
         rows.append({"patient_id": pid, "sequence": sequence, "slice_index": k, "probability": prob,
                      "cam_inside_roi": cam_mass_inside(cams[j], stack.masks[p]), "png": str(png)})
     return rows

@@ -169,3 +169,25 @@ def test_deep_off_wording_and_unused_deep_deviations():
     for cfg in ({"deep": {"enabled": True}}, {}):
         rows = {d["setting"]: d for d in deviations({"configuration": cfg, "deviations_from_study_config": devs})}
         assert rows["deep.train.epochs"]["this_run"] == "1"
+
+
+def test_gradcam_titles_use_the_display_labels(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from radnomo.explain import gradcam as G
+
+    lab = Labels({"outcome": {"event": "Recurrence ≤ 6 months", "nonevent": "No recurrence"}})
+    assert G.gradcam_title("P0002", "pvp", 22, 0.0812, sequence_label=lab.sequence("pvp"),
+                           event_label=lab.event) == "P0002 · PVP · slice 22 · p(Recurrence ≤ 6 months) = 0.08"
+    assert G.gradcam_title("P0002", "pvp", 22, 0.0812) == "P0002 · pvp · slice 22 · p(label 1) = 0.08"
+    # the overlays pass the labels through to the drawn title
+    titles = []
+    monkeypatch.setattr(G, "grad_cam", lambda model, x, target_layer: (np.zeros((1, 8, 8)), np.array([-2.43])))
+    monkeypatch.setattr(G, "save_gradcam_overlay", lambda *a, title=None, **k: titles.append(title))
+    stack = SimpleNamespace(images=np.zeros((2, 8, 8), np.float32), masks=np.ones((2, 8, 8), bool),
+                            slice_index=np.array([21, 22]))
+    G._overlays(None, "P0002", "pvp", stack, [1], tmp_path, device="cpu", target_layer="x",
+                sequence_label="PVP", event_label="Recurrence ≤ 6 months")
+    assert titles == ["P0002 · PVP · slice 22 · p(Recurrence ≤ 6 months) = 0.08"]
