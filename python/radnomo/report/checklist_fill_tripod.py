@@ -3,7 +3,7 @@ answers one item from :class:`~radnomo.report.checklist_facts.RunFacts`."""
 
 from __future__ import annotations
 
-from radnomo.report.checklist_answers import (Answer, authors, exclusions_text, features_text, fits_text,
+from radnomo.report.checklist_answers import (Answer, authors, exclusion_counts, features_text, fits_text,
                                              headline_text, missing_text, n_text, preproc_text, shown, split_text,
                                              validation_text, youden_text)
 
@@ -31,8 +31,10 @@ def t5a(f):
 
 
 def t6b(f):
-    ex = (f"radnomo's cohort checks excluded {f.n_excluded} patient(s): {exclusions_text(f)} (each named with "
-          "its reason under Warnings)." if f.n_excluded else "radnomo's cohort checks excluded no patient.")
+    miss, other = exclusion_counts(f)
+    why = ", ".join(f"{n} {k}" for k, n in {**miss, **other}.items())
+    ex = (f"radnomo's cohort checks excluded {f.n_excluded} patient(s) ({why}); each is named with its reason "
+          "under Warnings." if f.n_excluded else "radnomo's cohort checks excluded no patient.")
     return Answer(ex, shown("warnings"), todo="the study's inclusion and exclusion criteria")
 
 

@@ -27,10 +27,10 @@ from radnomo.report.formatting import (DASH, EN, fmt_ci, fmt_num, fmt_or_ci, fmt
 from radnomo.report.journal import JournalTable, Row
 from radnomo.report.tables_clinical import (TABLE1_RULE, coefficients_table, levels_from_table1, table1,
                                             table2)
-from radnomo.report.tables_performance import (BLOCK_NAMES, STEP_NAMES, VALIDATION_METRICS, delong_table,
+from radnomo.report.tables_performance import (BLOCK_NAMES, STEP_NAMES, VALIDATION_METRICS, auc_text, delong_table,
                                                headline, selection_table, table3, validation_table)
 
 __all__ = ["BLOCK_NAMES", "DASH", "EN", "JournalTable", "Row", "STEP_NAMES", "TABLE1_RULE", "VALIDATION_METRICS",
-           "coefficients_table", "delong_table", "fmt_ci", "fmt_num", "fmt_or_ci", "fmt_p", "fmt_pct", "fmt_ratio",
+           "auc_text", "coefficients_table", "delong_table", "fmt_ci", "fmt_num", "fmt_or_ci", "fmt_p", "fmt_pct", "fmt_ratio",
            "headline", "levels_from_table1", "parse_ci", "selection_table", "table1", "table2", "table3",
            "validation_table"]

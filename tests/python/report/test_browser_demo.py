@@ -85,7 +85,7 @@ def test_every_declared_table_is_there_with_the_results_numbers(opened, demo_rep
     head = opened.find_element("id", "headline").text
     nomo = {r["set"]: r for r in res["tables"]["metrics"] if r["model"] == "nomogram"}
     for s in ("test", "train"):
-        assert T.fmt_ci(nomo[s]["auc"], nomo[s]["auc_lower"], nomo[s]["auc_upper"]) in head
+        assert T.auc_text(nomo[s]["auc"], nomo[s]["auc_lower"], nomo[s]["auc_upper"], s) in head
 
 
 @needs_browser
