@@ -48,7 +48,9 @@
 #'   (announced with a message).
 #' @return An object of class `"radnomo_clinical"`: a list with `univariable`
 #'   (data.frame variable, term, odds_ratio, or_lower, or_upper, p_value
-#'   (Wald), estimate, std_error, ci_method, p_method ("Wald"), lr_statistic, lr_df, lr_p_value (the
+#'   (Wald; for a separated fit the variable's likelihood-ratio p, since its
+#'   Wald p is meaningless), estimate, std_error, ci_method, p_method
+#'   ("Wald", or "likelihood ratio (separation)"), lr_statistic, lr_df, lr_p_value (the
 #'   variable's likelihood-ratio test, used for screening), separation) and
 #'   `multivariable` (data.frame variable, term, odds_ratio, or_lower,
 #'   or_upper, p_value; also estimate, std_error, ci_method (`"Wald"` or
@@ -114,6 +116,11 @@ clinical_logistic <- function(data, outcome, candidates, alpha = 0.05,
     tab$lr_df <- nrow(tab)
     tab$lr_p_value <- stats::pchisq(lr, nrow(tab), lower.tail = FALSE)
     tab$separation <- res$info$separation
+    if (isTRUE(res$info$separation)) {
+      # the Wald p of a separated fit is meaningless (near 1): p_value is the likelihood-ratio test
+      tab$p_value <- tab$lr_p_value
+      tab$p_method <- "likelihood ratio (separation)"
+    }
     tab
   }))
   var_p <- tapply(uni$lr_p_value, factor(uni$variable, levels = candidates), min)

@@ -267,11 +267,27 @@ lasso_fit <- function(z, y, nfolds, lambda, seed) {
                                           stringsAsFactors = FALSE),
                 selected = terms))
   }
+  small <- 0L
   cv <- with_seed(seed, {
     foldid <- stratified_folds(y, nfolds)
-    glmnet::cv.glmnet(z, y, family = "binomial", alpha = 1, foldid = foldid,
-                      type.measure = "deviance", standardize = FALSE)
+    withCallingHandlers(
+      glmnet::cv.glmnet(z, y, family = "binomial", alpha = 1, foldid = foldid,
+                        type.measure = "deviance", standardize = FALSE),
+      # glmnet's own "one multinomial or binomial class has fewer than 8 observations; dangerous
+      # ground", once per fit: counted, and said once below in radnomo's words
+      warning = function(w) {
+        if (grepl("fewer than 8 +observations", conditionMessage(w))) {
+          small <<- small + 1L
+          invokeRestart("muffleWarning")
+        }
+      })
   })
+  if (small > 0L) {
+    warn_classed("radnomo_small_sample", "LASSO: the smaller outcome class has ", min(table(y)), " patient(s), ",
+                 "fewer than 8 in ", small, " of the ", nfolds + 1L, " cross-validation fits (glmnet: ",
+                 "'dangerous ground'); the cross-validated lambda and the selected features are unstable. ",
+                 "More patients, or fewer folds (nfolds), help.")
+  }
   s <- if (lambda == "min") cv$lambda.min else cv$lambda.1se
   b <- as.matrix(stats::coef(cv, s = s))[, 1L]
   nz <- terms[b[terms] != 0]

@@ -364,7 +364,12 @@ fit_score_block <- function(train, y, cols, pca, sel_args, block, score = "logis
   if (!length(cols)) return(list(selection = NULL, score = NULL, steps = NULL))
   if (is.null(x)) x <- train[, cols, drop = FALSE]
   sel <- tryCatch(
-    do.call(select_features, c(list(x = x, y = y, pca = pca), sel_args)),
+    withCallingHandlers(
+      do.call(select_features, c(list(x = x, y = y, pca = pca), sel_args)),
+      radnomo_small_sample = function(w) {  # name the block the small-sample warning is about
+        warn_classed("radnomo_small_sample", "The ", block, " block: ", conditionMessage(w))
+        invokeRestart("muffleWarning")
+      }),
     radnomo_nothing_selected = function(e) {
       warn_classed("radnomo_nothing_selected", "The ", block, " block: ", conditionMessage(e),
                    " It is left out of the study models.")

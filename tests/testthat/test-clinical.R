@@ -85,11 +85,15 @@ test_that("a quasi-separating variable is kept by likelihood-ratio screening, wi
                     grepl("univariable model of 'qsep'", conditionMessage(w)), logical(1))
   expect_true(any(named))
   u <- cl$univariable
-  # Wald p collapses towards 1 under separation; the LR test does not
-  expect_gt(u$p_value[u$variable == "qsep"], 0.9)
+  # Wald p collapses towards 1 under separation; the LR test does not, and p_value reports it there
+  wald <- summary(suppressWarnings(stats::glm(low ~ qsep, stats::binomial(), bw)))$coefficients["qsep", 4]
+  expect_gt(wald, 0.9)
   lr_ref <- stats::anova(stats::glm(low ~ 1, stats::binomial(), bw),
                          suppressWarnings(stats::glm(low ~ qsep, stats::binomial(), bw)), test = "LRT")
   expect_equal(u$lr_p_value[u$variable == "qsep"], lr_ref[["Pr(>Chi)"]][2], tolerance = 1e-10)
+  expect_equal(u$p_value[u$variable == "qsep"], lr_ref[["Pr(>Chi)"]][2], tolerance = 1e-10)
+  expect_identical(u$p_method[u$variable == "qsep"], "likelihood ratio (separation)")
+  expect_identical(u$p_method[u$variable == "lwt"], "Wald")  # not separated: Wald as before
   expect_lt(u$lr_p_value[u$variable == "qsep"], 1e-6)
   expect_true("qsep" %in% cl$selected)
   expect_identical(cl$screening, "likelihood ratio")

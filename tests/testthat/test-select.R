@@ -187,3 +187,33 @@ test_that("correlation pruning equals the greedy rule computed with stats::cor",
                  class = "radnomo_constant_features")
   expect_false("k" %in% sel$mwu$feature)
 })
+
+test_that("glmnet's 'dangerous ground' warning is said once, in radnomo's words, naming the block in fit_study", {
+  set.seed(5)
+  n <- 40
+  x <- as.data.frame(matrix(rnorm(n * 6), n, 6, dimnames = list(NULL, paste0("f", 1:6))))
+  y <- c(rep(1L, 9), rep(0L, n - 9))  # 9 events: fewer than 8 in every 5-fold training fit
+  x$f1 <- x$f1 + 2 * y
+  x$f2 <- x$f2 + 1.5 * y
+  x$f3 <- x$f3 - 1.5 * y
+  ws <- list()
+  withCallingHandlers(select_features(x, y, nfolds = 5, seed = 1), warning = function(w) {
+    ws[[length(ws) + 1L]] <<- w
+    invokeRestart("muffleWarning")
+  })
+  msgs <- vapply(ws, conditionMessage, character(1))
+  expect_false(any(grepl("dangerous ground;", msgs, fixed = TRUE)))  # glmnet's raw text is gone
+  ours <- Filter(function(w) inherits(w, "radnomo_small_sample"), ws)
+  expect_length(ours, 1L)
+  expect_match(conditionMessage(ours[[1]]), "smaller outcome class has 9 patient\\(s\\), fewer than 8 in [0-9]+ of the 6")
+  # in fit_study the message names the block
+  d <- cbind(x, label = y, patient_id = sprintf("P%02d", seq_len(n)))
+  w2 <- list()
+  withCallingHandlers(fit_study(d, radiomics = paste0("f", 1:6), nfolds = 5, B = 10, seed = 1),
+                      warning = function(w) {
+                        w2[[length(w2) + 1L]] <<- w
+                        invokeRestart("muffleWarning")
+                      })
+  m2 <- vapply(Filter(function(w) inherits(w, "radnomo_small_sample"), w2), conditionMessage, character(1))
+  expect_true(any(grepl("^The radiomics block: LASSO: the smaller outcome class", m2)))
+})
