@@ -76,7 +76,7 @@ def table3(metrics: pd.DataFrame, labels: Labels, *, validation: pd.DataFrame | 
             if m not in by_model:
                 continue
             r = by_model[m]
-            cells = [labels.model(m), fmt_ci(r["auc"], r["auc_lower"], r["auc_upper"])]
+            cells = [labels.model(m), auc_text(r["auc"], r["auc_lower"], r["auc_upper"], str(s))]
             if corrected:
                 c = corrected.get(m)
                 cells.append(fmt_ci(c["corrected"], c["lower"], c["upper"]) if c is not None and str(s) == "train"

@@ -153,3 +153,15 @@ def test_firth_tables_say_which_interval_they_show(csv):
                   multivariable_method="firth")
     assert any("Wald confidence intervals (univariable)" in n for n in t2.footnotes)
     assert any("Firth" in n and "profile penalised likelihood" in n for n in t2.footnotes)
+
+
+def test_table3_has_no_zero_width_auc_interval(csv):
+    """A training AUC of 1 (pROC's DeLong CI 1-1) reads as a perfect separation in Table 3, as in the
+    headline (user trial: "1.000 (1.000-1.000)")."""
+    m = csv("metrics").copy()
+    i = m.index[(m["set"] == "train")][0]
+    m.loc[i, ["auc", "auc_lower", "auc_upper"]] = 1.0
+    t = T.table3(m, L)
+    texts = [c for r in t.rows for c in r.cells]
+    assert "1.000 (perfect separation on the training set; no interval)" in texts
+    assert "1.000 (1.000–1.000)" not in texts

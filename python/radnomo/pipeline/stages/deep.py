@@ -63,10 +63,14 @@ def _gradcam(ctx: RunContext, man, split: pd.DataFrame, patients: pd.Series) -> 
     picks = gradcam_picks(test, cfg.deep.gradcam_patients)
     cams = []
     if picks:
+        from radnomo.report.labels import Labels
+
+        labels = Labels.from_config(cfg)  # the figure titles in the configured words
         with torch_threads(cfg.deep.threads):
             for s in man.sequences:
                 cams.append(gradcam_for_patients(man, s, picks, out.gradcam_dir, model_dir=out.models_dir,
-                                                 device=cfg.deep.device, progress=False))
+                                                 device=cfg.deep.device, progress=False,
+                                                 sequence_label=labels.sequence(s), event_label=labels.event))
     cam = pd.concat(cams, ignore_index=True) if cams else pd.DataFrame(columns=GRADCAM_COLUMNS)
     if "png" in cam.columns:
         cam["png"] = [str(Path(p).relative_to(out.dir)) if isinstance(p, str) else p for p in cam["png"]]
