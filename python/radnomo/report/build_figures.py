@@ -115,10 +115,30 @@ def _copy(src: Path, folder: Path, name: str) -> Path:
     return dst
 
 
+#: A nomogram axis spanning fewer points than this (of the top axis' 100) is too short to label.
+SHORT_AXIS_POINTS = 5.0
+
+
+def short_axes_note(points: pd.DataFrame | None, labels) -> str:
+    """The caption's note on predictors whose axis spans fewer than :data:`SHORT_AXIS_POINTS` points
+    (``nomogram_points.csv``: variable, points): rms draws such an axis as a stub with one or two tick
+    labels, so the caption names them and their span (user trial: "Platelet count" drawn as "400")."""
+    if points is None or not len(points) or not {"variable", "points"} <= set(points.columns):
+        return ""
+    span = points.groupby("variable", sort=False)["points"].agg(lambda p: float(p.max() - p.min()))
+    short = span[span < SHORT_AXIS_POINTS]
+    if not len(short):
+        return ""
+    names = "; ".join(f"{labels.feature(str(v))} ({s:.1f} points)" for v, s in short.items())
+    return (f" Axes too short to label fully (each moves the total by fewer than {SHORT_AXIS_POINTS:g} of the "
+            f"100 points, so changes the predicted risk little): {names}.")
+
+
 def _nomogram(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:
     if not layout.stats.nomogram_png.exists():
         return []
-    return [Panel(_copy(layout.stats.nomogram_png, folder, "nomogram.png"), "Training set.", "plot")]
+    note = short_axes_note(inp.get("nomogram_points"), inp.labels)
+    return [Panel(_copy(layout.stats.nomogram_png, folder, "nomogram.png"), "Training set." + note, "plot")]
 
 
 def _validation_calibration(inp: ReportInputs, layout: RunLayout, folder: Path) -> list[Panel]:

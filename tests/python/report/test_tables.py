@@ -165,3 +165,14 @@ def test_table3_has_no_zero_width_auc_interval(csv):
     texts = [c for r in t.rows for c in r.cells]
     assert "1.000 (perfect separation on the training set; no interval)" in texts
     assert "1.000 (1.000–1.000)" not in texts
+
+
+def test_nomogram_caption_names_axes_too_short_to_label():
+    from radnomo.report.build_figures import short_axes_note
+
+    pts = pd.DataFrame({"variable": ["rad_score"] * 3 + ["plt"] * 2 + ["sex"] * 2,
+                        "points": [0.0, 50.0, 100.0, 0.0, 0.18, 0.0, 12.0]})
+    note = short_axes_note(pts, L)
+    assert "(0.2 points)" in note and "Rad score" not in note and "Sex" not in note
+    assert short_axes_note(pts[pts.variable != "plt"], L) == ""
+    assert short_axes_note(None, L) == ""
