@@ -137,12 +137,14 @@ evaluate_scores_set <- function(scores, models, cutoffs, thresholds, set, calibr
     # Hosmer-Lemeshow with G df; the training set: with the bootstrap curve
     g <- calibration_group_count(nrow(scores))
     if (nrow(scores) >= g) {
-      cal <- if (!is.null(calibration_fit)) {
-        calibration(y, scores$nomogram, fit = calibration_fit, B = B, seed = seed, groups = g, separation = separation,
-                    outcome_name = outcome_name)
-      } else {
-        calibration(y, scores$nomogram, groups = g, validation = TRUE, outcome_name = outcome_name)
-      }
+      cal <- with_warning_context(paste0("Calibration of the nomogram on the ", set_words(set), ": "), {
+        if (!is.null(calibration_fit)) {
+          calibration(y, scores$nomogram, fit = calibration_fit, B = B, seed = seed, groups = g,
+                      separation = separation, outcome_name = outcome_name)
+        } else {
+          calibration(y, scores$nomogram, groups = g, validation = TRUE, outcome_name = outcome_name)
+        }
+      })
     }
   }
   decision <- cbind(set = set,
@@ -163,4 +165,21 @@ print.radnomo_evaluation <- function(x, ...) {
     print(m, row.names = FALSE)
   }
   invisible(x)
+}
+
+#' Evaluate `expr`, prefixing radnomo's own warnings with where they arose (their classes kept)
+#' @noRd
+with_warning_context <- function(prefix, expr) {
+  withCallingHandlers(expr, warning = function(w) {
+    if (any(startsWith(class(w), "radnomo_"))) {
+      warning(structure(class = class(w), list(message = paste0(prefix, conditionMessage(w)), call = NULL)))
+      invokeRestart("muffleWarning")
+    }
+  })
+}
+
+#' "train" -> "training set", "test" -> "test set"; other names as given
+#' @noRd
+set_words <- function(set) {
+  switch(as.character(set), train = "training set", test = "test set", as.character(set))
 }

@@ -197,3 +197,22 @@ test_that("the study's models name its outcome column, not '.y'", {
                    clinical = "age", B = 10, seed = 3)
   expect_equal(coef(st2), coef(st))
 })
+
+test_that("fit_study's calibration warnings say which set they are about", {
+  set.seed(31)
+  n <- 112
+  d <- data.frame(patient_id = sprintf("P%03d", seq_len(n)), lnafp = rnorm(n, 2.6, 2), mls = rbinom(n, 1, 0.5),
+                  stringsAsFactors = FALSE)
+  d$label <- rbinom(n, 1, plogis(-2 + 0.4 * d$lnafp + 1.1 * d$mls))
+  ws <- list()
+  withCallingHandlers(fit_study(d[1:100, ], d[101:n, ], clinical = c("lnafp", "mls"), clinical_alpha = 1, B = 10,
+                                seed = 1),
+                      warning = function(w) {
+                        ws[[length(ws) + 1L]] <<- w
+                        invokeRestart("muffleWarning")
+                      })
+  small <- Filter(function(w) inherits(w, "radnomo_small_sample"), ws)
+  expect_gte(length(small), 1L)  # 12 test patients in 3 groups: 4 per group
+  expect_true(any(grepl("^Calibration of the nomogram on the test set: Calibration of 12 patients",
+                        vapply(small, conditionMessage, character(1)))))
+})
