@@ -482,6 +482,10 @@ open_device <- function(file, width, height) {
 #'   [fit_study()]), if any. A named list of single strings (what the Python
 #'   bridge sends for a dict) is accepted too. rms draws them with
 #'   `vnames = "labels"`.
+#' @param level_labels Optional display names of a categorical predictor's
+#'   values on its axis: a named list, predictor -> named character vector
+#'   value -> name (e.g. `list(ht = c("0" = "No", "1" = "Yes"))`); values
+#'   not named keep their own text. Only the drawing changes.
 #' @param ... Passed to rms' `plot.nomogram` (e.g. `cex.axis`).
 #' @param file Output path ending in `.png`, `.pdf` or `.svg`.
 #' @param width,height Figure size in inches.
@@ -494,9 +498,9 @@ open_device <- function(file, width, height) {
 #' plot(nom)
 #' f <- plot_nomogram(nom, tempfile(fileext = ".png"))
 #' @export
-plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = NULL, ...) {
+plot.radnomo_nomogram <- function(x, title = x$title %||% "Nomogram", labels = NULL, level_labels = NULL, ...) {
   args <- utils::modifyList(list(xfrac = 0.3, cex.axis = 0.8, cex.var = 1, lmgp = 0.2), list(...))
-  nom <- nomogram_drawing(x, labels)
+  nom <- name_axis_values(nomogram_drawing(x, labels), check_level_labels(level_labels, x$predictors))
   old <- graphics::par(mar = c(2, 1, if (is.null(title)) 1 else 2, 1))
   on.exit(graphics::par(old), add = TRUE)
   do.call(plot, c(list(nom), args))
@@ -536,11 +540,53 @@ axis_values <- function(nom, predictors) {
 #' @rdname plot.radnomo_nomogram
 #' @export
 plot_nomogram <- function(object, file, width = 9, height = 6, title = object$title %||% "Nomogram",
-                          labels = NULL) {
+                          labels = NULL, level_labels = NULL) {
   if (!inherits(object, "radnomo_nomogram")) abort("'object' must be a radnomo_nomogram from fit_nomogram().")
   check_labels(labels, object$predictors)
+  check_level_labels(level_labels, object$predictors)
   open_device(file, width, height)
   on.exit(grDevices::dev.off(), add = TRUE)
-  plot(object, title = title, labels = labels)
+  plot(object, title = title, labels = labels, level_labels = level_labels)
   invisible(file)
+}
+
+#' Check level display names: NULL or a named list predictor -> named character vector
+#' (a named list of strings, what the Python bridge sends for a dict, is accepted); other
+#' predictors are ignored
+#' @noRd
+check_level_labels <- function(level_labels, predictors) {
+  if (is.null(level_labels)) return(list())
+  if (!is.list(level_labels) || is.null(names(level_labels)) || any(names(level_labels) == "")) {
+    abort("'level_labels' must be a named list: predictor -> named character vector (value -> name).")
+  }
+  out <- list()
+  for (p in intersect(names(level_labels), predictors)) {
+    m <- level_labels[[p]]
+    if (is.list(m)) m <- unlist(m)
+    if (!is.character(m) || is.null(names(m)) || anyNA(m)) {
+      abort("'level_labels$", p, "' must be a named character vector (value -> name).")
+    }
+    out[[p]] <- m
+  }
+  out
+}
+
+#' Replace the drawn values of categorical axes by their display names (positions unchanged)
+#' @noRd
+name_axis_values <- function(nom, level_labels) {
+  if (!length(level_labels)) return(nom)
+  for (i in seq_along(nom)) {
+    S <- nom[[i]]
+    if (!is.list(S) || is.null(S$points) || !length(names(S))) next
+    p <- names(S)[1L]
+    if (!p %in% names(level_labels)) next
+    key <- if (is.numeric(S[[1L]])) format(S[[1L]], trim = TRUE, drop0trailing = TRUE) else as.character(S[[1L]])
+    m <- level_labels[[p]]
+    shown <- ifelse(key %in% names(m), unname(m[key]), key)
+    attrs <- attributes(S)
+    S[[1L]] <- shown
+    attributes(S) <- attrs
+    nom[[i]] <- S
+  }
+  nom
 }

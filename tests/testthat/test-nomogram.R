@@ -151,3 +151,24 @@ test_that("the Total Points axis covers every reachable total, and labels change
   expect_equal(as.numeric(b[[3]][[1]]), c(0, 1))        # ht: 0/1, not "0-0"
   expect_equal(b$total.points$x, a$total.points$x)
 })
+
+test_that("level_labels name a categorical axis' values in the drawing only", {
+  d <- MASS::birthwt
+  d$race <- factor(d$race, labels = c("white", "black", "other"))
+  nom <- fit_nomogram(d, "low", c("lwt", "ht", "race"))
+  txt <- drawn_text(function() plot(nom, labels = c(ht = "Hypertension"),
+                                    level_labels = list(ht = c("0" = "No", "1" = "Yes"),
+                                                        race = list(white = "White", black = "Black"),
+                                                        not_a_term = c("1" = "x"))))
+  expect_true(all(c("No", "Yes", "White", "Black", "other", "Hypertension") %in% txt))
+  expect_false("white" %in% txt)  # ("black" is also a colour name in the display list)
+  # the same positions: the stored points table and the axis points are unchanged
+  a <- nomogram_drawing(nom, NULL)
+  b <- name_axis_values(a, check_level_labels(list(ht = c("0" = "No", "1" = "Yes")), nom$predictors))
+  expect_equal(b[["ht"]]$points, a[["ht"]]$points)
+  expect_identical(b[["ht"]][["ht"]], c("No", "Yes"))
+  f <- tempfile(fileext = ".png")
+  expect_identical(plot_nomogram(nom, f, level_labels = list(ht = c("0" = "No", "1" = "Yes"))), f)
+  expect_error(plot_nomogram(nom, f, level_labels = list(ht = c("No", "Yes"))), "named character",
+               class = "radnomo_input_error")
+})

@@ -20,3 +20,17 @@ def test_nomogram_axis_labels_made_distinct():
     cfg = load_config(study_file())
     labels = nomogram_labels(cfg, ["size_mm", "size mm"])
     assert len(set(labels.values())) == 2
+
+
+def test_nomogram_level_names_from_the_config():
+    import pandas as pd
+
+    from radnomo.pipeline.stages.stats import nomogram_level_labels
+
+    cfg = load_config(study_file())
+    train = pd.DataFrame({"treatment_history": [0, 1, 1], "sex": ["male", "female", "male"],
+                          "lnafp": [1.2, 3.4, 2.2], "rad_score": [0.1, -0.3, 0.5]})
+    lv = nomogram_level_labels(cfg, ["rad_score", "lnafp", "treatment_history", "sex"], train)
+    assert lv["treatment_history"] == {"0": "No", "1": "Yes"}
+    assert lv["sex"] == {"male": "Male", "female": "Female"}
+    assert "lnafp" not in lv and "rad_score" not in lv

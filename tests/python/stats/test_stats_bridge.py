@@ -117,6 +117,8 @@ def test_nomogram_points_reproduce_the_model(clin, tmp_path):
     assert labelled.read_bytes() != out.read_bytes()
     with pytest.raises(InputError):
         stats.plot_nomogram(nm, tmp_path / "dup.png", labels={"lnafp": "Same", "mls": "Same"})
+    named = stats.plot_nomogram(nm, tmp_path / "levels.png", level_labels={"mls": {"0": "No", "1": "Yes"}})
+    assert named.read_bytes() != out.read_bytes()
 
 
 # --------------------------------------------------------------- selection --

@@ -115,7 +115,32 @@ def nomogram_labels(cfg: StudyConfig, predictors) -> dict[str, str]:
     return out
 
 
-def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None) -> list[str]:
+def nomogram_level_labels(cfg: StudyConfig, predictors, train: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Display names of categorical predictors' values on the nomogram (``data.categorical`` and 0/1
+    columns; the config's level names, else No/Yes for 0/1), from the training set's values."""
+    from radnomo.report.labels import Labels
+
+    lab = Labels.from_config(cfg)
+    categorical = set(cfg.data.categorical)
+    out: dict[str, dict[str, str]] = {}
+    for p in map(str, predictors):
+        if p not in train.columns:
+            continue
+        values = pd.Series(train[p]).dropna().unique()
+        binary = set(map(str, values)) <= {"0", "1", "0.0", "1.0"}
+        if p not in categorical and not binary:
+            continue
+        names = {}
+        for v in values:
+            key = str(v)[:-2] if str(v).endswith(".0") and str(v)[:-2].lstrip("-").isdigit() else str(v)
+            names[key] = lab.level(p, key, binary=binary)
+        if any(k != v for k, v in names.items()):
+            out[p] = names
+    return out
+
+
+def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None,
+                  train: pd.DataFrame | None = None) -> list[str]:
     """The nomogram's figure, axes labelled from the config (none when no block produced a model: R
     warned); a failure is reported."""
     from radnomo.stats import plot_nomogram as draw
@@ -123,7 +148,9 @@ def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None) -> lis
     try:
         if getattr(study, "nomogram", None) is not None:
             labels = None if cfg is None else nomogram_labels(cfg, study.nomogram.predictors)
-            draw(study.nomogram, path, labels=labels)
+            levels = None if cfg is None or train is None else \
+                nomogram_level_labels(cfg, study.nomogram.predictors, train)
+            draw(study.nomogram, path, labels=labels, level_labels=levels)
     except Exception as exc:  # noqa: BLE001 - drawing is not worth failing the run for; reported
         return [f"nomogram plot failed: {exc}"]
     return []
@@ -145,7 +172,7 @@ def run(ctx: RunContext, d: Path) -> dict:
     t1_names, t1_msgs = write_table1(at.table, cfg, files.table)
     study.save_rds(str(files.study_rds))
     shap_terms, shap_msgs = write_shap_inputs(study, train, test, files, deep=bool(deep_cols))
-    plot_msgs = plot_nomogram(study, files.nomogram_png, cfg)
+    plot_msgs = plot_nomogram(study, files.nomogram_png, cfg, train)
     fit_records = [] if fits is None else records(fits)
     return {"tables": sorted(names + t1_names), "n_train": len(train), "n_test": len(test),
             "n_radiomics": len(rad_cols), "n_deep": len(deep_cols), "shap_terms": shap_terms,
