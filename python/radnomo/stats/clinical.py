@@ -109,15 +109,18 @@ def nomogram_from_r(h: cv.RHandle) -> Nomogram:
 @bridged
 def plot_nomogram(nomogram: Nomogram, file, width: float = 9, height: float = 6,
                   labels: Mapping[str, str] | None = None,
-                  level_labels: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+                  level_labels: Mapping[str, Mapping[str, str]] | None = None, title: str | None = None) -> Path:
     """Draw the nomogram to PNG/PDF/SVG (by ``file``'s extension).
 
     ``labels``: display labels of the axes, term name -> label (R ``plot_nomogram(labels=)``: terms
     not named keep their names; the labels must be distinct). ``level_labels``: display names of
-    categorical predictors' values, predictor -> {value: name} (R ``level_labels=``).
+    categorical predictors' values, predictor -> {value: name} (R ``level_labels=``). ``title``: the
+    figure's title (default R's: "Nomogram").
     """
     extra = {} if labels is None else {"labels": {str(k): str(v) for k, v in labels.items()}}
     if level_labels:
         extra["level_labels"] = {str(p): {str(k): str(v) for k, v in m.items()} for p, m in level_labels.items()}
+    if title is not None:
+        extra["title"] = str(title)
     call("plot_nomogram", nomogram.robj, str(file), width=float(width), height=float(height), **extra)
     return Path(file)

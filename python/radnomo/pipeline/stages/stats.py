@@ -150,7 +150,12 @@ def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None,
             labels = None if cfg is None else nomogram_labels(cfg, study.nomogram.predictors)
             levels = None if cfg is None or train is None else \
                 nomogram_level_labels(cfg, study.nomogram.predictors, train)
-            draw(study.nomogram, path, labels=labels, level_labels=levels)
+            title = None
+            if cfg is not None:
+                from radnomo.report.labels import Labels
+
+                title = Labels.from_config(cfg).model("nomogram")
+            draw(study.nomogram, path, labels=labels, level_labels=levels, title=title)
     except Exception as exc:  # noqa: BLE001 - drawing is not worth failing the run for; reported
         return [f"nomogram plot failed: {exc}"]
     return []
