@@ -17,10 +17,12 @@ PyRadiomics and pykwalify are carried): first, here, ``sh tests/benchmarks/devic
 ``.device/``: Python 3.12 wheels and SimpleITK as an xz tarball, ~35 MB, ignored by git), then one
 ``run`` with ``carry: [".device"]`` and the command::
 
-    set -e; mkdir -p /tmp/sp; tar xJf .device/simpleitk.tar.xz -C /tmp/sp;
-    python3 -m pip install -q --no-deps --no-index --target /tmp/sp .device/*.whl;
-    export PYTHONPATH=$PWD/python:/tmp/sp PYTHONUNBUFFERED=1;
+    set -e; mkdir -p .device/site; tar xJf .device/simpleitk.tar.xz -C .device/site;
+    python3 -m pip install -q --no-deps --no-index --target .device/site .device/*.whl;
+    export PYTHONPATH=python:.device/site PYTHONUNBUFFERED=1;
     python3 tests/benchmarks/device_check_radiomics.py --out $OUT
+
+(run from the repository root; ``.device/site`` is the packages' folder inside the ignored ``.device/``)
 
 (about 4-6 minutes: PyRadiomics alone takes about a minute, and numba compiles the CPU kernels once).
 """
