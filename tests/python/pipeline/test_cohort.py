@@ -165,3 +165,23 @@ def test_predict_scores_write_the_outcome_as_integers(tmp_path, monkeypatch):
         assert ",".join(ln.split(",")[1] for ln in lines[1:]) == want
         back = pd.read_csv(tmp_path / "scores.csv")
         assert back["label"].tolist()[0] == 1
+
+
+def test_bootstrap_minimum_is_the_one_r_enforces():
+    """MIN_BOOTSTRAP_TRAIN mirrors R's bootstrap calibration (R/calibration.R): R refuses a fit on that
+    many patients and accepts one more, so the early check and R agree."""
+    import numpy as np
+
+    from radnomo import stats
+    from radnomo.pipeline.cohort import MIN_BOOTSTRAP_TRAIN
+
+    rng = np.random.default_rng(4)
+    for n, ok in ((MIN_BOOTSTRAP_TRAIN, False), (MIN_BOOTSTRAP_TRAIN + 1, True)):
+        d = pd.DataFrame({"a": rng.normal(size=n), "label": [0, 1] * (n // 2) + [0] * (n % 2)})
+        nm = stats.fit_nomogram(d, "label", ["a"])
+        risk = nm.predict(d)
+        if ok:
+            stats.calibration(d["label"], risk, fit=nm, B=5, seed=1)
+        else:
+            with pytest.raises(InputError, match="more than 10 patients"):
+                stats.calibration(d["label"], risk, fit=nm, B=5, seed=1)

@@ -103,11 +103,9 @@ def fit(cfg: StudyConfig, train: pd.DataFrame, test: pd.DataFrame, columns: dict
     return study, fits, msgs
 
 
-def nomogram_labels(cfg: StudyConfig, predictors) -> dict[str, str]:
-    """Axis labels of the nomogram from the config's ``labels:`` (term -> label, made distinct)."""
-    from radnomo.report.labels import Labels
-
-    lab = Labels.from_config(cfg)
+def nomogram_labels(lab: Any, predictors) -> dict[str, str]:
+    """Axis labels of the nomogram (``lab``: the run's :class:`~radnomo.report.labels.Labels`; term ->
+    label, made distinct)."""
     out: dict[str, str] = {}
     for t in predictors:
         text = lab.feature(str(t))
@@ -115,13 +113,10 @@ def nomogram_labels(cfg: StudyConfig, predictors) -> dict[str, str]:
     return out
 
 
-def nomogram_level_labels(cfg: StudyConfig, predictors, train: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Display names of categorical predictors' values on the nomogram (``data.categorical`` and 0/1
-    columns; the config's level names, else No/Yes for 0/1), from the training set's values."""
-    from radnomo.report.labels import Labels
-
-    lab = Labels.from_config(cfg)
-    categorical = set(cfg.data.categorical)
+def nomogram_level_labels(lab: Any, categorical, predictors, train: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Display names of categorical predictors' values on the nomogram (``categorical`` columns and 0/1
+    columns; the configured level names, else No/Yes for 0/1), for the training set's values, keyed as
+    R prints the axis values (``1``, not ``1.0``)."""
     out: dict[str, dict[str, str]] = {}
     for p in map(str, predictors):
         if p not in train.columns:
@@ -130,32 +125,27 @@ def nomogram_level_labels(cfg: StudyConfig, predictors, train: pd.DataFrame) -> 
         binary = set(map(str, values)) <= {"0", "1", "0.0", "1.0"}
         if p not in categorical and not binary:
             continue
-        names = {}
-        for v in values:
-            key = str(v)[:-2] if str(v).endswith(".0") and str(v)[:-2].lstrip("-").isdigit() else str(v)
-            names[key] = lab.level(p, key, binary=binary)
+        keys = [str(v)[:-2] if str(v).endswith(".0") and str(v)[:-2].lstrip("-").isdigit() else str(v)
+                for v in values]
+        names = {k: lab.level(p, k, binary=binary) for k in keys}
         if any(k != v for k, v in names.items()):
             out[p] = names
     return out
 
 
-def plot_nomogram(study: Any, path: Path, cfg: StudyConfig | None = None,
-                  train: pd.DataFrame | None = None) -> list[str]:
-    """The nomogram's figure, axes labelled from the config (none when no block produced a model: R
-    warned); a failure is reported."""
+def plot_nomogram(study: Any, path: Path, cfg: StudyConfig, train: pd.DataFrame) -> list[str]:
+    """The nomogram's figure, axes, categorical values and title in the config's words (none when no
+    block produced a model: R warned); a failure is reported."""
+    from radnomo.report.labels import Labels
     from radnomo.stats import plot_nomogram as draw
 
     try:
         if getattr(study, "nomogram", None) is not None:
-            labels = None if cfg is None else nomogram_labels(cfg, study.nomogram.predictors)
-            levels = None if cfg is None or train is None else \
-                nomogram_level_labels(cfg, study.nomogram.predictors, train)
-            title = None
-            if cfg is not None:
-                from radnomo.report.labels import Labels
-
-                title = Labels.from_config(cfg).model("nomogram")
-            draw(study.nomogram, path, labels=labels, level_labels=levels, title=title)
+            lab = Labels.from_config(cfg)
+            preds = study.nomogram.predictors
+            draw(study.nomogram, path, labels=nomogram_labels(lab, preds),
+                 level_labels=nomogram_level_labels(lab, set(cfg.data.categorical), preds, train),
+                 title=lab.model("nomogram"))
     except Exception as exc:  # noqa: BLE001 - drawing is not worth failing the run for; reported
         return [f"nomogram plot failed: {exc}"]
     return []
